@@ -1,0 +1,28 @@
+package dev.procpool;
+
+/**
+ * Why a task attempt failed. Each reason has one meaning; the pool decides per reason whether the task is
+ * retried and whether the worker is replaced.
+ */
+public enum FailureReason {
+    /** The handler threw or returned an error frame. The worker stays and serves the next task. */
+    HANDLER_ERROR,
+    /** No handler in the worker serves the task's type. Never retried. */
+    UNKNOWN_TASK_TYPE,
+    /** The task ran past its timeout; its worker was replaced. */
+    TIMEOUT,
+    /** The worker process exited while running the task (exit code or signal recorded). */
+    WORKER_CRASHED,
+    /** The worker ran out of memory (a reported OutOfMemoryError, or killed by SIGKILL under memory pressure). */
+    OUT_OF_MEMORY,
+    /** The worker stopped sending heartbeats and was killed as a zombie. */
+    HUNG,
+    /** The worker broke the protocol (for example a frame over the size limit). */
+    PROTOCOL_ERROR,
+    /** No worker could be started to run the task. */
+    STARTUP_FAILURE,
+    /** The task was cancelled by the caller or by {@link WorkerPool#shutdownNow()}. */
+    CANCELLED,
+    /** The pool refused the task (queue full or shut down). */
+    REJECTED
+}

@@ -1,0 +1,17 @@
+package dev.procpool;
+
+/**
+ * Thrown by a {@link TaskHandler} to report a failure that another attempt cannot fix (bad input, say). The task
+ * fails at once with {@link FailureReason#HANDLER_ERROR} instead of being retried.
+ */
+public class NonRetryableException extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    public NonRetryableException(String message) {
+        super(message);
+    }
+
+    public NonRetryableException(String message, Throwable cause) {
+        super(message, cause);
+    }
+}

@@ -1,0 +1,325 @@
+package dev.procpool;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * The immutable configuration of a {@link WorkerPool}, validated when built. Obtain a builder with
+ * {@link WorkerPool#builder()}; every setter checks its argument at once (the message names the setting and
+ * what is allowed) and {@link Builder#build()} checks the combinations.
+ *
+ * <p>Time settings are {@link Duration}s; there are no sentinel values: an optional setting is either set or
+ * absent.
+ */
+public final class PoolConfig {
+    /** The default for {@link Builder#maxFrameBytes(int)}: 16 MiB. */
+    public static final int DEFAULT_MAX_FRAME_BYTES = 16 << 20;
+    /** The smallest frame limit accepted: 1 KiB. */
+    public static final int MIN_FRAME_BYTES = 1 << 10;
+    /** The largest frame limit accepted: 1 GiB. */
+    public static final int MAX_FRAME_BYTES = 1 << 30;
+    /** The name of the group the pool-level worker settings create. */
+    public static final String DEFAULT_GROUP = "default";
+
+    private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,63}");
+
+    private final String name;
+    private final List<WorkerGroup> groups;
+    private final Duration startupTimeout;
+    private final int maxFrameBytes;
+    private final Duration heartbeatInterval;
+    private final Duration heartbeatTimeout;
+    private final Duration defaultTaskTimeout;
+    private final Duration cancelGracePeriod;
+    private final Duration shutdownTimeout;
+    private final Duration stopGracePeriod;
+    private final Ticker ticker;
+
+    private PoolConfig(Builder b, List<WorkerGroup> groups) {
+        this.name = b.name;
+        this.groups = List.copyOf(groups);
+        this.startupTimeout = b.startupTimeout;
+        this.maxFrameBytes = b.maxFrameBytes;
+        this.heartbeatInterval = b.heartbeatInterval;
+        this.heartbeatTimeout = b.heartbeatTimeout;
+        this.defaultTaskTimeout = b.defaultTaskTimeout;
+        this.cancelGracePeriod = b.cancelGracePeriod;
+        this.shutdownTimeout = b.shutdownTimeout;
+        this.stopGracePeriod = b.stopGracePeriod;
+        this.ticker = b.ticker;
+    }
+
+    /** A new builder with the defaults. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** The pool's name, used in thread names, logs and metric tags. */
+    public String name() {
+        return name;
+    }
+
+    /** The worker groups, at least one. */
+    public List<WorkerGroup> groups() {
+        return groups;
+    }
+
+    /** How long a worker may take from launch to its {@code ready} frame. */
+    public Duration startupTimeout() {
+        return startupTimeout;
+    }
+
+    /** The largest frame, in bytes, either side may send; larger payloads are rejected at submission. */
+    public int maxFrameBytes() {
+        return maxFrameBytes;
+    }
+
+    /** How often workers send heartbeats. */
+    public Duration heartbeatInterval() {
+        return heartbeatInterval;
+    }
+
+    /** How long without any frame from a worker before it is declared a zombie. */
+    public Duration heartbeatTimeout() {
+        return heartbeatTimeout;
+    }
+
+    /** The timeout of tasks that do not set their own; empty means such tasks never time out. */
+    public Optional<Duration> defaultTaskTimeout() {
+        return Optional.ofNullable(defaultTaskTimeout);
+    }
+
+    /** How long a worker has to end a cancelled or timed-out task before it is killed and replaced. */
+    public Duration cancelGracePeriod() {
+        return cancelGracePeriod;
+    }
+
+    /** How long {@link WorkerPool#close()} waits for queued and running tasks before stopping them. */
+    public Duration shutdownTimeout() {
+        return shutdownTimeout;
+    }
+
+    /** How long each step of stopping a worker (shutdown frame, then SIGTERM, then SIGKILL) may take. */
+    public Duration stopGracePeriod() {
+        return stopGracePeriod;
+    }
+
+    /** The pool's source of time. */
+    public Ticker ticker() {
+        return ticker;
+    }
+
+    @Override
+    public String toString() {
+        return "PoolConfig{name=" + name + ", groups=" + groups + ", startupTimeout=" + startupTimeout
+                + ", maxFrameBytes=" + maxFrameBytes + ", heartbeatInterval=" + heartbeatInterval
+                + ", heartbeatTimeout=" + heartbeatTimeout + ", defaultTaskTimeout=" + defaultTaskTimeout
+                + ", shutdownTimeout=" + shutdownTimeout + ", stopGracePeriod=" + stopGracePeriod + '}';
+    }
+
+    /**
+     * Builds a {@link PoolConfig}, or starts a pool with it. Not thread-safe.
+     *
+     * <p>Workers are configured either with the pool-level shortcuts ({@link #workers(int)} together with
+     * {@link #worker(WorkerSpec)}, {@link #javaWorker(Class[])} or {@link #command(String...)}), which make one
+     * group named {@value PoolConfig#DEFAULT_GROUP}, or with {@link #group(WorkerGroup)}, not both.
+     */
+    public static final class Builder {
+        private String name = "procpool";
+        private final List<WorkerGroup> groups = new ArrayList<>();
+        private WorkerSpec spec;
+        private Integer workers;
+        private Duration startupTimeout = Duration.ofSeconds(60);
+        private int maxFrameBytes = DEFAULT_MAX_FRAME_BYTES;
+        private Duration heartbeatInterval = Duration.ofSeconds(1);
+        private Duration heartbeatTimeout = Duration.ofSeconds(10);
+        private Duration defaultTaskTimeout;
+        private Duration cancelGracePeriod = Duration.ofSeconds(2);
+        private Duration shutdownTimeout = Duration.ofSeconds(30);
+        private Duration stopGracePeriod = Duration.ofSeconds(3);
+        private Ticker ticker = Ticker.system();
+
+        private Builder() {
+        }
+
+        /** The pool's name (default {@code procpool}): letters, digits, '.', '_' or '-', at most 64 characters. */
+        public Builder name(String name) {
+            Objects.requireNonNull(name, "name");
+            if (!NAME.matcher(name).matches()) {
+                throw new IllegalArgumentException("name must be 1 to 64 letters, digits, '.', '_' or '-' starting "
+                        + "with a letter or digit, was \"" + name + "\"");
+            }
+            this.name = name;
+            return this;
+        }
+
+        /** The number of workers of the default group, 1 to {@value WorkerGroup#MAX_WORKERS}. */
+        public Builder workers(int workers) {
+            if (workers < 1 || workers > WorkerGroup.MAX_WORKERS) {
+                throw new IllegalArgumentException("workers must be between 1 and " + WorkerGroup.MAX_WORKERS
+                        + ", was " + workers);
+            }
+            this.workers = workers;
+            return this;
+        }
+
+        /** How the default group's workers are launched. */
+        public Builder worker(WorkerSpec spec) {
+            this.spec = Objects.requireNonNull(spec, "spec");
+            return this;
+        }
+
+        /** Java workers running these handlers, on the host's classpath; see {@link WorkerSpec#java(Class[])}. */
+        @SafeVarargs
+        public final Builder javaWorker(Class<? extends TaskHandler>... handlers) {
+            return worker(WorkerSpec.java(handlers));
+        }
+
+        /** Workers running this program; see {@link WorkerSpec#command(String, String...)}. */
+        public Builder command(String program, String... args) {
+            return worker(WorkerSpec.command(program, args));
+        }
+
+        /** Workers running this argument list; see {@link WorkerSpec#command(List)}. */
+        public Builder command(List<String> argv) {
+            return worker(WorkerSpec.command(argv));
+        }
+
+        /** Adds a worker group. Group names must be unique. */
+        public Builder group(WorkerGroup group) {
+            groups.add(Objects.requireNonNull(group, "group"));
+            return this;
+        }
+
+        /** How long a worker may take to send {@code ready} after launch (default 60 s); positive. */
+        public Builder startupTimeout(Duration timeout) {
+            this.startupTimeout = positive("startupTimeout", timeout);
+            return this;
+        }
+
+        /** The frame size limit in bytes (default 16 MiB), from 1 KiB to 1 GiB. */
+        public Builder maxFrameBytes(int bytes) {
+            if (bytes < MIN_FRAME_BYTES || bytes > MAX_FRAME_BYTES) {
+                throw new IllegalArgumentException("maxFrameBytes must be between " + MIN_FRAME_BYTES + " and "
+                        + MAX_FRAME_BYTES + ", was " + bytes);
+            }
+            this.maxFrameBytes = bytes;
+            return this;
+        }
+
+        /** How often workers heartbeat (default 1 s); from 10 ms to 1 hour. */
+        public Builder heartbeatInterval(Duration interval) {
+            positive("heartbeatInterval", interval);
+            if (interval.compareTo(Duration.ofMillis(10)) < 0 || interval.compareTo(Duration.ofHours(1)) > 0) {
+                throw new IllegalArgumentException("heartbeatInterval must be between 10ms and 1h, was " + interval);
+            }
+            this.heartbeatInterval = interval;
+            return this;
+        }
+
+        /** Silence after which a worker is a zombie (default 10 s); at least twice the heartbeat interval. */
+        public Builder heartbeatTimeout(Duration timeout) {
+            this.heartbeatTimeout = positive("heartbeatTimeout", timeout);
+            return this;
+        }
+
+        /** The timeout of tasks that set none (default: none); positive. */
+        public Builder defaultTaskTimeout(Duration timeout) {
+            this.defaultTaskTimeout = positive("defaultTaskTimeout", timeout);
+            return this;
+        }
+
+        /** Time a worker gets to end a cancelled task before it is replaced (default 2 s); positive. */
+        public Builder cancelGracePeriod(Duration grace) {
+            this.cancelGracePeriod = positive("cancelGracePeriod", grace);
+            return this;
+        }
+
+        /** How long {@code close()} lets queued and running tasks finish (default 30 s); zero or positive. */
+        public Builder shutdownTimeout(Duration timeout) {
+            Objects.requireNonNull(timeout, "shutdownTimeout");
+            if (timeout.isNegative()) {
+                throw new IllegalArgumentException("shutdownTimeout must be zero or positive, was " + timeout);
+            }
+            this.shutdownTimeout = timeout;
+            return this;
+        }
+
+        /** Each step of stopping a worker: shutdown frame, SIGTERM, SIGKILL (default 3 s); positive. */
+        public Builder stopGracePeriod(Duration grace) {
+            this.stopGracePeriod = positive("stopGracePeriod", grace);
+            return this;
+        }
+
+        /** The pool's time source (default {@link Ticker#system()}); for tests. */
+        public Builder ticker(Ticker ticker) {
+            this.ticker = Objects.requireNonNull(ticker, "ticker");
+            return this;
+        }
+
+        /**
+         * Validates the combination of settings and returns the immutable configuration.
+         *
+         * @throws IllegalStateException if no workers are configured, or both shortcuts and groups are used, or the
+         *                               heartbeat timeout is shorter than twice the interval
+         */
+        public PoolConfig build() {
+            List<WorkerGroup> all = new ArrayList<>(groups);
+            if (spec != null || workers != null) {
+                if (!groups.isEmpty()) {
+                    throw new IllegalStateException("configure workers either with workers()/worker()/javaWorker()/"
+                            + "command() or with group(), not both");
+                }
+                if (spec == null) {
+                    throw new IllegalStateException("workers(" + workers + ") needs a worker kind: call javaWorker(), "
+                            + "command() or worker()");
+                }
+                WorkerGroup.Builder group = WorkerGroup.builder(DEFAULT_GROUP, spec);
+                if (workers != null) {
+                    group.workers(workers);
+                }
+                all.add(group.build());
+            }
+            if (all.isEmpty()) {
+                throw new IllegalStateException("no workers configured: call javaWorker(), command(), worker() or "
+                        + "group()");
+            }
+            Set<String> names = new HashSet<>();
+            for (WorkerGroup group : all) {
+                if (!names.add(group.name())) {
+                    throw new IllegalStateException("group names must be unique, \"" + group.name()
+                            + "\" is used twice");
+                }
+            }
+            if (heartbeatTimeout.compareTo(heartbeatInterval.multipliedBy(2)) < 0) {
+                throw new IllegalStateException("heartbeatTimeout must be at least twice heartbeatInterval ("
+                        + heartbeatInterval + "), was " + heartbeatTimeout);
+            }
+            return new PoolConfig(this, all);
+        }
+
+        /**
+         * Builds the configuration and starts a pool with it, returning once every worker has completed its
+         * handshake.
+         *
+         * @throws WorkerStartupException if a worker cannot start; no worker is left running
+         */
+        public WorkerPool start() {
+            return WorkerPool.start(build());
+        }
+
+        private static Duration positive(String setting, Duration value) {
+            Objects.requireNonNull(value, setting);
+            if (value.isNegative() || value.isZero()) {
+                throw new IllegalArgumentException(setting + " must be positive, was " + value);
+            }
+            return value;
+        }
+    }
+}

@@ -1,0 +1,35 @@
+package dev.procpool;
+
+import java.time.Instant;
+import java.util.Optional;
+
+/** What a {@link TaskHandler} knows about the task it runs. Valid only during {@link TaskHandler#handle}. */
+public interface TaskContext {
+    /** The task's id. */
+    String taskId();
+
+    /** The task's type. */
+    String taskType();
+
+    /** The attempt number, counting from 1. */
+    int attempt();
+
+    /**
+     * The payload read as the given type.
+     *
+     * @throws IllegalArgumentException if the payload's JSON does not fit the type
+     */
+    <T> T payload(Class<T> type);
+
+    /** The payload as JSON text. */
+    String payloadJson();
+
+    /** The moment the host will give up on this attempt, if the task has a timeout. */
+    Optional<Instant> deadline();
+
+    /**
+     * Whether the host has asked to cancel this task. Long-running handlers should check it and return early;
+     * one that does not will be stopped with its worker when the cancellation grace period ends.
+     */
+    boolean isCancelled();
+}

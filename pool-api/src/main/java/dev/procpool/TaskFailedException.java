@@ -1,0 +1,70 @@
+package dev.procpool;
+
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * The typed failure of a task: the reason, how many attempts were made, and what the worker reported.
+ * A task's future completes exceptionally with this exception exactly once.
+ */
+public class TaskFailedException extends ProcPoolException {
+    private static final long serialVersionUID = 1L;
+
+    private final String taskId;
+    private final String taskType;
+    private final FailureReason reason;
+    private final int attempts;
+    private final transient RemoteError remoteError;
+
+    public TaskFailedException(String taskId, String taskType, FailureReason reason, int attempts,
+                               RemoteError remoteError, String detail) {
+        super(describe(taskId, taskType, reason, attempts, remoteError, detail));
+        this.taskId = Objects.requireNonNull(taskId, "taskId");
+        this.taskType = Objects.requireNonNull(taskType, "taskType");
+        this.reason = Objects.requireNonNull(reason, "reason");
+        this.attempts = attempts;
+        this.remoteError = remoteError;
+    }
+
+    private static String describe(String taskId, String taskType, FailureReason reason, int attempts,
+                                   RemoteError remoteError, String detail) {
+        StringBuilder text = new StringBuilder()
+                .append("task ").append(taskId).append(" (").append(taskType).append(") failed: ").append(reason)
+                .append(" after ").append(attempts).append(attempts == 1 ? " attempt" : " attempts");
+        if (remoteError != null) {
+            text.append(": ").append(remoteError.className());
+            if (!remoteError.message().isEmpty()) {
+                text.append(": ").append(remoteError.message());
+            }
+        }
+        if (detail != null && !detail.isEmpty()) {
+            text.append(" (").append(detail).append(')');
+        }
+        return text.toString();
+    }
+
+    /** The id of the failed task. */
+    public String taskId() {
+        return taskId;
+    }
+
+    /** The type of the failed task. */
+    public String taskType() {
+        return taskType;
+    }
+
+    /** Why the last attempt failed. */
+    public FailureReason reason() {
+        return reason;
+    }
+
+    /** How many attempts were dispatched to workers (0 when the task never started). */
+    public int attempts() {
+        return attempts;
+    }
+
+    /** The error the worker reported, for {@link FailureReason#HANDLER_ERROR} and some others. */
+    public Optional<RemoteError> remoteError() {
+        return Optional.ofNullable(remoteError);
+    }
+}

@@ -1,0 +1,52 @@
+package dev.procpool;
+
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * A submitted task. Its outcome completes exactly once: with a {@link TaskResult}, or exceptionally with a
+ * {@link TaskFailedException}. All methods are thread-safe.
+ *
+ * <p>Callbacks attached to {@link #future()} with the non-{@code Async} methods run on the pool's I/O thread that
+ * read the result; keep them short and never block in them, or use the {@code …Async} variants.
+ */
+public interface TaskHandle {
+    /** The task's id (the caller's, or one the pool assigned). */
+    String id();
+
+    /** The request as submitted. */
+    TaskRequest request();
+
+    /** The task's current state. */
+    TaskState state();
+
+    /**
+     * A future of the outcome. Each call returns a view of the one outcome; completing or cancelling the view
+     * does not affect the task (use {@link #cancel()} for that).
+     */
+    CompletableFuture<TaskResult> future();
+
+    /**
+     * Waits for the outcome.
+     *
+     * @return the result
+     * @throws TaskFailedException if the task failed, was cancelled or was dead-lettered
+     */
+    TaskResult join();
+
+    /**
+     * Waits at most {@code timeout} for the outcome.
+     *
+     * @throws TaskFailedException if the task failed
+     * @throws ProcPoolException   if the outcome is not known within the timeout (the task goes on)
+     */
+    TaskResult await(Duration timeout);
+
+    /**
+     * Cancels the task. A queued task is removed from the queue; a running task is cancelled on its worker.
+     * The outcome becomes a {@link TaskFailedException} with reason {@link FailureReason#CANCELLED}.
+     *
+     * @return {@code true} if this call cancelled the task, {@code false} if it had already ended
+     */
+    boolean cancel();
+}

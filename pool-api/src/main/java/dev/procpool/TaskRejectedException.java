@@ -1,0 +1,44 @@
+package dev.procpool;
+
+import java.util.Objects;
+
+/**
+ * Thrown by {@link WorkerPool#submitTask(TaskRequest)} when the pool will not accept a task. Nothing was
+ * queued; the caller may correct the request or try again later, as the {@link #kind()} suggests.
+ */
+public class TaskRejectedException extends ProcPoolException {
+    private static final long serialVersionUID = 1L;
+
+    /** Why a task was not accepted. */
+    public enum Kind {
+        /** The pool is shutting down or terminated. */
+        SHUT_DOWN,
+        /** The queue is at capacity. */
+        QUEUE_FULL,
+        /** The serialized payload is larger than the pool's frame limit. */
+        PAYLOAD_TOO_LARGE,
+        /** The payload cannot be written as JSON. */
+        INVALID_PAYLOAD,
+        /** No worker of the pool serves the task's type or has its required capabilities. */
+        NO_CAPABLE_WORKER,
+        /** A task with the same id is still in the pool. */
+        DUPLICATE_ID
+    }
+
+    private final Kind kind;
+
+    public TaskRejectedException(Kind kind, String message) {
+        super(message);
+        this.kind = Objects.requireNonNull(kind, "kind");
+    }
+
+    public TaskRejectedException(Kind kind, String message, Throwable cause) {
+        super(message, cause);
+        this.kind = Objects.requireNonNull(kind, "kind");
+    }
+
+    /** Why the task was rejected. */
+    public Kind kind() {
+        return kind;
+    }
+}

@@ -1,0 +1,130 @@
+package dev.procpool;
+
+import java.time.Duration;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * An immutable description of one task: its type (which handler runs it), its payload, and how the pool should
+ * treat it. Build one with {@link #of(String, Object)} and refine it with the {@code with…} methods, each of which
+ * returns a new request.
+ *
+ * <p>The payload is any object Jackson can write as JSON without type information: a record, a map, a list, a
+ * string, a number, or a Jackson tree. It is serialized once, when the task is submitted, so later changes to the
+ * object do not affect the task.
+ *
+ * <p>Priorities: a lower number runs first; {@value #HIGHEST_PRIORITY} is the highest, {@value #DEFAULT_PRIORITY}
+ * the default and {@value #LOWEST_PRIORITY} the lowest. Tasks of equal priority run in submission order.
+ */
+public final class TaskRequest {
+    /** The most urgent priority. */
+    public static final int HIGHEST_PRIORITY = 0;
+    /** The priority of a request that does not set one. */
+    public static final int DEFAULT_PRIORITY = 10;
+    /** The least urgent priority. */
+    public static final int LOWEST_PRIORITY = 100;
+    /** The longest task id accepted. */
+    public static final int MAX_ID_LENGTH = 200;
+
+    private final String type;
+    private final Object payload;
+    private final int priority;
+    private final Duration timeout;
+    private final String id;
+
+    private TaskRequest(String type, Object payload, int priority, Duration timeout, String id) {
+        this.type = type;
+        this.payload = payload;
+        this.priority = priority;
+        this.timeout = timeout;
+        this.id = id;
+    }
+
+    /**
+     * A request of the given type with the given payload, default priority, the pool's default timeout and a
+     * generated id.
+     *
+     * @param type    the task type, matched against the types workers serve; not blank
+     * @param payload the task's input, written as JSON; may be {@code null}
+     */
+    public static TaskRequest of(String type, Object payload) {
+        Objects.requireNonNull(type, "type");
+        if (type.isBlank()) {
+            throw new IllegalArgumentException("type must not be blank");
+        }
+        return new TaskRequest(type, payload, DEFAULT_PRIORITY, null, null);
+    }
+
+    /**
+     * This request with another priority.
+     *
+     * @param priority from {@value #HIGHEST_PRIORITY} (runs first) to {@value #LOWEST_PRIORITY} (runs last)
+     */
+    public TaskRequest withPriority(int priority) {
+        if (priority < HIGHEST_PRIORITY || priority > LOWEST_PRIORITY) {
+            throw new IllegalArgumentException("priority must be between " + HIGHEST_PRIORITY + " (highest) and "
+                    + LOWEST_PRIORITY + " (lowest), was " + priority);
+        }
+        return new TaskRequest(type, payload, priority, timeout, id);
+    }
+
+    /**
+     * This request with its own timeout, counted from the moment a worker receives it (never including worker
+     * start-up or time in the queue).
+     *
+     * @param timeout a positive duration
+     */
+    public TaskRequest withTimeout(Duration timeout) {
+        Objects.requireNonNull(timeout, "timeout");
+        if (timeout.isNegative() || timeout.isZero()) {
+            throw new IllegalArgumentException("timeout must be positive, was " + timeout);
+        }
+        return new TaskRequest(type, payload, priority, timeout, id);
+    }
+
+    /**
+     * This request with a caller-chosen id, for correlation with the caller's own records. An id must be unique
+     * among the tasks the pool holds at the time of submission.
+     *
+     * @param id 1 to {@value #MAX_ID_LENGTH} printable ASCII characters without spaces
+     */
+    public TaskRequest withId(String id) {
+        Objects.requireNonNull(id, "id");
+        if (id.isEmpty() || id.length() > MAX_ID_LENGTH || !id.chars().allMatch(c -> c > 0x20 && c < 0x7f)) {
+            throw new IllegalArgumentException("id must be 1 to " + MAX_ID_LENGTH
+                    + " printable ASCII characters without spaces, was \"" + id + "\"");
+        }
+        return new TaskRequest(type, payload, priority, timeout, id);
+    }
+
+    /** The task type. */
+    public String type() {
+        return type;
+    }
+
+    /** The payload as given; may be {@code null}. */
+    public Object payload() {
+        return payload;
+    }
+
+    /** The priority, {@value #HIGHEST_PRIORITY} to {@value #LOWEST_PRIORITY}. */
+    public int priority() {
+        return priority;
+    }
+
+    /** This request's own timeout, if it has one; otherwise the pool's default applies. */
+    public Optional<Duration> timeout() {
+        return Optional.ofNullable(timeout);
+    }
+
+    /** The caller-chosen id, if any; otherwise the pool assigns one at submission. */
+    public Optional<String> id() {
+        return Optional.ofNullable(id);
+    }
+
+    @Override
+    public String toString() {
+        return "TaskRequest{type=" + type + ", priority=" + priority
+                + (timeout == null ? "" : ", timeout=" + timeout) + (id == null ? "" : ", id=" + id) + '}';
+    }
+}

@@ -1,0 +1,40 @@
+package dev.procpool;
+
+import java.time.Duration;
+
+/**
+ * The successful outcome of a task: the value the handler returned, as JSON, and where and how it ran.
+ * Instances are immutable and safe to share between threads.
+ */
+public interface TaskResult {
+    /** The id of the task. */
+    String taskId();
+
+    /** The type of the task. */
+    String taskType();
+
+    /**
+     * The result read as the given type (a record, a map, {@code String}, {@code Integer}, ...).
+     *
+     * @throws ProcPoolException if the result's JSON does not fit the type
+     */
+    <T> T as(Class<T> type);
+
+    /** The result as JSON text exactly as the worker sent it. */
+    String json();
+
+    /** The id of the worker that produced the result, for example {@code w-3}. */
+    String workerId();
+
+    /** The operating-system pid of the worker process that produced the result. */
+    long workerPid();
+
+    /** The attempt that succeeded, counting from 1. */
+    int attempt();
+
+    /** How long the task waited in the queue before its successful attempt was dispatched. */
+    Duration queueTime();
+
+    /** How long the successful attempt took, from dispatch to result. */
+    Duration runTime();
+}

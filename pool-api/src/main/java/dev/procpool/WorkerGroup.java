@@ -1,0 +1,164 @@
+package dev.procpool;
+
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * A set of identical workers: how they are launched, how many there are, and their environment. Immutable;
+ * build one with {@link #builder(String, WorkerSpec)}.
+ *
+ * <p>Workers get a minimal environment: the variables named in {@link #DEFAULT_INHERITED_ENVIRONMENT} and
+ * {@link Builder#inheritEnvironment(String...)} taken from the host, plus those set with
+ * {@link Builder#environment(String, String)}. Nothing else of the host's environment reaches them.
+ */
+public final class WorkerGroup {
+    /** The most workers one group may have. */
+    public static final int MAX_WORKERS = 1024;
+    /** Host environment variables every worker inherits when the host has them. */
+    public static final Set<String> DEFAULT_INHERITED_ENVIRONMENT =
+            Set.of("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR");
+
+    private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,63}");
+    private static final Pattern ENV_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
+
+    private final String name;
+    private final WorkerSpec spec;
+    private final int workers;
+    private final Map<String, String> environment;
+    private final Set<String> inheritedEnvironment;
+    private final Path workingDirectory;
+
+    private WorkerGroup(Builder builder) {
+        this.name = builder.name;
+        this.spec = builder.spec;
+        this.workers = builder.workers;
+        this.environment = Map.copyOf(builder.environment);
+        this.inheritedEnvironment = Set.copyOf(builder.inheritedEnvironment);
+        this.workingDirectory = builder.workingDirectory;
+    }
+
+    /**
+     * A builder for a group.
+     *
+     * @param name letters, digits, '.', '_' or '-', at most 64 characters, starting with a letter or digit
+     * @param spec how the group's workers are launched
+     */
+    public static Builder builder(String name, WorkerSpec spec) {
+        return new Builder(name, spec);
+    }
+
+    /** The group's name. */
+    public String name() {
+        return name;
+    }
+
+    /** How the group's workers are launched. */
+    public WorkerSpec spec() {
+        return spec;
+    }
+
+    /** How many workers the group keeps running. */
+    public int workers() {
+        return workers;
+    }
+
+    /** Variables set explicitly in the workers' environment. */
+    public Map<String, String> environment() {
+        return environment;
+    }
+
+    /** Host variables the workers inherit (when the host has them), in addition to the defaults. */
+    public Set<String> inheritedEnvironment() {
+        return inheritedEnvironment;
+    }
+
+    /** The workers' working directory; empty means the host's. */
+    public Optional<Path> workingDirectory() {
+        return Optional.ofNullable(workingDirectory);
+    }
+
+    @Override
+    public String toString() {
+        return "WorkerGroup{name=" + name + ", workers=" + workers + ", spec=" + spec + '}';
+    }
+
+    /** Builds a {@link WorkerGroup}; each setter validates its argument. Not thread-safe. */
+    public static final class Builder {
+        private final String name;
+        private final WorkerSpec spec;
+        private int workers = Math.max(1, Runtime.getRuntime().availableProcessors());
+        private final Map<String, String> environment = new LinkedHashMap<>();
+        private final Set<String> inheritedEnvironment = new LinkedHashSet<>(DEFAULT_INHERITED_ENVIRONMENT);
+        private Path workingDirectory;
+
+        private Builder(String name, WorkerSpec spec) {
+            Objects.requireNonNull(name, "name");
+            if (!NAME.matcher(name).matches()) {
+                throw new IllegalArgumentException("group name must be 1 to 64 letters, digits, '.', '_' or '-' "
+                        + "starting with a letter or digit, was \"" + name + "\"");
+            }
+            this.name = name;
+            this.spec = Objects.requireNonNull(spec, "spec");
+        }
+
+        /**
+         * How many workers the group runs; default: the number of processors.
+         *
+         * @param workers 1 to {@value WorkerGroup#MAX_WORKERS}
+         */
+        public Builder workers(int workers) {
+            if (workers < 1 || workers > MAX_WORKERS) {
+                throw new IllegalArgumentException("workers must be between 1 and " + MAX_WORKERS + ", was " + workers);
+            }
+            this.workers = workers;
+            return this;
+        }
+
+        /** Sets one variable in the workers' environment. */
+        public Builder environment(String variable, String value) {
+            checkEnvName(variable);
+            Objects.requireNonNull(value, "value");
+            environment.put(variable, value);
+            return this;
+        }
+
+        /** Lets the workers inherit these host variables (when the host has them). */
+        public Builder inheritEnvironment(String... variables) {
+            for (String variable : List.of(variables)) {
+                checkEnvName(variable);
+                inheritedEnvironment.add(variable);
+            }
+            return this;
+        }
+
+        /** The workers' working directory; it must exist. */
+        public Builder workingDirectory(Path directory) {
+            Objects.requireNonNull(directory, "directory");
+            if (!java.nio.file.Files.isDirectory(directory)) {
+                throw new IllegalArgumentException("workingDirectory must be an existing directory, was " + directory);
+            }
+            this.workingDirectory = directory;
+            return this;
+        }
+
+        /** The immutable group. */
+        public WorkerGroup build() {
+            return new WorkerGroup(this);
+        }
+
+        private static void checkEnvName(String variable) {
+            Objects.requireNonNull(variable, "variable");
+            if (!ENV_NAME.matcher(variable).matches()) {
+                throw new IllegalArgumentException("environment variable names are letters, digits and '_', not "
+                        + "starting with a digit; was \"" + variable + "\"");
+            }
+        }
+    }
+}

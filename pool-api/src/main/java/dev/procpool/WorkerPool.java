@@ -1,0 +1,97 @@
+package dev.procpool;
+
+import dev.procpool.spi.WorkerPoolProvider;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * A pool of long-lived worker processes that run tasks. Tasks wait in a priority queue and are dispatched to
+ * workers that stay alive across tasks, keeping their warm state.
+ *
+ * <pre>{@code
+ * try (WorkerPool pool = WorkerPool.builder()
+ *         .workers(4)
+ *         .javaWorker(ResizeHandler.class)
+ *         .start()) {
+ *     TaskResult r = pool.submitTask(TaskRequest.of("resize", Map.of("w", 64)).withPriority(5)).join();
+ * }
+ * }</pre>
+ *
+ * <p>Guarantees: every accepted task reaches exactly one terminal state and its future completes exactly once;
+ * no worker process outlives the pool, whether it is closed, the host exits, or the host is killed.
+ *
+ * <p>All methods are thread-safe.
+ */
+public interface WorkerPool extends AutoCloseable {
+
+    /** A configuration builder; finish with {@link PoolConfig.Builder#start()} to get a running pool. */
+    static PoolConfig.Builder builder() {
+        return PoolConfig.builder();
+    }
+
+    /**
+     * Starts a pool: launches every worker and returns once each has completed its handshake.
+     *
+     * @throws WorkerStartupException if a worker cannot start; no worker is left running
+     */
+    static WorkerPool start(PoolConfig config) {
+        Objects.requireNonNull(config, "config");
+        return WorkerPoolProvider.load().start(config);
+    }
+
+    /** The pool's name. */
+    String name();
+
+    /** The configuration the pool was started with. */
+    PoolConfig config();
+
+    /** The pool's current state. */
+    PoolState state();
+
+    /**
+     * Queues a task. Returns at once; the handle's future completes when the task ends.
+     *
+     * @throws TaskRejectedException if the pool is shut down, the queue is full, the payload cannot be written as
+     *                               JSON or is larger than the frame limit, no worker serves the task's type, or
+     *                               the request's id is in use
+     */
+    TaskHandle submitTask(TaskRequest request);
+
+    /** Shorthand for {@code submitTask(TaskRequest.of(type, payload))}. */
+    default TaskHandle submitTask(String type, Object payload) {
+        return submitTask(TaskRequest.of(type, payload));
+    }
+
+    /** Snapshots of the pool's current workers (not those already dead), in id order. */
+    List<WorkerSnapshot> workers();
+
+    /**
+     * Stops accepting tasks and lets queued and running tasks finish; the workers stop afterwards. Returns at
+     * once; use {@link #awaitTermination(Duration)} to wait. Idempotent.
+     */
+    void shutdown();
+
+    /**
+     * Stops accepting tasks, cancels running tasks, stops the workers, and returns the requests that never
+     * started (their futures fail with {@link FailureReason#CANCELLED}). Waits, bounded by the stop grace
+     * periods, until every worker process has exited.
+     */
+    List<TaskRequest> shutdownNow();
+
+    /**
+     * Waits until the pool is {@link PoolState#TERMINATED} (all tasks ended, all workers exited) or the timeout
+     * passes.
+     *
+     * @return whether the pool terminated in time
+     */
+    boolean awaitTermination(Duration timeout) throws InterruptedException;
+
+    /**
+     * {@link #shutdown()}, a wait of at most {@link PoolConfig#shutdownTimeout()}, then {@link #shutdownNow()}.
+     * Returns when every worker process has exited. Idempotent.
+     */
+    @Override
+    void close();
+}

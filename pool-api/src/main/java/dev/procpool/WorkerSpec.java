@@ -1,0 +1,124 @@
+package dev.procpool;
+
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * How to launch a worker process. Two kinds are built in: a {@linkplain Java Java worker} (a JVM running
+ * procpool's worker runtime and the user's {@link TaskHandler}s) and a {@linkplain Command command} (any program
+ * that speaks the protocol in {@code PROTOCOL.md}). Commands are argument lists, never shell strings.
+ */
+public sealed interface WorkerSpec permits WorkerSpec.Java, WorkerSpec.Command {
+
+    /** A Java worker running the given handler classes, on the host's classpath, with the default JVM options. */
+    @SafeVarargs
+    static Java java(Class<? extends TaskHandler>... handlers) {
+        Objects.requireNonNull(handlers, "handlers");
+        return new Java(Arrays.stream(handlers).map(Class::getName).toList(), List.of(), Java.DEFAULT_JVM_OPTIONS,
+                null);
+    }
+
+    /** A Java worker running the handler classes with the given binary names (for a classpath the host lacks). */
+    static Java java(List<String> handlerClassNames) {
+        return new Java(handlerClassNames, List.of(), Java.DEFAULT_JVM_OPTIONS, null);
+    }
+
+    /** A worker that runs the given program with the given arguments. */
+    static Command command(List<String> argv) {
+        return new Command(argv);
+    }
+
+    /** A worker that runs the given program with the given arguments. */
+    static Command command(String program, String... args) {
+        Objects.requireNonNull(program, "program");
+        Objects.requireNonNull(args, "args");
+        String[] argv = new String[args.length + 1];
+        argv[0] = program;
+        System.arraycopy(args, 0, argv, 1, args.length);
+        return new Command(List.of(argv));
+    }
+
+    /**
+     * A JVM worker.
+     *
+     * @param handlerClassNames the {@link TaskHandler} classes to instantiate in the worker; not empty
+     * @param classpath         the worker's classpath; empty means the host's own {@code java.class.path}
+     * @param jvmOptions        options placed before the main class, for example {@code -Xmx256m}
+     * @param javaExecutable    the {@code java} binary, or {@code null} for the one running the host
+     */
+    record Java(List<String> handlerClassNames, List<Path> classpath, List<String> jvmOptions, Path javaExecutable)
+            implements WorkerSpec {
+        /**
+         * Options suited to long-lived workers: the serial collector (small footprint, no GC threads competing with
+         * the host), class-data sharing when the JDK has an archive, no perf-data file in {@code /tmp}, and an exit
+         * (code 3) on the first OutOfMemoryError so a broken heap never serves another task.
+         */
+        public static final List<String> DEFAULT_JVM_OPTIONS = List.of(
+                "-XX:+UseSerialGC", "-Xshare:auto", "-XX:-UsePerfData", "-XX:+ExitOnOutOfMemoryError");
+
+        public Java {
+            handlerClassNames = List.copyOf(Objects.requireNonNull(handlerClassNames, "handlerClassNames"));
+            classpath = List.copyOf(Objects.requireNonNull(classpath, "classpath"));
+            jvmOptions = List.copyOf(Objects.requireNonNull(jvmOptions, "jvmOptions"));
+            if (handlerClassNames.isEmpty()) {
+                throw new IllegalArgumentException("a Java worker needs at least one TaskHandler class, got none");
+            }
+            for (String name : handlerClassNames) {
+                if (name.isBlank()) {
+                    throw new IllegalArgumentException("handler class names must not be blank, got " + handlerClassNames);
+                }
+            }
+            for (String option : jvmOptions) {
+                if (!option.startsWith("-")) {
+                    throw new IllegalArgumentException("JVM options must start with '-', got \"" + option
+                            + "\"; pass each option as its own list element");
+                }
+            }
+        }
+
+        /** This spec with the given worker classpath instead of the host's. */
+        public Java withClasspath(List<Path> classpath) {
+            return new Java(handlerClassNames, classpath, jvmOptions, javaExecutable);
+        }
+
+        /** This spec with these JVM options instead of {@link #DEFAULT_JVM_OPTIONS}. */
+        public Java withJvmOptions(List<String> jvmOptions) {
+            return new Java(handlerClassNames, classpath, jvmOptions, javaExecutable);
+        }
+
+        /** This spec with the default JVM options followed by {@code extra}. */
+        public Java withExtraJvmOptions(List<String> extra) {
+            return new Java(handlerClassNames, classpath,
+                    java.util.stream.Stream.concat(jvmOptions.stream(), extra.stream()).toList(), javaExecutable);
+        }
+
+        /** This spec with another {@code java} binary. */
+        public Java withJavaExecutable(Path javaExecutable) {
+            return new Java(handlerClassNames, classpath, jvmOptions,
+                    Objects.requireNonNull(javaExecutable, "javaExecutable"));
+        }
+
+        /** The configured {@code java} binary, if any. */
+        public Optional<Path> javaExecutableOverride() {
+            return Optional.ofNullable(javaExecutable);
+        }
+    }
+
+    /**
+     * Any program that speaks the worker protocol.
+     *
+     * @param argv the program and its arguments, one element each; not empty
+     */
+    record Command(List<String> argv) implements WorkerSpec {
+        public Command {
+            argv = List.copyOf(Objects.requireNonNull(argv, "argv"));
+            if (argv.isEmpty() || argv.get(0).isBlank()) {
+                throw new IllegalArgumentException("a worker command needs a program as its first element, got "
+                        + argv);
+            }
+        }
+    }
+}

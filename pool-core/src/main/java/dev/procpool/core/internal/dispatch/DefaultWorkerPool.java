@@ -1,0 +1,214 @@
+package dev.procpool.core.internal.dispatch;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import dev.procpool.PoolConfig;
+import dev.procpool.PoolState;
+import dev.procpool.TaskHandle;
+import dev.procpool.TaskRejectedException;
+import dev.procpool.TaskRequest;
+import dev.procpool.WorkerGroup;
+import dev.procpool.WorkerPool;
+import dev.procpool.WorkerSnapshot;
+import dev.procpool.WorkerStartupException;
+import dev.procpool.core.internal.process.WorkerProcess;
+import dev.procpool.core.internal.protocol.FrameCodec;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.locks.LockSupport;
+
+/** The engine behind {@link WorkerPool}: the façade over the dispatcher, and the maintenance thread. */
+public final class DefaultWorkerPool implements WorkerPool {
+    private static final Logger LOG = LoggerFactory.getLogger(DefaultWorkerPool.class);
+    /** The maintenance thread's longest sleep; it is also woken whenever a deadline may have moved closer. */
+    private static final long MAINTENANCE_TICK_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
+
+    private final PoolConfig config;
+    private final FrameCodec codec = new FrameCodec();
+    private final PoolThreads threads;
+    private final Dispatcher dispatcher;
+    private final Thread maintenance;
+    private volatile boolean closed;
+
+    private DefaultWorkerPool(PoolConfig config) {
+        this.config = config;
+        this.threads = new PoolThreads(config.name());
+        this.maintenance = threads.newThread("maintenance", this::maintainLoop);
+        this.dispatcher = new Dispatcher(config, codec, threads, () -> LockSupport.unpark(maintenance));
+    }
+
+    /**
+     * Starts a pool and waits until every worker is ready.
+     *
+     * @throws IllegalArgumentException if a Java handler class is missing or unfit
+     * @throws WorkerStartupException   if a worker cannot start; every worker launched is stopped first
+     */
+    public static DefaultWorkerPool start(PoolConfig config) {
+        Objects.requireNonNull(config, "config");
+        for (WorkerGroup group : config.groups()) {
+            WorkerCommands.validate(group);
+        }
+        DefaultWorkerPool pool = new DefaultWorkerPool(config);
+        OpenPools.add(pool);
+        pool.maintenance.start();
+        List<WorkerRecord> workers = pool.dispatcher.start();
+        try {
+            CompletableFuture.allOf(workers.stream().map(w -> w.ready).toArray(CompletableFuture[]::new))
+                    // the maintenance thread enforces the startup timeout; this wait is only a backstop
+                    .get(config.startupTimeout().plusSeconds(30).toMillis(), TimeUnit.MILLISECONDS);
+        } catch (ExecutionException e) {
+            pool.abortStart();
+            throw e.getCause() instanceof WorkerStartupException startup
+                    ? new WorkerStartupException("pool \"" + config.name() + "\" could not start: "
+                    + startup.getMessage(), startup)
+                    : new WorkerStartupException("pool \"" + config.name() + "\" could not start", e.getCause());
+        } catch (TimeoutException e) {
+            pool.abortStart();
+            throw new WorkerStartupException("pool \"" + config.name() + "\" could not start: workers not ready "
+                    + "within " + config.startupTimeout());
+        } catch (InterruptedException e) {
+            pool.abortStart();
+            Thread.currentThread().interrupt();
+            throw new WorkerStartupException("interrupted while starting pool \"" + config.name() + "\"", e);
+        }
+        pool.dispatcher.markRunning();
+        LOG.info("pool {} started with {} workers", config.name(), workers.size());
+        return pool;
+    }
+
+    private void abortStart() {
+        shutdownNow();
+        closed = true;
+        OpenPools.remove(this);
+    }
+
+    @Override
+    public String name() {
+        return config.name();
+    }
+
+    @Override
+    public PoolConfig config() {
+        return config;
+    }
+
+    @Override
+    public PoolState state() {
+        return dispatcher.state();
+    }
+
+    @Override
+    public TaskHandle submitTask(TaskRequest request) {
+        Objects.requireNonNull(request, "request");
+        byte[] payload;
+        try {
+            payload = codec.toJson(request.payload());
+        } catch (JsonProcessingException e) {
+            throw new TaskRejectedException(TaskRejectedException.Kind.INVALID_PAYLOAD, "the payload of a \""
+                    + request.type() + "\" task cannot be written as JSON: " + e.getOriginalMessage(), e);
+        }
+        long sequence = dispatcher.nextSequence();
+        String id = request.id().orElseGet(() -> "t-" + sequence);
+        int frameBytes = payload.length + FrameCodec.taskFrameOverhead(id, request.type());
+        if (frameBytes > config.maxFrameBytes()) {
+            throw new TaskRejectedException(TaskRejectedException.Kind.PAYLOAD_TOO_LARGE, "the payload of task "
+                    + id + " (" + request.type() + ") is " + payload.length + " bytes as JSON; with the frame it "
+                    + "exceeds the pool's frame limit of " + config.maxFrameBytes() + " bytes (maxFrameBytes)");
+        }
+        long timeout = request.timeout().or(config::defaultTaskTimeout).map(Duration::toNanos).orElse(0L);
+        TaskRecord task = new TaskRecord(id, request, payload, sequence, config.ticker().read(), timeout);
+        dispatcher.submit(task);
+        return new DefaultTaskHandle(task, dispatcher);
+    }
+
+    @Override
+    public List<WorkerSnapshot> workers() {
+        return dispatcher.workerSnapshots();
+    }
+
+    @Override
+    public void shutdown() {
+        dispatcher.shutdown();
+    }
+
+    @Override
+    public List<TaskRequest> shutdownNow() {
+        List<TaskRequest> neverStarted = dispatcher.shutdownNow();
+        awaitWorkersGone();
+        return neverStarted;
+    }
+
+    @Override
+    public boolean awaitTermination(Duration timeout) throws InterruptedException {
+        return dispatcher.awaitTermination(timeout.toNanos());
+    }
+
+    @Override
+    public void close() {
+        if (closed) {
+            awaitWorkersGone();
+            return;
+        }
+        closed = true;
+        try {
+            dispatcher.shutdown();
+            if (!dispatcher.awaitTermination(config.shutdownTimeout().toNanos())) {
+                LOG.warn("pool {} did not drain within {}; stopping its tasks", name(), config.shutdownTimeout());
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            shutdownNow();
+            OpenPools.remove(this);
+        }
+    }
+
+    /**
+     * Waits, bounded, until every worker has exited: the maintenance thread escalates stops (SIGTERM, then
+     * SIGKILL after a grace period each), so three grace periods plus a margin suffice; any process left after
+     * that is killed here.
+     */
+    private void awaitWorkersGone() {
+        long bound = config.stopGracePeriod().multipliedBy(3).plusSeconds(5).toNanos();
+        try {
+            if (dispatcher.awaitTermination(bound)) {
+                return;
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        List<WorkerProcess> left = dispatcher.processes();
+        LOG.error("pool {}: {} workers still running after {}; killing them", name(), left.size(),
+                Duration.ofNanos(bound));
+        left.forEach(WorkerProcess::kill);
+    }
+
+    /** Called by the JVM shutdown hook. */
+    void killWorkersAtExit() {
+        dispatcher.killAllNow();
+    }
+
+    private void maintainLoop() {
+        while (dispatcher.state() != PoolState.TERMINATED) {
+            try {
+                dispatcher.maintain(config.ticker().read());
+            } catch (RuntimeException e) {
+                LOG.error("procpool: maintenance of pool {} failed", name(), e);
+            }
+            LockSupport.parkNanos(this, MAINTENANCE_TICK_NANOS);
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "WorkerPool{" + name() + ", " + state() + '}';
+    }
+
+}

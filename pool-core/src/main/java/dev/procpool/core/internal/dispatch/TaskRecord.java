@@ -1,0 +1,74 @@
+package dev.procpool.core.internal.dispatch;
+
+import dev.procpool.TaskRequest;
+import dev.procpool.TaskResult;
+import dev.procpool.TaskState;
+import dev.procpool.core.internal.queue.QueueEntry;
+
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * A task accepted by the pool. Final fields are set at submission; the rest is guarded by the dispatcher's lock,
+ * except {@link #state} (volatile, for lock-free reads by handles) and {@link #frameEnd}.
+ */
+final class TaskRecord implements QueueEntry {
+    final String id;
+    final TaskRequest request;
+    final byte[] payloadJson;
+    final long sequence;
+    final long rank;
+    final long submittedAt;
+    /** The attempt timeout in nanoseconds; 0 when the task has none. */
+    final long timeoutNanos;
+    final CompletableFuture<TaskResult> future = new CompletableFuture<>();
+
+    volatile TaskState state = TaskState.QUEUED;
+    /** Offset just past this task's frame in its worker's input; see FrameWriter. */
+    volatile long frameEnd;
+
+    private int queueIndex = -1;
+    int attempts;
+    WorkerRecord worker;
+    long queuedAt;
+    long dispatchedAt;
+    long deadline = Long.MAX_VALUE;
+    /** When the worker must have answered a cancel (timeout or caller's cancel), or be killed; MAX when none. */
+    long cancelKillAt = Long.MAX_VALUE;
+    boolean timedOut;
+
+    TaskRecord(String id, TaskRequest request, byte[] payloadJson, long sequence, long submittedAt,
+               long timeoutNanos) {
+        this.id = id;
+        this.request = request;
+        this.payloadJson = payloadJson;
+        this.sequence = sequence;
+        this.rank = request.priority();
+        this.submittedAt = submittedAt;
+        this.queuedAt = submittedAt;
+        this.timeoutNanos = timeoutNanos;
+    }
+
+    String type() {
+        return request.type();
+    }
+
+    @Override
+    public long rank() {
+        return rank;
+    }
+
+    @Override
+    public long sequence() {
+        return sequence;
+    }
+
+    @Override
+    public int queueIndex() {
+        return queueIndex;
+    }
+
+    @Override
+    public void queueIndex(int index) {
+        queueIndex = index;
+    }
+}

@@ -1,0 +1,98 @@
+package dev.procpool.core.internal.dispatch;
+
+import dev.procpool.PoolConfig;
+import dev.procpool.TaskHandler;
+import dev.procpool.WorkerGroup;
+import dev.procpool.WorkerSpec;
+import dev.procpool.core.internal.process.WorkerProcess.LaunchSpec;
+import dev.procpool.core.worker.WorkerMain;
+
+import java.io.File;
+import java.lang.reflect.Modifier;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
+
+/** Turns a worker group's configuration into the argument list and environment of one worker process. */
+final class WorkerCommands {
+    private WorkerCommands() {
+    }
+
+    /**
+     * Checks what can be checked before launching: that Java handler classes exist on the host's classpath (when
+     * the workers use it), implement {@link TaskHandler} and have a public no-argument constructor.
+     *
+     * @throws IllegalArgumentException naming the class and what is wrong
+     */
+    static void validate(WorkerGroup group) {
+        if (!(group.spec() instanceof WorkerSpec.Java java) || !java.classpath().isEmpty()) {
+            return;
+        }
+        ClassLoader loader = Thread.currentThread().getContextClassLoader() != null
+                ? Thread.currentThread().getContextClassLoader() : WorkerCommands.class.getClassLoader();
+        for (String name : java.handlerClassNames()) {
+            Class<?> type;
+            try {
+                type = Class.forName(name, false, loader);
+            } catch (ClassNotFoundException | LinkageError e) {
+                throw new IllegalArgumentException("handler class \"" + name + "\" of group \"" + group.name()
+                        + "\" is not on the classpath; a handler must be a class implementing "
+                        + TaskHandler.class.getName() + " (or give the workers their own classpath)");
+            }
+            if (!TaskHandler.class.isAssignableFrom(type) || Modifier.isAbstract(type.getModifiers())) {
+                throw new IllegalArgumentException("handler class \"" + name + "\" of group \"" + group.name()
+                        + "\" must be a concrete class implementing " + TaskHandler.class.getName());
+            }
+            try {
+                if (!Modifier.isPublic(type.getConstructor().getModifiers())) {
+                    throw new NoSuchMethodException();
+                }
+            } catch (NoSuchMethodException e) {
+                throw new IllegalArgumentException("handler class \"" + name + "\" of group \"" + group.name()
+                        + "\" needs a public no-argument constructor");
+            }
+        }
+    }
+
+    static LaunchSpec launchSpec(PoolConfig config, WorkerGroup group, String workerId) {
+        return new LaunchSpec(argv(group.spec()), environment(config, group, workerId),
+                group.workingDirectory().orElse(null));
+    }
+
+    static List<String> argv(WorkerSpec spec) {
+        if (spec instanceof WorkerSpec.Command command) {
+            return command.argv();
+        }
+        WorkerSpec.Java java = (WorkerSpec.Java) spec;
+        List<String> argv = new ArrayList<>();
+        argv.add(java.javaExecutableOverride()
+                .orElse(Path.of(System.getProperty("java.home"), "bin", "java")).toString());
+        argv.addAll(java.jvmOptions());
+        argv.add("-cp");
+        argv.add(java.classpath().isEmpty() ? System.getProperty("java.class.path")
+                : java.classpath().stream().map(Path::toString).collect(Collectors.joining(File.pathSeparator)));
+        argv.add(WorkerMain.class.getName());
+        argv.addAll(java.handlerClassNames());
+        return argv;
+    }
+
+    static Map<String, String> environment(PoolConfig config, WorkerGroup group, String workerId) {
+        Map<String, String> env = new LinkedHashMap<>();
+        Map<String, String> host = System.getenv();
+        for (String name : group.inheritedEnvironment()) {
+            String value = host.get(name);
+            if (value != null) {
+                env.put(name, value);
+            }
+        }
+        env.putAll(group.environment());
+        env.put("PROCPOOL_PROTOCOL", "1");
+        env.put("PROCPOOL_WORKER_ID", workerId);
+        env.put("PROCPOOL_HEARTBEAT_MS", Long.toString(config.heartbeatInterval().toMillis()));
+        env.put("PROCPOOL_MAX_FRAME_BYTES", Integer.toString(config.maxFrameBytes()));
+        return env;
+    }
+}

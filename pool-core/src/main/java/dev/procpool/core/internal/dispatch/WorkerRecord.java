@@ -1,0 +1,72 @@
+package dev.procpool.core.internal.dispatch;
+
+import dev.procpool.FailureReason;
+import dev.procpool.WorkerState;
+import dev.procpool.core.internal.process.ExitStatus;
+import dev.procpool.core.internal.process.WorkerProcess;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+
+/** The dispatcher's view of one worker. Guarded by the dispatcher's lock. */
+final class WorkerRecord {
+    /** How far a stop has escalated. */
+    enum StopStage { NONE, ASKED, TERMINATED, KILLED }
+
+    final String id;
+    final GroupRuntime group;
+    final long launchedAt;
+    final CompletableFuture<Void> ready = new CompletableFuture<>();
+    final Map<String, TaskRecord> inFlight = new LinkedHashMap<>();
+
+    WorkerProcess process;
+    long pid = -1;
+    WorkerState state = WorkerState.STARTING;
+    int maxConcurrency = 1;
+    /** Empty when the worker serves any type. */
+    Set<String> taskTypes = Set.of();
+    Set<String> capabilities = Set.of();
+    long readyAt;
+    long lastFrameAt;
+    long tasksServed;
+    long rssBytes;
+    long heapUsedBytes;
+    long nonFrameLines;
+
+    /** Why the pool is stopping this worker; decides the failure reason of its tasks. Null if not stopping. */
+    FailureReason stopCause;
+    String stopDetail;
+    StopStage stopStage = StopStage.NONE;
+    long stopStageAt;
+    ExitStatus exitStatus;
+
+    WorkerRecord(String id, GroupRuntime group, long launchedAt) {
+        this.id = id;
+        this.group = group;
+        this.launchedAt = launchedAt;
+        this.lastFrameAt = launchedAt;
+    }
+
+    boolean isReady() {
+        return state == WorkerState.IDLE || state == WorkerState.BUSY;
+    }
+
+    boolean isStopping() {
+        return stopStage != StopStage.NONE;
+    }
+
+    boolean hasFreeSlot() {
+        return isReady() && stopStage == StopStage.NONE && inFlight.size() < maxConcurrency;
+    }
+
+    boolean canRun(TaskRecord task) {
+        return taskTypes.isEmpty() || taskTypes.contains(task.type());
+    }
+
+    @Override
+    public String toString() {
+        return id + "(pid " + pid + ", " + state + ")";
+    }
+}

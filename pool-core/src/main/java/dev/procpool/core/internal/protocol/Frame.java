@@ -1,0 +1,53 @@
+package dev.procpool.core.internal.protocol;
+
+import java.util.List;
+
+/** The closed set of protocol frames (see PROTOCOL.md). Payloads and results stay raw JSON bytes. */
+public sealed interface Frame {
+
+    /** The worker is up. {@code taskTypes} empty means it serves any type. */
+    record Ready(long pid, int protocol, List<String> taskTypes, List<String> capabilities, int maxConcurrency)
+            implements Frame {
+    }
+
+    /** A sign of life with optional memory figures (0 when absent). */
+    record Heartbeat(long rssBytes, long heapUsedBytes, long heapMaxBytes) implements Frame {
+    }
+
+    /** A task's successful answer; {@code result} is the raw JSON value. */
+    record Result(String id, byte[] result) implements Frame {
+    }
+
+    /** A task's failure as the worker reports it. */
+    record Error(String id, String kind, String errorClass, String message, String stack, boolean retryable)
+            implements Frame {
+    }
+
+    /** Progress of a running task. */
+    record Progress(String id, double fraction, String message) implements Frame {
+    }
+
+    /** A log line sent as a frame. */
+    record Log(String level, String message, String id) implements Frame {
+    }
+
+    /** Host → worker: run a task. {@code timeoutMs} is 0 when the task has no timeout. */
+    record Task(String id, String taskType, int attempt, long timeoutMs, byte[] payload) implements Frame {
+    }
+
+    /** Host → worker: stop a task. */
+    record Cancel(String id) implements Frame {
+    }
+
+    /** Host → worker: exit. */
+    record Shutdown() implements Frame {
+    }
+
+    /** A well-formed frame of a type this version does not know; ignored. */
+    record Unknown(String type) implements Frame {
+    }
+
+    /** A line that is not a frame at all (not JSON, not an object, no type, or missing required members). */
+    record NotAFrame(String why) implements Frame {
+    }
+}

@@ -1,0 +1,265 @@
+package dev.procpool.core.worker;
+
+import dev.procpool.TaskHandler;
+import dev.procpool.core.internal.protocol.BoundedLineReader;
+import dev.procpool.core.internal.protocol.Frame;
+import dev.procpool.core.internal.protocol.FrameCodec;
+
+import java.io.BufferedOutputStream;
+import java.io.FileDescriptor;
+import java.io.FileOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The Java worker runtime: the main class worker JVMs run. Arguments are the {@link dev.procpool.TaskHandler}
+ * classes to serve. It speaks the protocol in PROTOCOL.md on stdin/stdout, moves {@code System.out} to stderr
+ * before any user code runs, heartbeats from its own thread, runs tasks on a task thread while the main thread
+ * keeps reading (so cancels and shutdowns are seen at once), and exits when stdin ends.
+ */
+public final class WorkerMain {
+    /** Exit status when the worker cannot start (bad arguments, a handler that cannot be created). */
+    public static final int EXIT_STARTUP_FAILURE = 2;
+    /** Exit status after a reported OutOfMemoryError (the JVM's own ExitOnOutOfMemoryError also uses 3). */
+    public static final int EXIT_OUT_OF_MEMORY = 3;
+    private static final int MAX_STACK_CHARS = 16 * 1024;
+
+    private final FrameCodec codec = new FrameCodec();
+    private final OutputStream frames;
+    private final Map<String, TaskHandler> handlers;
+    private final int maxFrameBytes;
+    private final Map<String, WorkerTaskContext> running = new ConcurrentHashMap<>();
+    private final ExecutorService taskThreads;
+
+    private WorkerMain(OutputStream frames, Map<String, TaskHandler> handlers, int maxFrameBytes, int concurrency) {
+        this.frames = frames;
+        this.handlers = handlers;
+        this.maxFrameBytes = maxFrameBytes;
+        AtomicInteger count = new AtomicInteger();
+        this.taskThreads = Executors.newFixedThreadPool(concurrency, r -> {
+            Thread thread = new Thread(r, "procpool-worker-task-" + count.incrementAndGet());
+            thread.setDaemon(true);
+            return thread;
+        });
+    }
+
+    public static void main(String[] args) {
+        // Frames own the real stdout; anything user code prints goes to stderr, which the host logs.
+        OutputStream frames = new BufferedOutputStream(new FileOutputStream(FileDescriptor.out), 1 << 16);
+        System.setOut(System.err);
+        if (args.length == 0) {
+            fail("no handler classes given; usage: WorkerMain <TaskHandler class>...", null);
+        }
+        Map<String, TaskHandler> handlers = new LinkedHashMap<>();
+        for (String className : args) {
+            TaskHandler handler = createHandler(className);
+            for (String type : handler.taskTypes()) {
+                TaskHandler previous = handlers.putIfAbsent(type, handler);
+                if (previous != null) {
+                    fail("task type \"" + type + "\" is served by both " + previous.getClass().getName() + " and "
+                            + className + "; each type needs exactly one handler", null);
+                }
+            }
+        }
+        int maxFrameBytes = intFromEnv("PROCPOOL_MAX_FRAME_BYTES", 16 << 20);
+        int concurrency = Math.max(1, intFromEnv("PROCPOOL_MAX_CONCURRENCY", 1));
+        long heartbeatMs = Math.max(10, intFromEnv("PROCPOOL_HEARTBEAT_MS", 1000));
+        new WorkerMain(frames, handlers, maxFrameBytes, concurrency).run(concurrency, heartbeatMs);
+    }
+
+    private static TaskHandler createHandler(String className) {
+        try {
+            Class<?> type = Class.forName(className, true, Thread.currentThread().getContextClassLoader());
+            if (!TaskHandler.class.isAssignableFrom(type)) {
+                fail("class " + className + " does not implement " + TaskHandler.class.getName(), null);
+            }
+            TaskHandler handler = (TaskHandler) type.getConstructor().newInstance();
+            if (handler.taskTypes() == null || handler.taskTypes().isEmpty()) {
+                fail("handler " + className + " serves no task types; taskTypes() must not be empty", null);
+            }
+            return handler;
+        } catch (ClassNotFoundException e) {
+            fail("handler class " + className + " was not found on the worker's classpath", null);
+        } catch (ReflectiveOperationException | RuntimeException | LinkageError e) {
+            fail("cannot create handler " + className + ": " + e, e);
+        }
+        throw new AssertionError("unreachable");
+    }
+
+    private void run(int concurrency, long heartbeatMs) {
+        send(codec.encodeReady(ProcessHandle.current().pid(), List.copyOf(handlers.keySet()), capabilities(),
+                concurrency));
+        ScheduledExecutorService heartbeat = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread thread = new Thread(r, "procpool-worker-heartbeat");
+            thread.setDaemon(true);
+            return thread;
+        });
+        heartbeat.scheduleAtFixedRate(this::heartbeat, heartbeatMs, heartbeatMs, TimeUnit.MILLISECONDS);
+
+        BoundedLineReader input = new BoundedLineReader(System.in, maxFrameBytes);
+        try {
+            byte[] line;
+            while ((line = input.readLine()) != null) {
+                Frame frame = codec.decode(line);
+                if (frame instanceof Frame.Task task) {
+                    WorkerTaskContext context = new WorkerTaskContext(task, codec.mapper());
+                    running.put(task.id(), context);
+                    taskThreads.execute(() -> runTask(context));
+                } else if (frame instanceof Frame.Cancel cancel) {
+                    WorkerTaskContext context = running.get(cancel.id());
+                    if (context != null) {
+                        context.cancel();
+                    }
+                } else if (frame instanceof Frame.Shutdown) {
+                    exit(0);
+                } else if (frame instanceof Frame.NotAFrame notAFrame) {
+                    System.err.println("procpool worker: ignored an input line that is not a frame: "
+                            + notAFrame.why());
+                }
+            }
+        } catch (IOException e) {
+            System.err.println("procpool worker: reading stdin failed: " + e.getMessage());
+        }
+        exit(0); // stdin ended: the host is gone or wants us gone
+    }
+
+    private void runTask(WorkerTaskContext context) {
+        String id = context.taskId();
+        byte[] answer;
+        try {
+            TaskHandler handler = handlers.get(context.taskType());
+            if (handler == null) {
+                answer = codec.encodeError(id, "UNKNOWN_TASK_TYPE", "UnknownTaskType", "no handler serves task type \""
+                        + context.taskType() + "\"; this worker serves " + handlers.keySet(), "", false);
+            } else {
+                Object result = handler.handle(context);
+                answer = codec.encodeResult(id, codec.toJson(result));
+                if (answer.length > maxFrameBytes) {
+                    answer = codec.encodeError(id, "HANDLER_ERROR", "FrameTooLarge", "the result of task " + id
+                            + " is " + answer.length + " bytes as a frame, over the frame limit of " + maxFrameBytes,
+                            "", false);
+                }
+            }
+        } catch (OutOfMemoryError e) {
+            send(codec.encodeError(id, "OUT_OF_MEMORY", e.getClass().getName(), e.getMessage(), "", true));
+            System.err.println("procpool worker: out of memory in task " + id + "; exiting");
+            exit(EXIT_OUT_OF_MEMORY);
+            return;
+        } catch (Throwable e) {
+            answer = errorFrame(id, e);
+        } finally {
+            running.remove(id);
+        }
+        send(answer);
+    }
+
+    private byte[] errorFrame(String id, Throwable error) {
+        boolean retryable = !(error instanceof dev.procpool.NonRetryableException);
+        String stack = stackText(error);
+        byte[] frame = codec.encodeError(id, "HANDLER_ERROR", error.getClass().getName(), error.getMessage(), stack,
+                retryable);
+        if (frame.length > maxFrameBytes) {
+            frame = codec.encodeError(id, "HANDLER_ERROR", error.getClass().getName(),
+                    truncate(error.getMessage(), 1024), "", retryable);
+        }
+        return frame;
+    }
+
+    private static String stackText(Throwable error) {
+        StringWriter text = new StringWriter();
+        error.printStackTrace(new PrintWriter(text));
+        return truncate(text.toString(), MAX_STACK_CHARS);
+    }
+
+    private static String truncate(String text, int max) {
+        return text == null || text.length() <= max ? text : text.substring(0, max) + "…";
+    }
+
+    private void heartbeat() {
+        Runtime runtime = Runtime.getRuntime();
+        send(codec.encodeHeartbeat(residentBytes(), runtime.totalMemory() - runtime.freeMemory(),
+                runtime.maxMemory()));
+    }
+
+    /** Resident set size from /proc (0 where there is none). */
+    static long residentBytes() {
+        try {
+            String[] statm = Files.readString(Path.of("/proc/self/statm")).trim().split(" ");
+            return Long.parseLong(statm[1]) * 4096L;
+        } catch (IOException | RuntimeException e) {
+            return 0;
+        }
+    }
+
+    private void send(byte[] frame) {
+        synchronized (frames) {
+            try {
+                frames.write(frame);
+                frames.flush();
+            } catch (IOException e) {
+                // stdout is gone: the host is gone
+                exit(0);
+            }
+        }
+    }
+
+    private static List<String> capabilities() {
+        String value = System.getenv("PROCPOOL_CAPABILITIES");
+        List<String> capabilities = new ArrayList<>();
+        if (value != null) {
+            for (String capability : value.split(",")) {
+                if (!capability.isBlank()) {
+                    capabilities.add(capability.trim());
+                }
+            }
+        }
+        return capabilities;
+    }
+
+    private static int intFromEnv(String name, int fallback) {
+        String value = System.getenv(name);
+        if (value == null) {
+            return fallback;
+        }
+        try {
+            return Integer.parseInt(value.trim());
+        } catch (NumberFormatException e) {
+            fail(name + " must be a whole number, was \"" + value + "\"", null);
+            return fallback;
+        }
+    }
+
+    private static void fail(String problem, Throwable cause) {
+        System.err.println("procpool worker: " + problem);
+        if (cause != null) {
+            cause.printStackTrace(System.err);
+        }
+        System.err.flush();
+        exit(EXIT_STARTUP_FAILURE);
+    }
+
+    /** Ends child processes first (they would outlive us otherwise), then halts without running user hooks. */
+    private static void exit(int status) {
+        try {
+            ProcessHandle.current().descendants().forEach(ProcessHandle::destroyForcibly);
+        } catch (RuntimeException ignored) {
+            // best effort
+        }
+        System.err.flush();
+        Runtime.getRuntime().halt(status);
+    }
+}

@@ -1,0 +1,72 @@
+package dev.procpool.core.testing;
+
+import dev.procpool.TaskContext;
+import dev.procpool.TaskHandler;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicLong;
+
+/** Task types the integration tests run in real worker JVMs. */
+public final class TestHandler implements TaskHandler {
+    /** Counts tasks this worker has started, to observe execution order. */
+    private final AtomicLong started = new AtomicLong();
+
+    public record Square(long n) {
+    }
+
+    public record Squared(long n, long square, long pid, long order) {
+    }
+
+    @Override
+    public Set<String> taskTypes() {
+        return Set.of("square", "echo", "fail", "print", "sleep", "await-file", "pid");
+    }
+
+    @Override
+    public Object handle(TaskContext context) throws Exception {
+        long order = started.incrementAndGet();
+        long pid = ProcessHandle.current().pid();
+        switch (context.taskType()) {
+            case "square" -> {
+                long n = context.payload(Square.class).n();
+                return new Squared(n, n * n, pid, order);
+            }
+            case "echo" -> {
+                return context.payload(Object.class);
+            }
+            case "fail" -> {
+                throw new IllegalStateException(context.payload(Map.class).get("message").toString());
+            }
+            case "print" -> {
+                // user code printing to stdout must not break the protocol
+                System.out.println("hello from a handler");
+                System.out.println("{\"v\":1,\"type\":\"result\",\"id\":\"forged\"}");
+                System.out.print("no newline at the end");
+                System.out.flush();
+                return Map.of("printed", true, "pid", pid);
+            }
+            case "sleep" -> {
+                long until = System.nanoTime() + ((Number) context.payload(Map.class).get("ms")).longValue() * 1_000_000L;
+                while (System.nanoTime() < until && !context.isCancelled()) {
+                    Thread.sleep(5);
+                }
+                return Map.of("cancelled", context.isCancelled(), "pid", pid);
+            }
+            case "await-file" -> {
+                Path path = Path.of(context.payload(Map.class).get("path").toString());
+                long until = System.nanoTime() + 60_000_000_000L;
+                while (!Files.exists(path) && System.nanoTime() < until && !context.isCancelled()) {
+                    Thread.sleep(2);
+                }
+                return Map.of("pid", pid, "order", order);
+            }
+            case "pid" -> {
+                return Map.of("pid", pid, "order", order, "attempt", context.attempt());
+            }
+            default -> throw new IllegalArgumentException("unexpected type " + context.taskType());
+        }
+    }
+}

@@ -1,0 +1,51 @@
+package dev.procpool.core.testing;
+
+import dev.procpool.TaskHandler;
+import dev.procpool.WorkerSpec;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+
+import static org.awaitility.Awaitility.await;
+
+/** Shared helpers for integration tests: fast worker JVM flags and checks that no process was left behind. */
+public final class TestPools {
+    private TestPools() {
+    }
+
+    /** A Java worker spec with the fast-start JVM options the build passes to integration tests. */
+    @SafeVarargs
+    public static WorkerSpec.Java javaWorker(Class<? extends TaskHandler>... handlers) {
+        WorkerSpec.Java spec = WorkerSpec.java(handlers);
+        String options = System.getProperty("procpool.it.workerJvmOptions", "");
+        return options.isBlank() ? spec
+                : spec.withJvmOptions(Arrays.stream(options.trim().split("\\s+")).toList());
+    }
+
+    /** The reference Python worker in the test resources. */
+    public static WorkerSpec.Command pythonWorker() {
+        return WorkerSpec.command("python3", resource("workers/python_worker.py").toString());
+    }
+
+    public static Path resource(String name) {
+        try {
+            return Path.of(TestPools.class.getClassLoader().getResource(name).toURI());
+        } catch (Exception e) {
+            throw new IllegalStateException("test resource " + name + " not found", e);
+        }
+    }
+
+    /** Waits until none of the given pids is alive. */
+    public static void assertAllDead(List<Long> pids, Duration within) {
+        await("worker processes " + pids + " to exit").atMost(within).pollInterval(Duration.ofMillis(20))
+                .until(() -> pids.stream().noneMatch(TestPools::alive));
+    }
+
+    public static boolean alive(long pid) {
+        Optional<ProcessHandle> handle = ProcessHandle.of(pid);
+        return handle.isPresent() && handle.get().isAlive();
+    }
+}
