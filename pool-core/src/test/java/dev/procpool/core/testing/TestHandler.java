@@ -22,7 +22,7 @@ public final class TestHandler implements TaskHandler {
 
     @Override
     public Set<String> taskTypes() {
-        return Set.of("square", "echo", "fail", "print", "sleep", "await-file", "pid");
+        return Set.of("square", "echo", "fail", "print", "sleep", "await-file", "pid", "spawn-child");
     }
 
     @Override
@@ -65,6 +65,11 @@ public final class TestHandler implements TaskHandler {
             }
             case "pid" -> {
                 return Map.of("pid", pid, "order", order, "attempt", context.attempt());
+            }
+            case "spawn-child" -> {
+                // a grandchild of the host: it must not outlive the pool either
+                Process child = new ProcessBuilder("sleep", "300").start();
+                return Map.of("pid", pid, "child", child.pid());
             }
             default -> throw new IllegalArgumentException("unexpected type " + context.taskType());
         }

@@ -48,4 +48,10 @@ public final class TestPools {
         Optional<ProcessHandle> handle = ProcessHandle.of(pid);
         return handle.isPresent() && handle.get().isAlive();
     }
+
+    /** Waits until the test JVM has no child processes left: no worker, and no worker's child, leaked. */
+    public static void assertNoChildProcesses(Duration within) {
+        await("all child processes of the test JVM to exit").atMost(within).pollInterval(Duration.ofMillis(20))
+                .until(() -> ProcessHandle.current().descendants().noneMatch(ProcessHandle::isAlive));
+    }
 }
