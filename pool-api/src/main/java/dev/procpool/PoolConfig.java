@@ -40,6 +40,11 @@ public final class PoolConfig {
     private final Duration shutdownTimeout;
     private final Duration stopGracePeriod;
     private final Ticker ticker;
+    private final RetryPolicy retryPolicy;
+    private final RestartPolicy restartPolicy;
+    private final int deadLetterCapacity;
+    private final double spawnMemoryThreshold;
+    private final List<PoolListener> listeners;
 
     private PoolConfig(Builder b, List<WorkerGroup> groups) {
         this.name = b.name;
@@ -53,6 +58,11 @@ public final class PoolConfig {
         this.shutdownTimeout = b.shutdownTimeout;
         this.stopGracePeriod = b.stopGracePeriod;
         this.ticker = b.ticker;
+        this.retryPolicy = b.retryPolicy;
+        this.restartPolicy = b.restartPolicy;
+        this.deadLetterCapacity = b.deadLetterCapacity;
+        this.spawnMemoryThreshold = b.spawnMemoryThreshold;
+        this.listeners = List.copyOf(b.listeners);
     }
 
     /** A new builder with the defaults. */
@@ -115,6 +125,34 @@ public final class PoolConfig {
         return ticker;
     }
 
+    /** The retry policy of tasks that do not set their own. */
+    public RetryPolicy retryPolicy() {
+        return retryPolicy;
+    }
+
+    /** How dead workers are replaced. */
+    public RestartPolicy restartPolicy() {
+        return restartPolicy;
+    }
+
+    /** The most dead-letter entries kept; 0 keeps none (failed tasks end FAILED, not DEAD_LETTERED). */
+    public int deadLetterCapacity() {
+        return deadLetterCapacity;
+    }
+
+    /**
+     * The fraction of the machine's (or container's) memory limit in use above which no new worker is started,
+     * until usage falls below it again.
+     */
+    public double spawnMemoryThreshold() {
+        return spawnMemoryThreshold;
+    }
+
+    /** Listeners registered from the start, so they also see the start-up events. */
+    public List<PoolListener> listeners() {
+        return listeners;
+    }
+
     @Override
     public String toString() {
         return "PoolConfig{name=" + name + ", groups=" + groups + ", startupTimeout=" + startupTimeout
@@ -144,6 +182,11 @@ public final class PoolConfig {
         private Duration shutdownTimeout = Duration.ofSeconds(30);
         private Duration stopGracePeriod = Duration.ofSeconds(3);
         private Ticker ticker = Ticker.system();
+        private RetryPolicy retryPolicy = RetryPolicy.defaults();
+        private RestartPolicy restartPolicy = RestartPolicy.defaults();
+        private int deadLetterCapacity = 1000;
+        private double spawnMemoryThreshold = 0.75;
+        private final List<PoolListener> listeners = new ArrayList<>();
 
         private Builder() {
         }
@@ -260,6 +303,47 @@ public final class PoolConfig {
         /** The pool's time source (default {@link Ticker#system()}); for tests. */
         public Builder ticker(Ticker ticker) {
             this.ticker = Objects.requireNonNull(ticker, "ticker");
+            return this;
+        }
+
+        /** The retry policy of tasks that set none (default {@link RetryPolicy#defaults()}). */
+        public Builder retryPolicy(RetryPolicy policy) {
+            this.retryPolicy = Objects.requireNonNull(policy, "retryPolicy");
+            return this;
+        }
+
+        /** How dead workers are replaced (default {@link RestartPolicy#defaults()}). */
+        public Builder restartPolicy(RestartPolicy policy) {
+            this.restartPolicy = Objects.requireNonNull(policy, "restartPolicy");
+            return this;
+        }
+
+        /** The most dead-letter entries kept (default 1000): 0 (none) to 1,000,000. */
+        public Builder deadLetterCapacity(int capacity) {
+            if (capacity < 0 || capacity > 1_000_000) {
+                throw new IllegalArgumentException("deadLetterCapacity must be between 0 and 1000000, was "
+                        + capacity);
+            }
+            this.deadLetterCapacity = capacity;
+            return this;
+        }
+
+        /**
+         * Memory use, as a fraction of the limit, above which no worker is started (default 0.75): more than 0, at
+         * most 1 (1 turns the gate off).
+         */
+        public Builder spawnMemoryThreshold(double fraction) {
+            if (!(fraction > 0.0 && fraction <= 1.0)) {
+                throw new IllegalArgumentException("spawnMemoryThreshold must be more than 0 and at most 1, was "
+                        + fraction);
+            }
+            this.spawnMemoryThreshold = fraction;
+            return this;
+        }
+
+        /** Registers a listener before the pool starts, so it sees the start-up events too. */
+        public Builder listener(PoolListener listener) {
+            listeners.add(Objects.requireNonNull(listener, "listener"));
             return this;
         }
 

@@ -31,13 +31,16 @@ public final class TaskRequest {
     private final int priority;
     private final Duration timeout;
     private final String id;
+    private final RetryPolicy retryPolicy;
 
-    private TaskRequest(String type, Object payload, int priority, Duration timeout, String id) {
+    private TaskRequest(String type, Object payload, int priority, Duration timeout, String id,
+                        RetryPolicy retryPolicy) {
         this.type = type;
         this.payload = payload;
         this.priority = priority;
         this.timeout = timeout;
         this.id = id;
+        this.retryPolicy = retryPolicy;
     }
 
     /**
@@ -52,7 +55,7 @@ public final class TaskRequest {
         if (type.isBlank()) {
             throw new IllegalArgumentException("type must not be blank");
         }
-        return new TaskRequest(type, payload, DEFAULT_PRIORITY, null, null);
+        return new TaskRequest(type, payload, DEFAULT_PRIORITY, null, null, null);
     }
 
     /**
@@ -65,7 +68,7 @@ public final class TaskRequest {
             throw new IllegalArgumentException("priority must be between " + HIGHEST_PRIORITY + " (highest) and "
                     + LOWEST_PRIORITY + " (lowest), was " + priority);
         }
-        return new TaskRequest(type, payload, priority, timeout, id);
+        return new TaskRequest(type, payload, priority, timeout, id, retryPolicy);
     }
 
     /**
@@ -79,7 +82,7 @@ public final class TaskRequest {
         if (timeout.isNegative() || timeout.isZero()) {
             throw new IllegalArgumentException("timeout must be positive, was " + timeout);
         }
-        return new TaskRequest(type, payload, priority, timeout, id);
+        return new TaskRequest(type, payload, priority, timeout, id, retryPolicy);
     }
 
     /**
@@ -94,7 +97,18 @@ public final class TaskRequest {
             throw new IllegalArgumentException("id must be 1 to " + MAX_ID_LENGTH
                     + " printable ASCII characters without spaces, was \"" + id + "\"");
         }
-        return new TaskRequest(type, payload, priority, timeout, id);
+        return new TaskRequest(type, payload, priority, timeout, id, retryPolicy);
+    }
+
+    /** This request with its own retry policy instead of the pool's. */
+    public TaskRequest withRetryPolicy(RetryPolicy retryPolicy) {
+        Objects.requireNonNull(retryPolicy, "retryPolicy");
+        return new TaskRequest(type, payload, priority, timeout, id, retryPolicy);
+    }
+
+    /** This request's own retry policy, if it has one; otherwise the pool's applies. */
+    public Optional<RetryPolicy> retryPolicy() {
+        return Optional.ofNullable(retryPolicy);
     }
 
     /** The task type. */

@@ -1,12 +1,14 @@
 package dev.procpool;
 
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.Set;
 import java.util.regex.Pattern;
 
@@ -34,6 +36,10 @@ public final class WorkerGroup {
     private final Map<String, String> environment;
     private final Set<String> inheritedEnvironment;
     private final Path workingDirectory;
+    private final Long memorySoftLimitBytes;
+    private final Long memoryHardLimitBytes;
+    private final Long recycleAfterTasks;
+    private final Duration recycleAfterAge;
 
     private WorkerGroup(Builder builder) {
         this.name = builder.name;
@@ -42,6 +48,10 @@ public final class WorkerGroup {
         this.environment = Map.copyOf(builder.environment);
         this.inheritedEnvironment = Set.copyOf(builder.inheritedEnvironment);
         this.workingDirectory = builder.workingDirectory;
+        this.memorySoftLimitBytes = builder.memorySoftLimitBytes;
+        this.memoryHardLimitBytes = builder.memoryHardLimitBytes;
+        this.recycleAfterTasks = builder.recycleAfterTasks;
+        this.recycleAfterAge = builder.recycleAfterAge;
     }
 
     /**
@@ -84,6 +94,26 @@ public final class WorkerGroup {
         return Optional.ofNullable(workingDirectory);
     }
 
+    /** Resident memory above which a worker is replaced after its current task. */
+    public OptionalLong memorySoftLimitBytes() {
+        return memorySoftLimitBytes == null ? OptionalLong.empty() : OptionalLong.of(memorySoftLimitBytes);
+    }
+
+    /** Resident memory above which a worker is killed at once (its task fails with OUT_OF_MEMORY). */
+    public OptionalLong memoryHardLimitBytes() {
+        return memoryHardLimitBytes == null ? OptionalLong.empty() : OptionalLong.of(memoryHardLimitBytes);
+    }
+
+    /** Tasks after which a worker is replaced (each worker's own limit is spread by up to −10 %). */
+    public OptionalLong recycleAfterTasks() {
+        return recycleAfterTasks == null ? OptionalLong.empty() : OptionalLong.of(recycleAfterTasks);
+    }
+
+    /** Age after which a worker is replaced (each worker's own limit is spread by up to −10 %). */
+    public Optional<Duration> recycleAfterAge() {
+        return Optional.ofNullable(recycleAfterAge);
+    }
+
     @Override
     public String toString() {
         return "WorkerGroup{name=" + name + ", workers=" + workers + ", spec=" + spec + '}';
@@ -97,6 +127,10 @@ public final class WorkerGroup {
         private final Map<String, String> environment = new LinkedHashMap<>();
         private final Set<String> inheritedEnvironment = new LinkedHashSet<>(DEFAULT_INHERITED_ENVIRONMENT);
         private Path workingDirectory;
+        private Long memorySoftLimitBytes;
+        private Long memoryHardLimitBytes;
+        private Long recycleAfterTasks;
+        private Duration recycleAfterAge;
 
         private Builder(String name, WorkerSpec spec) {
             Objects.requireNonNull(name, "name");
@@ -148,9 +182,56 @@ public final class WorkerGroup {
             return this;
         }
 
-        /** The immutable group. */
+        /** Replace a worker after its current task once its resident memory exceeds this; at least 1 MiB. */
+        public Builder memorySoftLimitBytes(long bytes) {
+            this.memorySoftLimitBytes = atLeastOneMiB("memorySoftLimitBytes", bytes);
+            return this;
+        }
+
+        /** Kill a worker at once when its resident memory exceeds this; at least 1 MiB. */
+        public Builder memoryHardLimitBytes(long bytes) {
+            this.memoryHardLimitBytes = atLeastOneMiB("memoryHardLimitBytes", bytes);
+            return this;
+        }
+
+        /** Replace a worker after it has served this many tasks; 1 or more. */
+        public Builder recycleAfterTasks(long tasks) {
+            if (tasks < 1) {
+                throw new IllegalArgumentException("recycleAfterTasks must be 1 or more, was " + tasks);
+            }
+            this.recycleAfterTasks = tasks;
+            return this;
+        }
+
+        /** Replace a worker once it is this old (after its current task); positive. */
+        public Builder recycleAfterAge(Duration age) {
+            Objects.requireNonNull(age, "recycleAfterAge");
+            if (age.isNegative() || age.isZero()) {
+                throw new IllegalArgumentException("recycleAfterAge must be positive, was " + age);
+            }
+            this.recycleAfterAge = age;
+            return this;
+        }
+
+        /**
+         * The immutable group.
+         *
+         * @throws IllegalStateException if the soft memory limit is not below the hard one
+         */
         public WorkerGroup build() {
+            if (memorySoftLimitBytes != null && memoryHardLimitBytes != null
+                    && memorySoftLimitBytes >= memoryHardLimitBytes) {
+                throw new IllegalStateException("memorySoftLimitBytes (" + memorySoftLimitBytes
+                        + ") must be below memoryHardLimitBytes (" + memoryHardLimitBytes + ")");
+            }
             return new WorkerGroup(this);
+        }
+
+        private static long atLeastOneMiB(String setting, long bytes) {
+            if (bytes < (1 << 20)) {
+                throw new IllegalArgumentException(setting + " must be at least 1 MiB (1048576), was " + bytes);
+            }
+            return bytes;
         }
 
         private static void checkEnvName(String variable) {

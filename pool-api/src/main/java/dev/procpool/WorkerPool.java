@@ -67,6 +67,18 @@ public interface WorkerPool extends AutoCloseable {
     /** Snapshots of the pool's current workers (not those already dead), in id order. */
     List<WorkerSnapshot> workers();
 
+    /** The dead-letter queue: tasks that failed for good, with their forensics. */
+    DeadLetterQueue deadLetters();
+
+    /** The pool's health now: the status and the alerts behind it. */
+    PoolHealth health();
+
+    /** Registers a listener for the pool's events from now on. */
+    void addListener(PoolListener listener);
+
+    /** Unregisters a listener; returns whether it was registered. */
+    boolean removeListener(PoolListener listener);
+
     /**
      * Stops accepting tasks and lets queued and running tasks finish; the workers stop afterwards. Returns at
      * once; use {@link #awaitTermination(Duration)} to wait. Idempotent.

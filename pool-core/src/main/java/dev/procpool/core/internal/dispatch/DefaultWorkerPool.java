@@ -1,7 +1,10 @@
 package dev.procpool.core.internal.dispatch;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import dev.procpool.DeadLetterQueue;
 import dev.procpool.PoolConfig;
+import dev.procpool.PoolHealth;
+import dev.procpool.PoolListener;
 import dev.procpool.PoolState;
 import dev.procpool.TaskHandle;
 import dev.procpool.TaskRejectedException;
@@ -10,12 +13,21 @@ import dev.procpool.WorkerGroup;
 import dev.procpool.WorkerPool;
 import dev.procpool.WorkerSnapshot;
 import dev.procpool.WorkerStartupException;
+import dev.procpool.core.internal.events.EventBus;
+import dev.procpool.core.internal.health.MemoryProbe;
+import dev.procpool.core.internal.process.WorkerConnection;
+import dev.procpool.core.internal.process.WorkerLauncher;
 import dev.procpool.core.internal.process.WorkerProcess;
+import dev.procpool.core.internal.retry.DeadLetters;
 import dev.procpool.core.internal.protocol.FrameCodec;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.time.Clock;
 import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
@@ -33,6 +45,9 @@ public final class DefaultWorkerPool implements WorkerPool {
     private final PoolConfig config;
     private final FrameCodec codec = new FrameCodec();
     private final PoolThreads threads;
+    private final MemoryProbe memory = new MemoryProbe();
+    private final EventBus events;
+    private final DeadLetters deadLetters;
     private final Dispatcher dispatcher;
     private final Thread maintenance;
     private volatile boolean closed;
@@ -41,7 +56,13 @@ public final class DefaultWorkerPool implements WorkerPool {
         this.config = config;
         this.threads = new PoolThreads(config.name());
         this.maintenance = threads.newThread("maintenance", this::maintainLoop);
-        this.dispatcher = new Dispatcher(config, codec, threads, () -> LockSupport.unpark(maintenance));
+        this.events = new EventBus(runnable -> threads.newThread("events", runnable), config.listeners());
+        this.deadLetters = new DeadLetters(config.deadLetterCapacity(), this::submitTask);
+        WorkerLauncher launcher = (id, spec, listener) ->
+                WorkerProcess.launch(id, spec, codec, config.maxFrameBytes(), threads, listener);
+        this.dispatcher = new Dispatcher(config, new Dispatcher.Collaborators(codec, launcher, memory,
+                () -> ThreadLocalRandom.current().nextDouble(), events, Clock.systemUTC(),
+                () -> LockSupport.unpark(maintenance)), deadLetters);
     }
 
     /**
@@ -123,7 +144,8 @@ public final class DefaultWorkerPool implements WorkerPool {
                     + "exceeds the pool's frame limit of " + config.maxFrameBytes() + " bytes (maxFrameBytes)");
         }
         long timeout = request.timeout().or(config::defaultTaskTimeout).map(Duration::toNanos).orElse(0L);
-        TaskRecord task = new TaskRecord(id, request, payload, sequence, config.ticker().read(), timeout);
+        TaskRecord task = new TaskRecord(id, request, payload, sequence, config.ticker().read(), timeout,
+                request.retryPolicy().orElse(config.retryPolicy()));
         dispatcher.submit(task);
         return new DefaultTaskHandle(task, dispatcher);
     }
@@ -131,6 +153,26 @@ public final class DefaultWorkerPool implements WorkerPool {
     @Override
     public List<WorkerSnapshot> workers() {
         return dispatcher.workerSnapshots();
+    }
+
+    @Override
+    public DeadLetterQueue deadLetters() {
+        return deadLetters;
+    }
+
+    @Override
+    public PoolHealth health() {
+        return dispatcher.health();
+    }
+
+    @Override
+    public void addListener(PoolListener listener) {
+        events.add(Objects.requireNonNull(listener, "listener"));
+    }
+
+    @Override
+    public boolean removeListener(PoolListener listener) {
+        return events.remove(listener);
     }
 
     @Override
@@ -167,6 +209,7 @@ public final class DefaultWorkerPool implements WorkerPool {
         } finally {
             shutdownNow();
             OpenPools.remove(this);
+            events.close();
         }
     }
 
@@ -184,26 +227,43 @@ public final class DefaultWorkerPool implements WorkerPool {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        List<WorkerProcess> left = dispatcher.processes();
+        List<WorkerConnection> left = dispatcher.connections();
         LOG.error("pool {}: {} workers still running after {}; killing them", name(), left.size(),
                 Duration.ofNanos(bound));
-        left.forEach(WorkerProcess::kill);
+        left.forEach(WorkerConnection::kill);
     }
 
     /** Called by the JVM shutdown hook. */
     void killWorkersAtExit() {
-        dispatcher.killAllNow();
+        for (WorkerConnection worker : dispatcher.connections()) {
+            worker.closeStdin();
+            worker.kill();
+        }
     }
 
     private void maintainLoop() {
+        long rssEvery = config.heartbeatInterval().toNanos();
+        long lastRss = Long.MIN_VALUE / 2;
         while (dispatcher.state() != PoolState.TERMINATED) {
             try {
-                dispatcher.maintain(config.ticker().read());
+                long now = config.ticker().read();
+                if (now - lastRss >= rssEvery) {
+                    lastRss = now;
+                    sampleRss();
+                }
+                dispatcher.maintain(now);
             } catch (RuntimeException e) {
                 LOG.error("procpool: maintenance of pool {} failed", name(), e);
             }
             LockSupport.parkNanos(this, MAINTENANCE_TICK_NANOS);
         }
+    }
+
+    /** Reads every worker's RSS from /proc, so memory limits work for workers in any language. */
+    private void sampleRss() {
+        Map<String, Long> rss = new HashMap<>();
+        dispatcher.workerPids().forEach((id, pid) -> rss.put(id, memory.residentBytes(pid)));
+        dispatcher.recordRss(rss);
     }
 
     @Override

@@ -1,7 +1,12 @@
 package dev.procpool.core.internal.dispatch;
 
+import dev.procpool.AttemptRecord;
+import dev.procpool.DeadLetter;
 import dev.procpool.FailureReason;
+import dev.procpool.HealthStatus;
 import dev.procpool.PoolConfig;
+import dev.procpool.PoolEvent;
+import dev.procpool.PoolHealth;
 import dev.procpool.PoolState;
 import dev.procpool.RemoteError;
 import dev.procpool.TaskFailedException;
@@ -10,19 +15,27 @@ import dev.procpool.TaskRequest;
 import dev.procpool.TaskState;
 import dev.procpool.WorkerGroup;
 import dev.procpool.WorkerSnapshot;
+import dev.procpool.WorkerSpec;
 import dev.procpool.WorkerStartupException;
 import dev.procpool.WorkerState;
+import dev.procpool.core.internal.events.EventBus;
+import dev.procpool.core.internal.health.MemoryProbe;
 import dev.procpool.core.internal.process.ExitStatus;
+import dev.procpool.core.internal.process.WorkerConnection;
+import dev.procpool.core.internal.process.WorkerLauncher;
 import dev.procpool.core.internal.process.WorkerProcess;
 import dev.procpool.core.internal.protocol.Frame;
 import dev.procpool.core.internal.protocol.FrameCodec;
 import dev.procpool.core.internal.queue.PriorityHeap;
 import dev.procpool.core.internal.queue.TaskQueue;
+import dev.procpool.core.internal.retry.Backoff;
+import dev.procpool.core.internal.retry.DeadLetters;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -30,12 +43,13 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.PriorityQueue;
 import java.util.Set;
 import java.util.TreeSet;
-import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.DoubleSupplier;
 
 /**
  * The one owner of scheduling state: the queue, the workers' states and the tasks' states change only here, under
@@ -43,20 +57,34 @@ import java.util.concurrent.locks.ReentrantLock;
  * decide; the I/O those decisions need (writing frames, launching and signalling processes, completing futures)
  * is collected in {@link Effects} and carried out after the lock is released.
  *
- * <p>Maintenance ({@link #maintain(long)}) is a function of the time it is given, so tests drive heartbeat
- * checks and timeouts with a fake ticker.
+ * <p>Maintenance ({@link #maintain(long)}) is a function of the time it is given, and jitter comes from an injected
+ * random source, so tests drive heartbeat checks, timeouts, backoff and recycling with fake time and no sleeping.
  */
 final class Dispatcher {
     private static final Logger LOG = LoggerFactory.getLogger(Dispatcher.class);
+    /** How long a zombie JVM gets to print the thread dump asked for with SIGQUIT before SIGTERM. */
+    private static final long THREAD_DUMP_WAIT_NANOS = TimeUnit.MILLISECONDS.toNanos(500);
+
+    /** What the dispatcher works with besides its configuration; tests pass fakes. */
+    record Collaborators(FrameCodec codec, WorkerLauncher launcher, MemoryProbe memory, DoubleSupplier random,
+                         EventBus events, Clock clock, Runnable wakeMaintenance) {
+    }
 
     private final PoolConfig config;
     private final FrameCodec codec;
-    private final ThreadFactory threads;
+    private final WorkerLauncher launcher;
+    private final MemoryProbe memory;
+    private final DoubleSupplier random;
+    private final EventBus events;
+    private final Clock clock;
     private final Runnable wakeMaintenance;
+    private final DeadLetters deadLetters;
 
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition terminated = lock.newCondition();
     private final TaskQueue<TaskRecord> queue = new PriorityHeap<>();
+    private final PriorityQueue<TaskRecord> retryWaiting =
+            new PriorityQueue<>(Comparator.comparingLong((TaskRecord t) -> t.retryAt).thenComparingLong(t -> t.sequence));
     /** Tasks accepted and not yet released: not terminal, or terminal but still held by a worker. */
     private final Map<String, TaskRecord> liveTasks = new HashMap<>();
     private final List<WorkerRecord> workers = new ArrayList<>();
@@ -65,14 +93,39 @@ final class Dispatcher {
     private long sequence;
     private int workerCounter;
     private long roundRobin;
+    private long startedAt;
+    private long oomKillsSeen = -1;
+    private MemoryProbe.Usage lastMemory;
+    private boolean memoryGateClosed;
+    private PoolHealth health = new PoolHealth(HealthStatus.HEALTHY, List.of());
+    private final Counters counters = new Counters();
 
-    Dispatcher(PoolConfig config, FrameCodec codec, ThreadFactory threads, Runnable wakeMaintenance) {
+    /** Running totals, guarded by the lock. */
+    static final class Counters {
+        long submitted;
+        long succeeded;
+        long retried;
+        long deadLettered;
+        long failed;
+        long cancelled;
+        long workersStarted;
+        long restarts;
+        long zombies;
+        final Map<FailureReason, Long> failuresByReason = new java.util.EnumMap<>(FailureReason.class);
+    }
+
+    Dispatcher(PoolConfig config, Collaborators with, DeadLetters deadLetters) {
         this.config = config;
-        this.codec = codec;
-        this.threads = threads;
-        this.wakeMaintenance = wakeMaintenance;
+        this.codec = with.codec();
+        this.launcher = with.launcher();
+        this.memory = with.memory();
+        this.random = with.random();
+        this.events = with.events();
+        this.clock = with.clock();
+        this.wakeMaintenance = with.wakeMaintenance();
+        this.deadLetters = deadLetters;
         for (WorkerGroup group : config.groups()) {
-            groups.put(group.name(), new GroupRuntime(group));
+            groups.put(group.name(), new GroupRuntime(group, config.restartPolicy()));
         }
     }
 
@@ -80,9 +133,17 @@ final class Dispatcher {
         return config.ticker().read();
     }
 
+    private void publish(PoolEvent event) {
+        events.publish(event);
+    }
+
+    private boolean listening() {
+        return events.hasListeners();
+    }
+
     // ------------------------------------------------------------------ lifecycle
 
-    /** Launches every group's workers; returns their ready futures. */
+    /** Launches every group's workers; returns them, to wait for their ready futures. */
     List<WorkerRecord> start() {
         Effects fx = new Effects();
         List<WorkerRecord> started = new ArrayList<>();
@@ -91,8 +152,10 @@ final class Dispatcher {
             if (state != PoolState.NEW) {
                 throw new IllegalStateException("the pool was started already");
             }
+            startedAt = now();
+            oomKillsSeen = memory.oomKills();
             for (GroupRuntime group : groups.values()) {
-                for (int i = 0; i < group.config.workers(); i++) {
+                for (int i = 0; i < group.target; i++) {
                     started.add(spawnLocked(group, fx));
                 }
             }
@@ -109,6 +172,9 @@ final class Dispatcher {
         try {
             if (state == PoolState.NEW) {
                 state = PoolState.RUNNING;
+                if (listening()) {
+                    publish(new PoolEvent.PoolStarted(config.name(), clock.instant(), workers.size()));
+                }
             }
         } finally {
             lock.unlock();
@@ -124,14 +190,15 @@ final class Dispatcher {
         }
     }
 
-    /** Stops accepting tasks; workers stop once the queue and the workers are empty. */
+    /** Stops accepting tasks; workers stop once no task is queued, waiting to retry, or running. */
     void shutdown() {
         Effects fx = new Effects();
         lock.lock();
         try {
             if (state.acceptsTasks() || state == PoolState.NEW) {
                 state = PoolState.DRAINING;
-                LOG.info("pool {} shutting down: {} queued, {} running", config.name(), queue.size(), runningCount());
+                LOG.info("pool {} shutting down: {} queued, {} waiting to retry, {} running", config.name(),
+                        queue.size(), retryWaiting.size(), runningCount());
             }
             stopIdleWorkersIfDrained(fx);
         } finally {
@@ -150,18 +217,22 @@ final class Dispatcher {
                 state = PoolState.DRAINING;
             }
             for (TaskRecord task : queue.drain()) {
-                neverStarted.add(task.request);
-                finishLocked(task, TaskState.CANCELLED, failure(task, FailureReason.CANCELLED, null,
-                        "the pool was shut down before the task started"), fx);
+                if (task.attempts == 0) {
+                    neverStarted.add(task.request);
+                }
+                cancelLocked(task, "the pool was shut down before the task ran", fx);
+            }
+            for (TaskRecord task : List.copyOf(retryWaiting)) {
+                cancelLocked(task, "the pool was shut down while the task waited to be retried", fx);
             }
             for (WorkerRecord worker : workers) {
                 for (TaskRecord task : List.copyOf(worker.inFlight.values())) {
-                    if (!task.state.isTerminal()) {
-                        finishLocked(task, TaskState.CANCELLED, failure(task, FailureReason.CANCELLED, null,
-                                "the pool was shut down while the task ran"), fx);
-                    }
+                    cancelLocked(task, "the pool was shut down while the task ran", fx);
                 }
                 beginStopLocked(worker, null, "pool shut down", StopMode.CLOSE_INPUT, fx);
+            }
+            for (GroupRuntime group : groups.values()) {
+                group.pendingSpawns.clear();
             }
             terminateIfDoneLocked();
         } finally {
@@ -186,27 +257,8 @@ final class Dispatcher {
         }
     }
 
-    /** Last resort (JVM exit): kills every worker process tree at once, without waiting. */
-    void killAllNow() {
-        List<WorkerProcess> processes = new ArrayList<>();
-        lock.lock();
-        try {
-            for (WorkerRecord worker : workers) {
-                if (worker.process != null) {
-                    processes.add(worker.process);
-                }
-            }
-        } finally {
-            lock.unlock();
-        }
-        for (WorkerProcess process : processes) {
-            process.closeStdin();
-            process.kill();
-        }
-    }
-
-    /** The processes of the current workers, for the final check that none survives. */
-    List<WorkerProcess> processes() {
+    /** The connections of the current workers. */
+    List<WorkerConnection> connections() {
         lock.lock();
         try {
             return workers.stream().map(w -> w.process).filter(p -> p != null).toList();
@@ -238,7 +290,12 @@ final class Dispatcher {
                         + servedTypesLocked());
             }
             liveTasks.put(task.id, task);
+            counters.submitted++;
             queue.add(task);
+            if (listening()) {
+                publish(new PoolEvent.TaskSubmitted(config.name(), clock.instant(), task.id, task.type(),
+                        task.request.priority()));
+            }
             dispatchLocked(fx);
         } finally {
             lock.unlock();
@@ -261,7 +318,7 @@ final class Dispatcher {
         boolean cancelled;
         lock.lock();
         try {
-            cancelled = cancelLocked(task, fx);
+            cancelled = cancelLocked(task, "cancelled by the caller", fx);
         } finally {
             lock.unlock();
         }
@@ -269,21 +326,22 @@ final class Dispatcher {
         return cancelled;
     }
 
-    private boolean cancelLocked(TaskRecord task, Effects fx) {
+    private boolean cancelLocked(TaskRecord task, String why, Effects fx) {
         if (task.state.isTerminal()) {
             return false;
         }
-        TaskFailedException cancelled = failure(task, FailureReason.CANCELLED, null, "cancelled by the caller");
         if (task.state == TaskState.RUNNING) {
-            WorkerRecord worker = task.worker;
             // The worker keeps the slot until it answers the cancel or is killed at cancelKillAt.
             task.cancelKillAt = now() + config.cancelGracePeriod().toNanos();
-            fx.send(worker, codec.encodeCancel(task.id));
+            fx.send(task.worker, codec.encodeCancel(task.id));
             wakeMaintenance.run();
+        } else if (task.state == TaskState.RETRY_WAIT) {
+            retryWaiting.remove(task);
         } else {
             queue.remove(task);
         }
-        finishLocked(task, TaskState.CANCELLED, cancelled, fx);
+        counters.cancelled++;
+        finishLocked(task, TaskState.CANCELLED, failure(task, FailureReason.CANCELLED, null, why), fx);
         return true;
     }
 
@@ -319,11 +377,17 @@ final class Dispatcher {
         task.state = TaskState.RUNNING;
         task.worker = worker;
         task.dispatchedAt = now;
+        task.timedOut = false;
+        task.peakRssBytes = worker.rssBytes;
         task.deadline = task.timeoutNanos > 0 ? now + task.timeoutNanos : Long.MAX_VALUE;
         worker.inFlight.put(task.id, task);
         worker.state = WorkerState.BUSY;
         long timeoutMs = task.timeoutNanos > 0 ? Math.max(1, TimeUnit.NANOSECONDS.toMillis(task.timeoutNanos)) : 0;
         fx.sendTask(worker, task, task.attempts, timeoutMs);
+        if (listening()) {
+            publish(new PoolEvent.TaskStarted(config.name(), clock.instant(), task.id, task.type(), worker.id,
+                    task.attempts));
+        }
     }
 
     /** Moves a task to a terminal state and schedules its future's completion. */
@@ -348,6 +412,70 @@ final class Dispatcher {
         }
     }
 
+    /**
+     * An attempt failed: retry it after a backoff if the policy allows, or end the task in the dead-letter queue.
+     */
+    private void attemptFailedLocked(TaskRecord task, WorkerRecord worker, FailureReason reason, String detail,
+                                     ExitStatus exit, RemoteError remote, boolean retryable, Effects fx) {
+        long now = now();
+        WorkerConnection process = worker.process;
+        task.failedAttempts.add(new AttemptRecord(task.attempts, worker.id, worker.pid, reason, detail,
+                exit == null ? null : exit.code(), exit == null || exit.signal() == 0 ? null : exit.signal(),
+                Duration.ofNanos(now - task.dispatchedAt), Math.max(task.peakRssBytes, worker.rssBytes),
+                process == null ? List.of() : process.output().lines(), remote));
+        counters.failuresByReason.merge(reason, 1L, Long::sum);
+        boolean retry = task.retryPolicy.shouldRetry(reason, task.attempts, retryable)
+                && (state.acceptsTasks() || state == PoolState.DRAINING);
+        if (listening()) {
+            publish(new PoolEvent.TaskFailed(config.name(), clock.instant(), task.id, task.type(), reason,
+                    task.attempts, retry));
+        }
+        if (retry) {
+            long delay = Backoff.delayNanos(task.attempts, task.retryPolicy.initialDelay().toNanos(),
+                    task.retryPolicy.multiplier(), task.retryPolicy.maxDelay().toNanos(),
+                    task.retryPolicy.jitter(), random.getAsDouble());
+            task.state = TaskState.RETRY_WAIT;
+            task.retryAt = now + delay;
+            retryWaiting.add(task);
+            counters.retried++;
+            LOG.info("task {} ({}) failed with {} on attempt {}; retrying in {} ms", task.id, task.type(), reason,
+                    task.attempts, TimeUnit.NANOSECONDS.toMillis(delay));
+            if (listening()) {
+                publish(new PoolEvent.TaskRetried(config.name(), clock.instant(), task.id, task.type(), reason,
+                        task.attempts + 1, Duration.ofNanos(delay)));
+            }
+            if (delay == 0) {
+                requeueDueRetriesLocked(now);
+            } else {
+                wakeMaintenance.run();
+            }
+            return;
+        }
+        TaskFailedException failure = failure(task, reason, remote, detail);
+        DeadLetter letter = new DeadLetter(task.id, task.type(), task.request.priority(),
+                new String(task.payloadJson, StandardCharsets.UTF_8), reason, failure.getMessage(),
+                task.failedAttempts, clock.instant());
+        if (deadLetters.add(letter, task.request)) {
+            counters.deadLettered++;
+            finishLocked(task, TaskState.DEAD_LETTERED, failure, fx);
+            if (listening()) {
+                publish(new PoolEvent.TaskDeadLettered(config.name(), clock.instant(), letter));
+            }
+        } else {
+            counters.failed++;
+            finishLocked(task, TaskState.FAILED, failure, fx);
+        }
+    }
+
+    private void requeueDueRetriesLocked(long now) {
+        while (!retryWaiting.isEmpty() && retryWaiting.peek().retryAt <= now) {
+            TaskRecord task = retryWaiting.poll();
+            task.state = TaskState.QUEUED;
+            task.queuedAt = now;
+            queue.add(task);
+        }
+    }
+
     private TaskFailedException failure(TaskRecord task, FailureReason reason, RemoteError remote, String detail) {
         return new TaskFailedException(task.id, task.type(), reason, task.attempts, remote, detail);
     }
@@ -355,8 +483,15 @@ final class Dispatcher {
     // ------------------------------------------------------------------ worker events
 
     private WorkerRecord spawnLocked(GroupRuntime group, Effects fx) {
-        WorkerRecord worker = new WorkerRecord("w-" + (++workerCounter), group, now());
+        long now = now();
+        WorkerRecord worker = new WorkerRecord("w-" + (++workerCounter), group, now);
+        WorkerGroup settings = group.config;
+        // Each worker's recycling limits are spread by up to 10 % so a group's workers do not recycle together.
+        double spread = 1 - 0.1 * random.getAsDouble();
+        settings.recycleAfterTasks().ifPresent(n -> worker.recycleAfterTasks = Math.max(1, (long) (n * spread)));
+        settings.recycleAfterAge().ifPresent(age -> worker.recycleAtAge = now + (long) (age.toNanos() * spread));
         workers.add(worker);
+        counters.workersStarted++;
         fx.add(() -> launch(worker));
         return worker;
     }
@@ -364,7 +499,7 @@ final class Dispatcher {
     private void launch(WorkerRecord worker) {
         WorkerProcess.LaunchSpec spec = WorkerCommands.launchSpec(config, worker.group.config, worker.id);
         try {
-            WorkerProcess.launch(worker.id, spec, codec, config.maxFrameBytes(), threads, new Events(worker));
+            launcher.launch(worker.id, spec, new Events(worker));
         } catch (IOException | RuntimeException e) {
             Effects fx = new Effects();
             lock.lock();
@@ -373,6 +508,7 @@ final class Dispatcher {
                         + "\" with command " + spec.argv() + ": " + e.getMessage();
                 LOG.error(problem);
                 worker.state = WorkerState.DEAD;
+                worker.stopCause = FailureReason.STARTUP_FAILURE;
                 workers.remove(worker);
                 fx.add(() -> worker.ready.completeExceptionally(new WorkerStartupException(problem, e)));
                 afterWorkerGoneLocked(worker, fx);
@@ -392,7 +528,7 @@ final class Dispatcher {
         }
 
         @Override
-        public void onLaunched(WorkerProcess process) {
+        public void onLaunched(WorkerConnection process) {
             boolean stopAtOnce;
             lock.lock();
             try {
@@ -425,7 +561,9 @@ final class Dispatcher {
             Effects fx = new Effects();
             lock.lock();
             try {
-                LOG.warn("worker {} broke the protocol: {}; killing it", worker, problem);
+                if (!worker.isStopping()) {
+                    LOG.warn("worker {} broke the protocol: {}; killing it", worker, problem);
+                }
                 beginStopLocked(worker, FailureReason.PROTOCOL_ERROR, problem, StopMode.KILL, fx);
             } finally {
                 lock.unlock();
@@ -435,10 +573,11 @@ final class Dispatcher {
 
         @Override
         public void onExit(ExitStatus status) {
+            long oomKills = memory.oomKills(); // read before taking the lock: it is file I/O
             Effects fx = new Effects();
             lock.lock();
             try {
-                onExitLocked(worker, status, fx);
+                onExitLocked(worker, status, oomKills, fx);
             } finally {
                 lock.unlock();
             }
@@ -464,7 +603,7 @@ final class Dispatcher {
             onAnswerLocked(worker, error.id(), error, fx);
         } else if (frame instanceof Frame.Heartbeat heartbeat) {
             if (heartbeat.rssBytes() > 0) {
-                worker.rssBytes = heartbeat.rssBytes();
+                recordRssLocked(worker, heartbeat.rssBytes(), fx);
             }
             worker.heapUsedBytes = heartbeat.heapUsedBytes();
         } else if (frame instanceof Frame.Ready ready) {
@@ -472,8 +611,13 @@ final class Dispatcher {
         } else if (frame instanceof Frame.NotAFrame notAFrame) {
             worker.nonFrameLines++;
             String text = new String(line, 0, Math.min(line.length, 300), StandardCharsets.UTF_8);
-            LOG.warn("worker {} wrote a line to stdout that is not a frame ({}), ignored: {}", worker.id,
-                    notAFrame.why(), text);
+            if (worker.process != null) {
+                worker.process.output().add("[stdout] " + text);
+            }
+            if (worker.stopStage != WorkerRecord.StopStage.DUMPING) {
+                LOG.warn("worker {} wrote a line to stdout that is not a frame ({}), ignored: {}", worker.id,
+                        notAFrame.why(), text);
+            }
         } else if (frame instanceof Frame.Log log) {
             LOG.info("[{}] {} {}", worker.id, log.level(), log.message());
         } else {
@@ -499,8 +643,13 @@ final class Dispatcher {
         if (worker.group.announcedTaskTypes == null || !worker.taskTypes.isEmpty()) {
             worker.group.announcedTaskTypes = worker.taskTypes;
         }
-        LOG.debug("worker {} ready in {} ms, serving {}", worker, TimeUnit.NANOSECONDS.toMillis(now - worker.launchedAt),
+        Duration startup = Duration.ofNanos(now - worker.launchedAt);
+        LOG.debug("worker {} ready in {} ms, serving {}", worker, startup.toMillis(),
                 worker.taskTypes.isEmpty() ? "any type" : worker.taskTypes);
+        if (listening()) {
+            publish(new PoolEvent.WorkerStarted(config.name(), clock.instant(), worker.id, worker.group.name(),
+                    worker.pid, startup));
+        }
         fx.add(() -> worker.ready.complete(null));
         dispatchLocked(fx);
     }
@@ -517,12 +666,18 @@ final class Dispatcher {
         releaseFromWorkerLocked(task, worker);
         if (!task.state.isTerminal()) {
             if (task.timedOut) {
-                finishLocked(task, TaskState.FAILED, failure(task, FailureReason.TIMEOUT, null,
-                        "no answer within " + Duration.ofNanos(task.timeoutNanos)), fx);
+                attemptFailedLocked(task, worker, FailureReason.TIMEOUT, "no answer within "
+                        + Duration.ofNanos(task.timeoutNanos), null, null, true, fx);
             } else if (answer instanceof Frame.Result result) {
+                counters.succeeded++;
+                Duration runTime = Duration.ofNanos(now - task.dispatchedAt);
                 finishLocked(task, TaskState.SUCCEEDED, new DefaultTaskResult(task.id, task.type(), result.result(),
                         worker.id, worker.pid, task.attempts, Duration.ofNanos(task.dispatchedAt - task.queuedAt),
-                        Duration.ofNanos(now - task.dispatchedAt), codec.mapper()), fx);
+                        runTime, codec.mapper()), fx);
+                if (listening()) {
+                    publish(new PoolEvent.TaskCompleted(config.name(), clock.instant(), task.id, task.type(),
+                            worker.id, task.attempts, runTime));
+                }
             } else {
                 Frame.Error error = (Frame.Error) answer;
                 FailureReason reason = switch (error.kind()) {
@@ -530,39 +685,50 @@ final class Dispatcher {
                     case "OUT_OF_MEMORY" -> FailureReason.OUT_OF_MEMORY;
                     default -> FailureReason.HANDLER_ERROR;
                 };
-                RemoteError remote = new RemoteError(error.errorClass(), error.message(), error.stack());
-                finishLocked(task, TaskState.FAILED, failure(task, reason, remote, null), fx);
                 if (reason == FailureReason.OUT_OF_MEMORY) {
                     beginStopLocked(worker, FailureReason.OUT_OF_MEMORY, "the worker reported running out of memory",
                             StopMode.CLOSE_INPUT, fx);
                 }
+                attemptFailedLocked(task, worker, reason, null, null,
+                        new RemoteError(error.errorClass(), error.message(), error.stack()), error.retryable(), fx);
             }
         }
+        retireIfDueLocked(worker, now, fx);
         dispatchLocked(fx);
         stopIdleWorkersIfDrained(fx);
     }
 
-    private void onExitLocked(WorkerRecord worker, ExitStatus status, Effects fx) {
+    private void onExitLocked(WorkerRecord worker, ExitStatus status, long oomKills, Effects fx) {
         boolean wasStarting = worker.state == WorkerState.STARTING;
         worker.state = WorkerState.DEAD;
         worker.exitStatus = status;
         workers.remove(worker);
+        String tail = worker.process == null ? "(no output)" : worker.process.output().text();
+        boolean kernelOomKill = oomKills > oomKillsSeen && oomKillsSeen >= 0;
+        if (oomKills >= 0) {
+            oomKillsSeen = oomKills;
+        }
+        if (worker.stopCause == null && !worker.isStopping()) {
+            worker.stopCause = wasStarting ? FailureReason.STARTUP_FAILURE
+                    : classifyExit(status, tail, kernelOomKill);
+            LOG.warn("worker {} exited unexpectedly: {} ({}); output tail:\n{}", worker, status, worker.stopCause,
+                    tail);
+        }
         FailureReason reason = worker.stopCause != null ? worker.stopCause : FailureReason.WORKER_CRASHED;
         String detail = "worker " + worker.id + " (pid " + worker.pid + ") " + status
                 + (worker.stopDetail != null ? ": " + worker.stopDetail : "");
-        if (worker.stopCause == null && !wasStarting && worker.stopStage == WorkerRecord.StopStage.NONE) {
-            LOG.warn("worker {} exited unexpectedly: {}; stderr tail:\n{}", worker, status,
-                    worker.process == null ? "" : worker.process.stderrTail().text());
+        if (listening()) {
+            publish(new PoolEvent.WorkerExited(config.name(), clock.instant(), worker.id, worker.group.name(),
+                    worker.pid, status.toString(), worker.stopCause));
         }
         for (TaskRecord task : List.copyOf(worker.inFlight.values())) {
             releaseFromWorkerLocked(task, worker);
             if (!task.state.isTerminal()) {
                 FailureReason taskReason = task.timedOut ? FailureReason.TIMEOUT : reason;
-                finishLocked(task, TaskState.FAILED, failure(task, taskReason, null, detail), fx);
+                attemptFailedLocked(task, worker, taskReason, detail, status, null, true, fx);
             }
         }
         if (wasStarting) {
-            String tail = worker.process == null ? "(no output)" : worker.process.stderrTail().text();
             String problem = "worker " + worker.id + " of group \"" + worker.group.name() + "\" (command "
                     + WorkerCommands.argv(worker.group.config.spec()) + ") "
                     + (worker.stopDetail != null ? worker.stopDetail + "; it " : "") + "ended before it was ready: "
@@ -572,14 +738,42 @@ final class Dispatcher {
         afterWorkerGoneLocked(worker, fx);
     }
 
+    /** How a worker that the pool did not stop died. */
+    static FailureReason classifyExit(ExitStatus status, String outputTail, boolean kernelOomKill) {
+        if (outputTail.contains("java.lang.OutOfMemoryError")) {
+            return FailureReason.OUT_OF_MEMORY; // reported, or -XX:+ExitOnOutOfMemoryError's "Terminating due to"
+        }
+        if (status.killedBySigkill() && kernelOomKill) {
+            return FailureReason.OUT_OF_MEMORY;
+        }
+        return FailureReason.WORKER_CRASHED;
+    }
+
     private void afterWorkerGoneLocked(WorkerRecord worker, Effects fx) {
-        boolean needed = state.acceptsTasks() || (state == PoolState.DRAINING && !queue.isEmpty());
-        boolean intentional = worker.stopCause == null && worker.isStopping();
-        if (needed && !intentional) {
-            long alive = workers.stream().filter(w -> w.group == worker.group && !w.isStopping()).count();
-            if (alive < worker.group.config.workers()) {
-                LOG.info("replacing worker {} of group \"{}\"", worker.id, worker.group.name());
-                spawnLocked(worker.group, fx);
+        GroupRuntime group = worker.group;
+        long now = now();
+        boolean needed = state.acceptsTasks() || (state == PoolState.DRAINING && hasWorkLocked());
+        if (needed) {
+            long live = workers.stream().filter(w -> w.group == group && !w.isStopping() && !w.retireWhenIdle)
+                    .count() + group.pendingSpawns.size();
+            if (live < group.target) {
+                if (worker.stopCause == null) {
+                    // retired on purpose (recycling): replace at once, it is not a failure
+                    group.pendingSpawns.add(now);
+                } else {
+                    long delay = group.restarts.recordFailure(now, random.getAsDouble());
+                    counters.restarts++;
+                    group.pendingSpawns.add(now + delay);
+                    LOG.info("replacing worker {} of group \"{}\" ({}) in {} ms", worker.id, group.name(),
+                            worker.stopCause, TimeUnit.NANOSECONDS.toMillis(delay));
+                    if (listening()) {
+                        publish(new PoolEvent.WorkerRestarting(config.name(), clock.instant(), group.name(),
+                                worker.id, worker.stopCause, Duration.ofNanos(delay)));
+                    }
+                    updateDegradedLocked(now);
+                }
+                spawnDueLocked(now, fx);
+                wakeMaintenance.run();
             }
         }
         dispatchLocked(fx);
@@ -587,17 +781,50 @@ final class Dispatcher {
         terminateIfDoneLocked();
     }
 
+    private boolean hasWorkLocked() {
+        return !queue.isEmpty() || !retryWaiting.isEmpty();
+    }
+
+    /** Starts the replacement workers that are due, while the memory gate is open. */
+    private void spawnDueLocked(long now, Effects fx) {
+        for (GroupRuntime group : groups.values()) {
+            while (!group.pendingSpawns.isEmpty() && group.pendingSpawns.peek() <= now) {
+                if (memoryGateClosed) {
+                    return;
+                }
+                group.pendingSpawns.poll();
+                spawnLocked(group, fx);
+            }
+        }
+    }
+
+    private void updateDegradedLocked(long now) {
+        boolean over = groups.values().stream().anyMatch(g -> g.restarts.isOverLimit(now));
+        if (over && state == PoolState.RUNNING) {
+            state = PoolState.DEGRADED;
+            LOG.error("pool {} is DEGRADED: more than {} worker restarts within {}; replacing workers only every {}",
+                    config.name(), config.restartPolicy().maxRestarts(), config.restartPolicy().window(),
+                    config.restartPolicy().maxDelay());
+        } else if (!over && state == PoolState.DEGRADED) {
+            state = PoolState.RUNNING;
+            LOG.info("pool {} recovered: worker restarts are back under the limit", config.name());
+        }
+    }
+
     private void terminateIfDoneLocked() {
         if (state == PoolState.DRAINING && workers.isEmpty()) {
             state = PoolState.TERMINATED;
             LOG.info("pool {} terminated", config.name());
             terminated.signalAll();
+            if (listening()) {
+                publish(new PoolEvent.PoolTerminated(config.name(), clock.instant()));
+            }
         }
     }
 
-    /** While draining, idle workers are asked to exit once nothing is queued or running. */
+    /** While draining, idle workers are asked to exit once nothing is queued, waiting or running. */
     private void stopIdleWorkersIfDrained(Effects fx) {
-        if (state != PoolState.DRAINING || !queue.isEmpty()) {
+        if (state != PoolState.DRAINING || hasWorkLocked()) {
             return;
         }
         boolean anyRunning = workers.stream().anyMatch(w -> !w.inFlight.isEmpty());
@@ -607,7 +834,67 @@ final class Dispatcher {
         for (WorkerRecord worker : workers) {
             beginStopLocked(worker, null, "pool shut down", StopMode.ASK, fx);
         }
+        for (GroupRuntime group : groups.values()) {
+            group.pendingSpawns.clear();
+        }
         terminateIfDoneLocked();
+    }
+
+    // ------------------------------------------------------------------ memory and recycling
+
+    private void recordRssLocked(WorkerRecord worker, long rss, Effects fx) {
+        worker.rssBytes = rss;
+        for (TaskRecord task : worker.inFlight.values()) {
+            task.peakRssBytes = Math.max(task.peakRssBytes, rss);
+        }
+        if (worker.isStopping() || !worker.isReady()) {
+            return;
+        }
+        WorkerGroup group = worker.group.config;
+        if (group.memoryHardLimitBytes().isPresent() && rss > group.memoryHardLimitBytes().getAsLong()) {
+            LOG.warn("worker {} uses {} bytes, over the hard limit of {}; killing it", worker, rss,
+                    group.memoryHardLimitBytes().getAsLong());
+            beginStopLocked(worker, FailureReason.OUT_OF_MEMORY, "resident memory " + rss
+                    + " bytes exceeded the hard limit of " + group.memoryHardLimitBytes().getAsLong(),
+                    StopMode.KILL, fx);
+        } else if (group.memorySoftLimitBytes().isPresent() && rss > group.memorySoftLimitBytes().getAsLong()
+                && !worker.retireWhenIdle) {
+            retireLocked(worker, "resident memory " + rss + " bytes exceeded the soft limit of "
+                    + group.memorySoftLimitBytes().getAsLong(), fx);
+        }
+    }
+
+    private void retireIfDueLocked(WorkerRecord worker, long now, Effects fx) {
+        if (worker.isStopping() || worker.retireWhenIdle) {
+            if (worker.retireWhenIdle && worker.inFlight.isEmpty()) {
+                beginStopLocked(worker, null, worker.retireWhy, StopMode.ASK, fx);
+            }
+            return;
+        }
+        if (worker.tasksServed >= worker.recycleAfterTasks) {
+            retireLocked(worker, "served " + worker.tasksServed + " tasks", fx);
+        } else if (now >= worker.recycleAtAge) {
+            retireLocked(worker, "reached its maximum age", fx);
+        }
+    }
+
+    /** Takes a worker out of rotation; it stops once its current tasks end and is replaced at once. */
+    private void retireLocked(WorkerRecord worker, String why, Effects fx) {
+        worker.retireWhenIdle = true;
+        worker.retireWhy = why;
+        LOG.info("recycling worker {}: {}", worker, why);
+        if (listening()) {
+            publish(new PoolEvent.WorkerRecycled(config.name(), clock.instant(), worker.id, worker.group.name(),
+                    why));
+        }
+        GroupRuntime group = worker.group;
+        if (state.acceptsTasks()) {
+            group.pendingSpawns.add(now()); // start the replacement now, so capacity does not dip
+            spawnDueLocked(now(), fx);
+        }
+        if (worker.inFlight.isEmpty()) {
+            beginStopLocked(worker, null, why, StopMode.ASK, fx);
+        }
     }
 
     // ------------------------------------------------------------------ stopping workers
@@ -618,9 +905,9 @@ final class Dispatcher {
         ASK,
         /** End of input only: the worker must exit at once. */
         CLOSE_INPUT,
-        /** SIGTERM at once: for workers that stopped answering. */
+        /** A thread dump for JVMs (SIGQUIT), then SIGTERM: for workers that stopped answering. */
         TERMINATE,
-        /** SIGKILL at once: for workers that broke the protocol. */
+        /** SIGKILL at once: for workers that broke the protocol or their memory limit. */
         KILL
     }
 
@@ -642,8 +929,9 @@ final class Dispatcher {
         } else if (worker.state != WorkerState.STARTING) {
             worker.state = WorkerState.RETIRING;
         }
-        WorkerProcess process = worker.process;
+        WorkerConnection process = worker.process;
         boolean first = worker.stopStage == WorkerRecord.StopStage.NONE;
+        boolean javaWorker = worker.group.config.spec() instanceof WorkerSpec.Java;
         switch (mode) {
             case ASK -> {
                 worker.stopStage = WorkerRecord.StopStage.ASKED;
@@ -666,11 +954,19 @@ final class Dispatcher {
                 }
             }
             case TERMINATE -> {
-                worker.stopStage = WorkerRecord.StopStage.TERMINATED;
+                worker.stopStage = javaWorker ? WorkerRecord.StopStage.DUMPING : WorkerRecord.StopStage.TERMINATED;
                 if (process != null) {
+                    long pid = worker.pid;
                     fx.add(() -> {
                         process.rememberDescendants();
-                        process.terminate();
+                        String status = memory.processStatus(pid);
+                        status.lines().filter(l -> l.startsWith("State:") || l.startsWith("VmRSS:")
+                                || l.startsWith("Threads:")).forEach(l -> process.output().add("[/proc] " + l));
+                        if (javaWorker) {
+                            process.signal("QUIT"); // the JVM prints a thread dump on stdout; it lands in the tail
+                        } else {
+                            process.terminate();
+                        }
                     });
                 }
             }
@@ -693,13 +989,25 @@ final class Dispatcher {
     // ------------------------------------------------------------------ maintenance
 
     /**
-     * Checks start-up deadlines, heartbeats, task timeouts and stop escalation at time {@code now}, and acts.
-     * Called by the maintenance thread, and by tests with a fake time.
+     * Checks start-up deadlines, heartbeats, task timeouts, retries that are due, memory and recycling, pending
+     * replacements and stop escalation at time {@code now}, and acts. Called by the maintenance thread, and by
+     * tests with a fake time.
      */
     void maintain(long now) {
+        MemoryProbe.Usage usage = memory.usage(); // file I/O, outside the lock
         Effects fx = new Effects();
         lock.lock();
         try {
+            lastMemory = usage;
+            boolean gateClosed = usage != null && config.spawnMemoryThreshold() < 1.0
+                    && usage.fraction() > config.spawnMemoryThreshold();
+            if (gateClosed != memoryGateClosed) {
+                memoryGateClosed = gateClosed;
+                LOG.warn("pool {}: memory gate {}: {} % of {} bytes in use ({}), threshold {} %", config.name(),
+                        gateClosed ? "closed, no worker will start" : "open again",
+                        Math.round(usage.fraction() * 100), usage.limitBytes(), usage.source(),
+                        Math.round(config.spawnMemoryThreshold() * 100));
+            }
             long startup = config.startupTimeout().toNanos();
             long heartbeat = config.heartbeatTimeout().toNanos();
             long grace = config.stopGracePeriod().toNanos();
@@ -716,27 +1024,66 @@ final class Dispatcher {
                     continue;
                 }
                 if (now - worker.lastFrameAt >= heartbeat) {
+                    Duration silence = Duration.ofNanos(now - worker.lastFrameAt);
                     LOG.warn("worker {} sent nothing for {} ms (heartbeat timeout {}); killing it as a zombie",
-                            worker, TimeUnit.NANOSECONDS.toMillis(now - worker.lastFrameAt),
-                            config.heartbeatTimeout());
-                    beginStopLocked(worker, FailureReason.HUNG, "no heartbeat for "
-                            + Duration.ofNanos(now - worker.lastFrameAt), StopMode.TERMINATE, fx);
+                            worker, silence.toMillis(), config.heartbeatTimeout());
+                    counters.zombies++;
+                    if (listening()) {
+                        publish(new PoolEvent.ZombieDetected(config.name(), clock.instant(), worker.id, worker.pid,
+                                silence));
+                    }
+                    beginStopLocked(worker, FailureReason.HUNG, "no heartbeat for " + silence, StopMode.TERMINATE,
+                            fx);
                     continue;
                 }
-                for (TaskRecord task : worker.inFlight.values()) {
-                    if (!task.timedOut && !task.state.isTerminal() && now >= task.deadline) {
-                        task.timedOut = true;
-                        task.cancelKillAt = now + config.cancelGracePeriod().toNanos();
-                        LOG.info("task {} timed out after {} on worker {}; cancelling it", task.id,
-                                Duration.ofNanos(task.timeoutNanos), worker.id);
-                        fx.send(worker, codec.encodeCancel(task.id));
-                    }
-                    if (now >= task.cancelKillAt) {
-                        beginStopLocked(worker, task.timedOut ? FailureReason.TIMEOUT : FailureReason.WORKER_CRASHED,
-                                "did not end task " + task.id + " within the cancel grace period "
-                                        + config.cancelGracePeriod(), StopMode.TERMINATE, fx);
-                        break;
-                    }
+                if (!worker.stable && now - worker.readyAt >= config.restartPolicy().window().toNanos()) {
+                    worker.stable = true;
+                    worker.group.restarts.recordStable();
+                }
+                checkTimeoutsLocked(worker, now, fx);
+                if (!worker.isStopping() && worker.inFlight.isEmpty()) {
+                    retireIfDueLocked(worker, now, fx);
+                }
+            }
+            requeueDueRetriesLocked(now);
+            updateDegradedLocked(now);
+            spawnDueLocked(now, fx);
+            dispatchLocked(fx);
+            stopIdleWorkersIfDrained(fx);
+            updateHealthLocked();
+        } finally {
+            lock.unlock();
+        }
+        fx.run();
+    }
+
+    private void checkTimeoutsLocked(WorkerRecord worker, long now, Effects fx) {
+        for (TaskRecord task : worker.inFlight.values()) {
+            if (!task.timedOut && !task.state.isTerminal() && now >= task.deadline) {
+                task.timedOut = true;
+                task.cancelKillAt = now + config.cancelGracePeriod().toNanos();
+                LOG.info("task {} timed out after {} on worker {}; cancelling it", task.id,
+                        Duration.ofNanos(task.timeoutNanos), worker.id);
+                fx.send(worker, codec.encodeCancel(task.id));
+            }
+            if (now >= task.cancelKillAt) {
+                beginStopLocked(worker, task.timedOut ? FailureReason.TIMEOUT : FailureReason.WORKER_CRASHED,
+                        "did not end task " + task.id + " within the cancel grace period "
+                                + config.cancelGracePeriod(), StopMode.TERMINATE, fx);
+                return;
+            }
+        }
+    }
+
+    /** Readings of worker RSS taken by the maintenance thread from /proc. */
+    void recordRss(Map<String, Long> rssByWorker) {
+        Effects fx = new Effects();
+        lock.lock();
+        try {
+            for (WorkerRecord worker : workers) {
+                Long rss = rssByWorker.get(worker.id);
+                if (rss != null && rss > 0) {
+                    recordRssLocked(worker, rss, fx);
                 }
             }
         } finally {
@@ -745,16 +1092,39 @@ final class Dispatcher {
         fx.run();
     }
 
+    /** Pids of the live workers, for RSS sampling. */
+    Map<String, Long> workerPids() {
+        lock.lock();
+        try {
+            Map<String, Long> pids = new LinkedHashMap<>();
+            for (WorkerRecord worker : workers) {
+                if (worker.pid > 0 && worker.state != WorkerState.DEAD) {
+                    pids.put(worker.id, worker.pid);
+                }
+            }
+            return pids;
+        } finally {
+            lock.unlock();
+        }
+    }
+
     private void escalateLocked(WorkerRecord worker, long now, long grace, Effects fx) {
-        if (now - worker.stopStageAt < grace || worker.process == null) {
+        if (worker.process == null) {
             return;
         }
-        WorkerProcess process = worker.process;
+        long wait = worker.stopStage == WorkerRecord.StopStage.DUMPING ? Math.min(grace, THREAD_DUMP_WAIT_NANOS)
+                : grace;
+        if (now - worker.stopStageAt < wait) {
+            return;
+        }
+        WorkerConnection process = worker.process;
         switch (worker.stopStage) {
-            case ASKED -> {
+            case ASKED, DUMPING -> {
+                if (worker.stopStage == WorkerRecord.StopStage.ASKED) {
+                    LOG.info("worker {} did not exit within {}; sending SIGTERM", worker, config.stopGracePeriod());
+                }
                 worker.stopStage = WorkerRecord.StopStage.TERMINATED;
                 worker.stopStageAt = now;
-                LOG.info("worker {} did not exit within {}; sending SIGTERM", worker, config.stopGracePeriod());
                 fx.add(process::terminate);
             }
             case TERMINATED -> {
@@ -773,7 +1143,62 @@ final class Dispatcher {
         }
     }
 
-    // ------------------------------------------------------------------ views
+    // ------------------------------------------------------------------ health and views
+
+    private void updateHealthLocked() {
+        PoolHealth now = computeHealthLocked();
+        if (!now.equals(health)) {
+            PoolHealth before = health;
+            health = now;
+            if (now.status() != HealthStatus.HEALTHY) {
+                LOG.warn("pool {} health {}: {}", config.name(), now.status(), now.alerts());
+            }
+            if (listening()) {
+                publish(new PoolEvent.HealthChanged(config.name(), clock.instant(), before, now));
+            }
+        }
+    }
+
+    private PoolHealth computeHealthLocked() {
+        List<String> alerts = new ArrayList<>();
+        HealthStatus status = HealthStatus.HEALTHY;
+        long now = now();
+        if (state == PoolState.DEGRADED) {
+            status = HealthStatus.DEGRADED;
+            for (GroupRuntime group : groups.values()) {
+                int restarts = group.restarts.restartsInWindow(now);
+                if (restarts > config.restartPolicy().maxRestarts()) {
+                    alerts.add("restart intensity exceeded in group " + group.name() + ": " + restarts
+                            + " restarts within " + config.restartPolicy().window());
+                }
+            }
+        }
+        if (memoryGateClosed && lastMemory != null) {
+            status = HealthStatus.DEGRADED;
+            alerts.add("memory gate closed: " + Math.round(lastMemory.fraction() * 100) + " % of "
+                    + lastMemory.limitBytes() + " bytes in use (" + lastMemory.source() + "), threshold "
+                    + Math.round(config.spawnMemoryThreshold() * 100) + " %; " + pendingSpawnCount()
+                    + " worker starts waiting");
+        }
+        if (state.acceptsTasks() && workers.stream().noneMatch(WorkerRecord::isReady)) {
+            status = HealthStatus.CRITICAL;
+            alerts.add("no worker is ready");
+        }
+        return new PoolHealth(status, alerts);
+    }
+
+    private int pendingSpawnCount() {
+        return groups.values().stream().mapToInt(g -> g.pendingSpawns.size()).sum();
+    }
+
+    PoolHealth health() {
+        lock.lock();
+        try {
+            return computeHealthLocked();
+        } finally {
+            lock.unlock();
+        }
+    }
 
     List<WorkerSnapshot> workerSnapshots() {
         lock.lock();
@@ -786,6 +1211,27 @@ final class Dispatcher {
                             w.tasksServed, List.copyOf(w.inFlight.keySet()), Duration.ofNanos(now - w.launchedAt),
                             Duration.ofNanos(now - w.lastFrameAt), w.rssBytes, w.heapUsedBytes))
                     .toList();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** A copy of the counters, for snapshots and tests. */
+    Counters counters() {
+        lock.lock();
+        try {
+            Counters copy = new Counters();
+            copy.submitted = counters.submitted;
+            copy.succeeded = counters.succeeded;
+            copy.retried = counters.retried;
+            copy.deadLettered = counters.deadLettered;
+            copy.failed = counters.failed;
+            copy.cancelled = counters.cancelled;
+            copy.workersStarted = counters.workersStarted;
+            copy.restarts = counters.restarts;
+            copy.zombies = counters.zombies;
+            copy.failuresByReason.putAll(counters.failuresByReason);
+            return copy;
         } finally {
             lock.unlock();
         }
@@ -817,14 +1263,14 @@ final class Dispatcher {
         }
 
         void send(WorkerRecord worker, byte[] frame) {
-            WorkerProcess process = worker.process;
+            WorkerConnection process = worker.process;
             if (process != null) {
                 actions.add(() -> process.send(frame));
             }
         }
 
         void sendTask(WorkerRecord worker, TaskRecord task, int attempt, long timeoutMs) {
-            WorkerProcess process = worker.process;
+            WorkerConnection process = worker.process;
             actions.add(() -> task.frameEnd = process.send(
                     codec.encodeTask(task.id, task.type(), attempt, timeoutMs, task.payloadJson)));
         }

@@ -1,10 +1,14 @@
 package dev.procpool.core.internal.dispatch;
 
+import dev.procpool.AttemptRecord;
+import dev.procpool.RetryPolicy;
 import dev.procpool.TaskRequest;
 import dev.procpool.TaskResult;
 import dev.procpool.TaskState;
 import dev.procpool.core.internal.queue.QueueEntry;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -20,7 +24,10 @@ final class TaskRecord implements QueueEntry {
     final long submittedAt;
     /** The attempt timeout in nanoseconds; 0 when the task has none. */
     final long timeoutNanos;
+    final RetryPolicy retryPolicy;
     final CompletableFuture<TaskResult> future = new CompletableFuture<>();
+    /** The failed attempts so far, for the dead-letter entry. */
+    final List<AttemptRecord> failedAttempts = new ArrayList<>(1);
 
     volatile TaskState state = TaskState.QUEUED;
     /** Offset just past this task's frame in its worker's input; see FrameWriter. */
@@ -35,9 +42,13 @@ final class TaskRecord implements QueueEntry {
     /** When the worker must have answered a cancel (timeout or caller's cancel), or be killed; MAX when none. */
     long cancelKillAt = Long.MAX_VALUE;
     boolean timedOut;
+    /** When a task in RETRY_WAIT is due to be queued again. */
+    long retryAt;
+    /** The highest worker RSS seen during the current attempt. */
+    long peakRssBytes;
 
     TaskRecord(String id, TaskRequest request, byte[] payloadJson, long sequence, long submittedAt,
-               long timeoutNanos) {
+               long timeoutNanos, RetryPolicy retryPolicy) {
         this.id = id;
         this.request = request;
         this.payloadJson = payloadJson;
@@ -46,6 +57,7 @@ final class TaskRecord implements QueueEntry {
         this.submittedAt = submittedAt;
         this.queuedAt = submittedAt;
         this.timeoutNanos = timeoutNanos;
+        this.retryPolicy = retryPolicy;
     }
 
     String type() {

@@ -3,7 +3,7 @@ package dev.procpool.core.internal.dispatch;
 import dev.procpool.FailureReason;
 import dev.procpool.WorkerState;
 import dev.procpool.core.internal.process.ExitStatus;
-import dev.procpool.core.internal.process.WorkerProcess;
+import dev.procpool.core.internal.process.WorkerConnection;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -13,7 +13,7 @@ import java.util.concurrent.CompletableFuture;
 /** The dispatcher's view of one worker. Guarded by the dispatcher's lock. */
 final class WorkerRecord {
     /** How far a stop has escalated. */
-    enum StopStage { NONE, ASKED, TERMINATED, KILLED }
+    enum StopStage { NONE, ASKED, DUMPING, TERMINATED, KILLED }
 
     final String id;
     final GroupRuntime group;
@@ -21,7 +21,7 @@ final class WorkerRecord {
     final CompletableFuture<Void> ready = new CompletableFuture<>();
     final Map<String, TaskRecord> inFlight = new LinkedHashMap<>();
 
-    WorkerProcess process;
+    WorkerConnection process;
     long pid = -1;
     WorkerState state = WorkerState.STARTING;
     int maxConcurrency = 1;
@@ -42,6 +42,15 @@ final class WorkerRecord {
     long stopStageAt;
     ExitStatus exitStatus;
 
+    /** Take no new task; stop once the current ones end (recycling). */
+    boolean retireWhenIdle;
+    String retireWhy;
+    /** This worker's own recycling limits, spread so that a group's workers do not all recycle together. */
+    long recycleAfterTasks = Long.MAX_VALUE;
+    long recycleAtAge = Long.MAX_VALUE;
+    /** Whether this worker has counted as stable for its group's restart backoff. */
+    boolean stable;
+
     WorkerRecord(String id, GroupRuntime group, long launchedAt) {
         this.id = id;
         this.group = group;
@@ -58,7 +67,7 @@ final class WorkerRecord {
     }
 
     boolean hasFreeSlot() {
-        return isReady() && stopStage == StopStage.NONE && inFlight.size() < maxConcurrency;
+        return isReady() && stopStage == StopStage.NONE && !retireWhenIdle && inFlight.size() < maxConcurrency;
     }
 
     boolean canRun(TaskRecord task) {

@@ -23,7 +23,7 @@ import java.util.concurrent.TimeUnit;
  * {@link FrameWriter} for stdin, and the means to stop it and its children. It reports to a {@link Listener} and
  * decides nothing itself.
  */
-public final class WorkerProcess {
+public final class WorkerProcess implements WorkerConnection {
     private static final Logger LOG = LoggerFactory.getLogger(WorkerProcess.class);
     /** Logger for the workers' stderr lines. */
     private static final Logger WORKER_LOG = LoggerFactory.getLogger("dev.procpool.worker");
@@ -32,7 +32,7 @@ public final class WorkerProcess {
     /** What the process reports; called from its reader threads. */
     public interface Listener {
         /** The process exists; called once, before any other event, on the launching thread. */
-        void onLaunched(WorkerProcess process);
+        void onLaunched(WorkerConnection process);
 
         /** A line arrived on stdout: a frame, or {@link Frame.NotAFrame}. */
         void onFrame(Frame frame, byte[] line);
@@ -57,6 +57,7 @@ public final class WorkerProcess {
     private final FrameWriter writer;
     private final OutputTail stderrTail = new OutputTail(TAIL_LINES);
     private volatile List<ProcessHandle> descendantsAtStop = List.of();
+    private Thread stderrPump;
 
     private WorkerProcess(String workerId, Process process, ThreadFactory threads, Listener listener) {
         this.workerId = workerId;
@@ -81,7 +82,8 @@ public final class WorkerProcess {
         Process process = builder.start();
         WorkerProcess worker = new WorkerProcess(workerId, process, threads, listener);
         listener.onLaunched(worker);
-        named(threads, workerId + "-err").newThread(worker::pumpStderr).start();
+        worker.stderrPump = named(threads, workerId + "-err").newThread(worker::pumpStderr);
+        worker.stderrPump.start();
         named(threads, workerId + "-out").newThread(() -> worker.readFrames(codec, maxFrameBytes, listener)).start();
         return worker;
     }
@@ -94,6 +96,7 @@ public final class WorkerProcess {
         };
     }
 
+    @Override
     public long pid() {
         return process.pid();
     }
@@ -106,22 +109,25 @@ public final class WorkerProcess {
         return process.toHandle();
     }
 
-    /** The last lines of stderr. */
-    public OutputTail stderrTail() {
+    @Override
+    public OutputTail output() {
         return stderrTail;
     }
 
     /** Sends a frame; never blocks. Returns the offset past the frame (see {@link FrameWriter}). */
+    @Override
     public long send(byte[] frame) {
         return writer.send(frame);
     }
 
     /** The worker has read all input before {@code offset}. */
+    @Override
     public void consumedUpTo(long offset) {
         writer.consumedUpTo(offset);
     }
 
     /** Closes stdin: the worker should exit. */
+    @Override
     public void closeStdin() {
         writer.close();
     }
@@ -130,6 +136,7 @@ public final class WorkerProcess {
      * Remembers the worker's child processes, so that they can be killed after the worker itself is gone (when they
      * would no longer be its descendants). Call before the first signal of a stop.
      */
+    @Override
     public void rememberDescendants() {
         try {
             descendantsAtStop = process.descendants().toList();
@@ -139,11 +146,13 @@ public final class WorkerProcess {
     }
 
     /** SIGTERM to the worker. */
+    @Override
     public void terminate() {
         process.destroy();
     }
 
     /** SIGKILL to the worker, its current descendants and those remembered at the start of the stop. */
+    @Override
     public void kill() {
         List<ProcessHandle> children = descendantsAtStop;
         try {
@@ -164,6 +173,7 @@ public final class WorkerProcess {
     }
 
     /** Sends a signal by name (QUIT, STOP, CONT, …) with the system's {@code kill}; for diagnostics and tests. */
+    @Override
     public boolean signal(String name) {
         try {
             Process kill = new ProcessBuilder("kill", "-" + name, Long.toString(pid()))
@@ -195,7 +205,13 @@ public final class WorkerProcess {
             listener.onProtocolError("internal error while handling a frame: " + e);
             discard(process.getInputStream());
         }
-        listener.onExit(awaitExit());
+        ExitStatus status = awaitExit();
+        try {
+            stderrPump.join(1000); // so that the exit report carries the last words on stderr
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        listener.onExit(status);
     }
 
     private ExitStatus awaitExit() {

@@ -1,0 +1,151 @@
+package dev.procpool;
+
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * How the pool replaces workers that die. Immutable; build one with {@link #builder()}.
+ *
+ * <p>Consecutive failures of a group (a worker that dies, or that cannot start) are replaced after an exponential
+ * backoff with jitter, reset once a worker of the group has stayed up for {@link #window()}. When more than
+ * {@link #maxRestarts()} restarts happen within {@link #window()} (the restart intensity of Erlang supervisors), the
+ * pool turns {@link PoolState#DEGRADED}: it logs it, emits an event, reports it in its health, and goes on replacing
+ * workers only at {@link #maxDelay()} pace instead of in a storm. It returns to {@link PoolState#RUNNING} when the
+ * restarts within the window fall back under the limit.
+ */
+public final class RestartPolicy {
+    private static final RestartPolicy DEFAULTS = builder().build();
+
+    private final Duration initialDelay;
+    private final double multiplier;
+    private final Duration maxDelay;
+    private final double jitter;
+    private final int maxRestarts;
+    private final Duration window;
+
+    private RestartPolicy(Builder b) {
+        this.initialDelay = b.initialDelay;
+        this.multiplier = b.multiplier;
+        this.maxDelay = b.maxDelay;
+        this.jitter = b.jitter;
+        this.maxRestarts = b.maxRestarts;
+        this.window = b.window;
+    }
+
+    /** 100 ms doubling to 30 s, ±20 % jitter, at most 10 restarts per 60 s. */
+    public static RestartPolicy defaults() {
+        return DEFAULTS;
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    public Duration initialDelay() {
+        return initialDelay;
+    }
+
+    public double multiplier() {
+        return multiplier;
+    }
+
+    public Duration maxDelay() {
+        return maxDelay;
+    }
+
+    public double jitter() {
+        return jitter;
+    }
+
+    public int maxRestarts() {
+        return maxRestarts;
+    }
+
+    public Duration window() {
+        return window;
+    }
+
+    @Override
+    public String toString() {
+        return "RestartPolicy{initialDelay=" + initialDelay + ", multiplier=" + multiplier + ", maxDelay=" + maxDelay
+                + ", jitter=" + jitter + ", maxRestarts=" + maxRestarts + ", window=" + window + '}';
+    }
+
+    /** Builds a {@link RestartPolicy}; each setter validates its argument. Not thread-safe. */
+    public static final class Builder {
+        private Duration initialDelay = Duration.ofMillis(100);
+        private double multiplier = 2.0;
+        private Duration maxDelay = Duration.ofSeconds(30);
+        private double jitter = 0.2;
+        private int maxRestarts = 10;
+        private Duration window = Duration.ofSeconds(60);
+
+        private Builder() {
+        }
+
+        /** Delay before replacing a worker after the first failure; zero or positive. */
+        public Builder initialDelay(Duration delay) {
+            Objects.requireNonNull(delay, "initialDelay");
+            if (delay.isNegative()) {
+                throw new IllegalArgumentException("initialDelay must be zero or positive, was " + delay);
+            }
+            this.initialDelay = delay;
+            return this;
+        }
+
+        /** Growth factor of consecutive delays: 1 to 10. */
+        public Builder multiplier(double multiplier) {
+            if (!(multiplier >= 1.0 && multiplier <= 10.0)) {
+                throw new IllegalArgumentException("multiplier must be between 1 and 10, was " + multiplier);
+            }
+            this.multiplier = multiplier;
+            return this;
+        }
+
+        /** The longest delay, also the pace of replacements while degraded; positive. */
+        public Builder maxDelay(Duration delay) {
+            Objects.requireNonNull(delay, "maxDelay");
+            if (delay.isNegative() || delay.isZero()) {
+                throw new IllegalArgumentException("maxDelay must be positive, was " + delay);
+            }
+            this.maxDelay = delay;
+            return this;
+        }
+
+        /** Random spread of each delay, as a fraction: 0 to 1. */
+        public Builder jitter(double jitter) {
+            if (!(jitter >= 0.0 && jitter <= 1.0)) {
+                throw new IllegalArgumentException("jitter must be between 0 and 1, was " + jitter);
+            }
+            this.jitter = jitter;
+            return this;
+        }
+
+        /** Restarts allowed within the window before the pool is degraded: 1 to 10,000. */
+        public Builder maxRestarts(int maxRestarts) {
+            if (maxRestarts < 1 || maxRestarts > 10_000) {
+                throw new IllegalArgumentException("maxRestarts must be between 1 and 10000, was " + maxRestarts);
+            }
+            this.maxRestarts = maxRestarts;
+            return this;
+        }
+
+        /** The window of the restart intensity, and how long a worker must stay up to reset the backoff. */
+        public Builder window(Duration window) {
+            Objects.requireNonNull(window, "window");
+            if (window.isNegative() || window.isZero()) {
+                throw new IllegalArgumentException("window must be positive, was " + window);
+            }
+            this.window = window;
+            return this;
+        }
+
+        public RestartPolicy build() {
+            if (maxDelay.compareTo(initialDelay) < 0) {
+                throw new IllegalStateException("maxDelay (" + maxDelay + ") must not be shorter than initialDelay ("
+                        + initialDelay + ")");
+            }
+            return new RestartPolicy(this);
+        }
+    }
+}

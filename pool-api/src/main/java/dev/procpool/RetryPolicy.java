@@ -1,0 +1,187 @@
+package dev.procpool;
+
+import java.time.Duration;
+import java.util.EnumSet;
+import java.util.Objects;
+import java.util.Set;
+
+/**
+ * When and how often a failed task is tried again. Immutable; build one with {@link #builder()}.
+ *
+ * <p>An attempt is counted when the task is dispatched to a worker, so a task that kills its worker uses up its
+ * budget and ends in the dead-letter queue instead of crash-looping the pool. Between attempts a task waits
+ * {@code initialDelay × multiplier^(n-1)} (capped at {@code maxDelay}, then spread by ± {@code jitter}) without
+ * holding a worker or blocking other tasks.
+ *
+ * <p>Only failures whose reason is in {@link #retryOn()} are retried, and never one the worker marked as not
+ * retryable (a Java handler throws {@link NonRetryableException}).
+ */
+public final class RetryPolicy {
+    /** Reasons retried by default: the ones where another worker may well succeed. */
+    public static final Set<FailureReason> DEFAULT_RETRY_ON = Set.copyOf(EnumSet.of(FailureReason.WORKER_CRASHED,
+            FailureReason.OUT_OF_MEMORY, FailureReason.HUNG, FailureReason.PROTOCOL_ERROR));
+    /** Reasons that can never be retried. */
+    private static final Set<FailureReason> NEVER_RETRIED = EnumSet.of(FailureReason.CANCELLED,
+            FailureReason.REJECTED, FailureReason.UNKNOWN_TASK_TYPE);
+
+    private static final RetryPolicy DEFAULTS = builder().build();
+    private static final RetryPolicy NONE = builder().maxAttempts(1).build();
+
+    private final int maxAttempts;
+    private final Duration initialDelay;
+    private final double multiplier;
+    private final Duration maxDelay;
+    private final double jitter;
+    private final Set<FailureReason> retryOn;
+
+    private RetryPolicy(Builder b) {
+        this.maxAttempts = b.maxAttempts;
+        this.initialDelay = b.initialDelay;
+        this.multiplier = b.multiplier;
+        this.maxDelay = b.maxDelay;
+        this.jitter = b.jitter;
+        this.retryOn = Set.copyOf(b.retryOn);
+    }
+
+    /** 3 attempts, 100 ms doubling up to 10 s, ±20 % jitter, retrying {@link #DEFAULT_RETRY_ON}. */
+    public static RetryPolicy defaults() {
+        return DEFAULTS;
+    }
+
+    /** One attempt only. */
+    public static RetryPolicy none() {
+        return NONE;
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** Attempts in all, counting the first. */
+    public int maxAttempts() {
+        return maxAttempts;
+    }
+
+    public Duration initialDelay() {
+        return initialDelay;
+    }
+
+    public double multiplier() {
+        return multiplier;
+    }
+
+    public Duration maxDelay() {
+        return maxDelay;
+    }
+
+    /** The fraction by which each delay is spread at random, 0 to 1. */
+    public double jitter() {
+        return jitter;
+    }
+
+    /** The failure reasons that are retried. */
+    public Set<FailureReason> retryOn() {
+        return retryOn;
+    }
+
+    /** Whether a failure with this reason after this many attempts is tried again. */
+    public boolean shouldRetry(FailureReason reason, int attemptsMade, boolean retryable) {
+        return retryable && attemptsMade < maxAttempts && retryOn.contains(reason);
+    }
+
+    @Override
+    public String toString() {
+        return "RetryPolicy{maxAttempts=" + maxAttempts + ", initialDelay=" + initialDelay + ", multiplier="
+                + multiplier + ", maxDelay=" + maxDelay + ", jitter=" + jitter + ", retryOn=" + retryOn + '}';
+    }
+
+    /** Builds a {@link RetryPolicy}; each setter validates its argument. Not thread-safe. */
+    public static final class Builder {
+        private int maxAttempts = 3;
+        private Duration initialDelay = Duration.ofMillis(100);
+        private double multiplier = 2.0;
+        private Duration maxDelay = Duration.ofSeconds(10);
+        private double jitter = 0.2;
+        private Set<FailureReason> retryOn = EnumSet.copyOf(DEFAULT_RETRY_ON);
+
+        private Builder() {
+        }
+
+        /** Attempts in all, counting the first: 1 (no retry) to 100. */
+        public Builder maxAttempts(int maxAttempts) {
+            if (maxAttempts < 1 || maxAttempts > 100) {
+                throw new IllegalArgumentException("maxAttempts must be between 1 and 100, was " + maxAttempts);
+            }
+            this.maxAttempts = maxAttempts;
+            return this;
+        }
+
+        /** The delay before the second attempt; zero or positive. */
+        public Builder initialDelay(Duration delay) {
+            this.initialDelay = notNegative("initialDelay", delay);
+            return this;
+        }
+
+        /** The factor each further delay grows by: 1 to 10. */
+        public Builder multiplier(double multiplier) {
+            if (!(multiplier >= 1.0 && multiplier <= 10.0)) {
+                throw new IllegalArgumentException("multiplier must be between 1 and 10, was " + multiplier);
+            }
+            this.multiplier = multiplier;
+            return this;
+        }
+
+        /** The longest delay; zero or positive, and at least initialDelay (checked by build()). */
+        public Builder maxDelay(Duration delay) {
+            this.maxDelay = notNegative("maxDelay", delay);
+            return this;
+        }
+
+        /** Random spread of each delay, as a fraction: 0 (none) to 1. */
+        public Builder jitter(double jitter) {
+            if (!(jitter >= 0.0 && jitter <= 1.0)) {
+                throw new IllegalArgumentException("jitter must be between 0 and 1, was " + jitter);
+            }
+            this.jitter = jitter;
+            return this;
+        }
+
+        /** The failure reasons to retry; CANCELLED, REJECTED and UNKNOWN_TASK_TYPE are not allowed. */
+        public Builder retryOn(Set<FailureReason> reasons) {
+            Objects.requireNonNull(reasons, "reasons");
+            for (FailureReason reason : reasons) {
+                if (NEVER_RETRIED.contains(Objects.requireNonNull(reason, "reason"))) {
+                    throw new IllegalArgumentException("retryOn may not contain " + reason + "; allowed: any of "
+                            + EnumSet.complementOf(EnumSet.copyOf(NEVER_RETRIED)));
+                }
+            }
+            this.retryOn = reasons.isEmpty() ? EnumSet.noneOf(FailureReason.class) : EnumSet.copyOf(reasons);
+            return this;
+        }
+
+        /** Adds reasons to retry, for example {@link FailureReason#HANDLER_ERROR}. */
+        public Builder alsoRetryOn(FailureReason... reasons) {
+            Set<FailureReason> all = EnumSet.noneOf(FailureReason.class);
+            all.addAll(retryOn);
+            all.addAll(Set.of(reasons));
+            return retryOn(all);
+        }
+
+        /** The immutable policy. */
+        public RetryPolicy build() {
+            if (maxDelay.compareTo(initialDelay) < 0) {
+                throw new IllegalStateException("maxDelay (" + maxDelay + ") must not be shorter than initialDelay ("
+                        + initialDelay + ")");
+            }
+            return new RetryPolicy(this);
+        }
+
+        private static Duration notNegative(String setting, Duration value) {
+            Objects.requireNonNull(value, setting);
+            if (value.isNegative()) {
+                throw new IllegalArgumentException(setting + " must be zero or positive, was " + value);
+            }
+            return value;
+        }
+    }
+}
