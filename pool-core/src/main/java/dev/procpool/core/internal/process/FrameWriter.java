@@ -28,6 +28,8 @@ public final class FrameWriter {
     private long consumed;
     private boolean closed;
     private boolean failed;
+    /** The writer thread holds a batch it has taken off the queue but not yet flushed. */
+    private boolean writing;
     private Thread writerThread;
 
     public FrameWriter(OutputStream out, ThreadFactory threads, Consumer<IOException> onFailure) {
@@ -50,7 +52,7 @@ public final class FrameWriter {
             if (closed || failed) {
                 return end;
             }
-            if (queue.isEmpty() && end - consumed <= DIRECT_WRITE_LIMIT) {
+            if (queue.isEmpty() && !writing && end - consumed <= DIRECT_WRITE_LIMIT) {
                 try {
                     out.write(frame);
                     out.flush();
@@ -112,18 +114,27 @@ public final class FrameWriter {
                 }
                 batch = queue.toArray(new byte[0][]);
                 queue.clear();
+                writing = true; // until flushed, later frames queue behind this batch
             }
             try {
                 for (byte[] frame : batch) {
                     out.write(frame);
                 }
                 out.flush();
-            } catch (IOException e) {
                 synchronized (this) {
+                    writing = false;
+                }
+            } catch (IOException e) {
+                boolean first;
+                synchronized (this) {
+                    first = !failed;
                     failed = true;
+                    writing = false;
                     queue.clear();
                 }
-                onFailure.accept(e);
+                if (first) {
+                    onFailure.accept(e);
+                }
                 break;
             }
         }

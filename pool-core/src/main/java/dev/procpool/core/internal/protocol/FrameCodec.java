@@ -69,12 +69,12 @@ public final class FrameCodec {
                 String name = p.currentName();
                 JsonToken token = p.nextToken();
                 switch (name) {
-                    case "v" -> f.version = token.isNumeric() ? p.getIntValue() : -1;
+                    case "v" -> f.version = token == JsonToken.VALUE_NUMBER_INT ? integer(p, token) : skip(p);
                     case "type" -> f.type = text(p, token);
                     case "id" -> f.id = text(p, token);
                     case "pid" -> f.pid = number(p, token);
-                    case "protocol" -> f.protocol = (int) number(p, token);
-                    case "maxConcurrency" -> f.maxConcurrency = (int) number(p, token);
+                    case "protocol" -> f.protocol = integer(p, token);
+                    case "maxConcurrency" -> f.maxConcurrency = integer(p, token);
                     case "taskTypes" -> f.taskTypes = strings(p, token);
                     case "capabilities" -> f.capabilities = strings(p, token);
                     case "rssBytes" -> f.rss = number(p, token);
@@ -86,14 +86,17 @@ public final class FrameCodec {
                     case "errorClass" -> f.errorClass = text(p, token);
                     case "message" -> f.message = text(p, token);
                     case "stack" -> f.stack = text(p, token);
-                    case "retryable" -> f.retryable = token != JsonToken.VALUE_FALSE;
+                    case "retryable" -> f.retryable = token != JsonToken.VALUE_FALSE && skip(p) == -1;
                     case "taskType" -> f.taskType = text(p, token);
-                    case "attempt" -> f.attempt = (int) number(p, token);
+                    case "attempt" -> f.attempt = integer(p, token);
                     case "timeoutMs" -> f.timeoutMs = number(p, token);
-                    case "fraction" -> f.fraction = token.isNumeric() ? p.getDoubleValue() : 0;
+                    case "fraction" -> f.fraction = token.isNumeric() ? p.getDoubleValue() : skip(p);
                     case "level" -> f.level = text(p, token);
                     default -> p.skipChildren();
                 }
+            }
+            if (p.nextToken() != null) {
+                return new Frame.NotAFrame("text after the JSON object");
             }
             return f.toFrame();
         } catch (IOException | RuntimeException e) {
@@ -109,9 +112,25 @@ public final class FrameCodec {
         return null;
     }
 
+    /** Skips the current value (and its children); returns -1, the value of an absent number. */
+    private static int skip(JsonParser p) throws IOException {
+        p.skipChildren();
+        return -1;
+    }
+
+    /** An integer member; -1 when it is not an integer or does not fit in an int. */
+    private static int integer(JsonParser p, JsonToken token) throws IOException {
+        long value = number(p, token);
+        return value < Integer.MIN_VALUE || value > Integer.MAX_VALUE ? -1 : (int) value;
+    }
+
     private static long number(JsonParser p, JsonToken token) throws IOException {
-        if (token.isNumeric()) {
-            return p.getLongValue();
+        if (token == JsonToken.VALUE_NUMBER_INT) {
+            try {
+                return p.getLongValue();
+            } catch (IOException e) {
+                return -1; // too large for a long
+            }
         }
         p.skipChildren();
         return -1;
