@@ -158,6 +158,9 @@ public final class PoolConfig {
         return "PoolConfig{name=" + name + ", groups=" + groups + ", startupTimeout=" + startupTimeout
                 + ", maxFrameBytes=" + maxFrameBytes + ", heartbeatInterval=" + heartbeatInterval
                 + ", heartbeatTimeout=" + heartbeatTimeout + ", defaultTaskTimeout=" + defaultTaskTimeout
+                + ", cancelGracePeriod=" + cancelGracePeriod + ", retryPolicy=" + retryPolicy
+                + ", restartPolicy=" + restartPolicy + ", deadLetterCapacity=" + deadLetterCapacity
+                + ", spawnMemoryThreshold=" + spawnMemoryThreshold
                 + ", shutdownTimeout=" + shutdownTimeout + ", stopGracePeriod=" + stopGracePeriod + '}';
     }
 

@@ -84,7 +84,7 @@ public final class WorkerGroup {
         return environment;
     }
 
-    /** Host variables the workers inherit (when the host has them), in addition to the defaults. */
+    /** Host variables the workers inherit when the host has them, the defaults included. */
     public Set<String> inheritedEnvironment() {
         return inheritedEnvironment;
     }
@@ -165,10 +165,9 @@ public final class WorkerGroup {
 
         /** Lets the workers inherit these host variables (when the host has them). */
         public Builder inheritEnvironment(String... variables) {
-            for (String variable : List.of(variables)) {
-                checkEnvName(variable);
-                inheritedEnvironment.add(variable);
-            }
+            List<String> names = List.of(variables);
+            names.forEach(Builder::checkEnvName); // all or nothing
+            inheritedEnvironment.addAll(names);
             return this;
         }
 

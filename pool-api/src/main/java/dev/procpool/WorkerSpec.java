@@ -17,8 +17,9 @@ public sealed interface WorkerSpec permits WorkerSpec.Java, WorkerSpec.Command {
     @SafeVarargs
     static Java java(Class<? extends TaskHandler>... handlers) {
         Objects.requireNonNull(handlers, "handlers");
-        return new Java(Arrays.stream(handlers).map(Class::getName).toList(), List.of(), Java.DEFAULT_JVM_OPTIONS,
-                null);
+        return new Java(Arrays.stream(handlers)
+                .map(h -> Objects.requireNonNull(h, "handler classes must not be null").getName()).toList(),
+                List.of(), Java.DEFAULT_JVM_OPTIONS, null);
     }
 
     /** A Java worker running the handler classes with the given binary names (for a classpath the host lacks). */
@@ -89,7 +90,7 @@ public sealed interface WorkerSpec permits WorkerSpec.Java, WorkerSpec.Command {
             return new Java(handlerClassNames, classpath, jvmOptions, javaExecutable);
         }
 
-        /** This spec with the default JVM options followed by {@code extra}. */
+        /** This spec with its current JVM options followed by {@code extra}. */
         public Java withExtraJvmOptions(List<String> extra) {
             return new Java(handlerClassNames, classpath,
                     java.util.stream.Stream.concat(jvmOptions.stream(), extra.stream()).toList(), javaExecutable);
