@@ -38,6 +38,11 @@ public final class WorkerMain {
     public static final int EXIT_OUT_OF_MEMORY = 3;
     private static final int MAX_STACK_CHARS = 16 * 1024;
 
+    /** Set by fault injection to simulate a worker that hangs without heartbeats. */
+    static volatile boolean heartbeatsPaused;
+    /** The real stdout, for fault injection that writes garbage where frames go. */
+    private static volatile OutputStream rawFrames;
+
     private final FrameCodec codec = new FrameCodec();
     private final OutputStream frames;
     private final Map<String, TaskHandler> handlers;
@@ -61,6 +66,7 @@ public final class WorkerMain {
         // Frames own the real stdout; anything user code prints goes to stderr, which the host logs.
         OutputStream frames = new BufferedOutputStream(new FileOutputStream(FileDescriptor.out), 1 << 16);
         System.setOut(System.err);
+        rawFrames = frames;
         if (args.length == 0) {
             fail("no handler classes given; usage: WorkerMain <TaskHandler class>...", null);
         }
@@ -190,6 +196,9 @@ public final class WorkerMain {
     }
 
     private void heartbeat() {
+        if (heartbeatsPaused) {
+            return;
+        }
         Runtime runtime = Runtime.getRuntime();
         send(codec.encodeHeartbeat(residentBytes(), runtime.totalMemory() - runtime.freeMemory(),
                 runtime.maxMemory()));
@@ -214,6 +223,15 @@ public final class WorkerMain {
                 // stdout is gone: the host is gone
                 exit(0);
             }
+        }
+    }
+
+    /** Writes raw bytes where frames go, under the frame lock; for fault injection only. */
+    static void writeRaw(byte[] bytes) throws IOException {
+        OutputStream out = rawFrames;
+        synchronized (out) {
+            out.write(bytes);
+            out.flush();
         }
     }
 

@@ -16,13 +16,13 @@ public final class TestPools {
     private TestPools() {
     }
 
-    /** A Java worker spec with the fast-start JVM options the build passes to integration tests. */
+    /** A Java worker spec with the default JVM options plus the fast-start ones the build gives tests. */
     @SafeVarargs
     public static WorkerSpec.Java javaWorker(Class<? extends TaskHandler>... handlers) {
         WorkerSpec.Java spec = WorkerSpec.java(handlers);
         String options = System.getProperty("procpool.it.workerJvmOptions", "");
         return options.isBlank() ? spec
-                : spec.withJvmOptions(Arrays.stream(options.trim().split("\\s+")).toList());
+                : spec.withExtraJvmOptions(Arrays.stream(options.trim().split("\\s+")).toList());
     }
 
     /** The reference Python worker in the test resources. */

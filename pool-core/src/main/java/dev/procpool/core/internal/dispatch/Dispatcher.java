@@ -1080,7 +1080,7 @@ final class Dispatcher {
         Effects fx = new Effects();
         lock.lock();
         try {
-            for (WorkerRecord worker : workers) {
+            for (WorkerRecord worker : List.copyOf(workers)) { // recycling may add a replacement
                 Long rss = rssByWorker.get(worker.id);
                 if (rss != null && rss > 0) {
                     recordRssLocked(worker, rss, fx);
