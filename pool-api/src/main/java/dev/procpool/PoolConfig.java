@@ -45,6 +45,10 @@ public final class PoolConfig {
     private final int deadLetterCapacity;
     private final double spawnMemoryThreshold;
     private final List<PoolListener> listeners;
+    private final LoadBalancer loadBalancer;
+    private final int queueCapacity;
+    private final Duration blockWhenFull;
+    private final Duration priorityAgingStep;
 
     private PoolConfig(Builder b, List<WorkerGroup> groups) {
         this.name = b.name;
@@ -63,6 +67,10 @@ public final class PoolConfig {
         this.deadLetterCapacity = b.deadLetterCapacity;
         this.spawnMemoryThreshold = b.spawnMemoryThreshold;
         this.listeners = List.copyOf(b.listeners);
+        this.loadBalancer = b.loadBalancer;
+        this.queueCapacity = b.queueCapacity;
+        this.blockWhenFull = b.blockWhenFull;
+        this.priorityAgingStep = b.priorityAgingStep;
     }
 
     /** A new builder with the defaults. */
@@ -153,6 +161,32 @@ public final class PoolConfig {
         return listeners;
     }
 
+    /** The load balancer of groups that have none of their own. */
+    public LoadBalancer loadBalancer() {
+        return loadBalancer;
+    }
+
+    /** The most tasks that may wait (queued or waiting to retry); submissions beyond it are refused or wait. */
+    public int queueCapacity() {
+        return queueCapacity;
+    }
+
+    /**
+     * When present, {@code submitTask} on a full queue waits up to this long for room before it is refused;
+     * when empty it is refused at once.
+     */
+    public Optional<Duration> blockWhenFull() {
+        return Optional.ofNullable(blockWhenFull);
+    }
+
+    /**
+     * When present, a waiting task gains one priority level per step waited, so low priorities cannot starve;
+     * empty when aging is off.
+     */
+    public Optional<Duration> priorityAgingStep() {
+        return Optional.ofNullable(priorityAgingStep);
+    }
+
     @Override
     public String toString() {
         return "PoolConfig{name=" + name + ", groups=" + groups + ", startupTimeout=" + startupTimeout
@@ -160,7 +194,9 @@ public final class PoolConfig {
                 + ", heartbeatTimeout=" + heartbeatTimeout + ", defaultTaskTimeout=" + defaultTaskTimeout
                 + ", cancelGracePeriod=" + cancelGracePeriod + ", retryPolicy=" + retryPolicy
                 + ", restartPolicy=" + restartPolicy + ", deadLetterCapacity=" + deadLetterCapacity
-                + ", spawnMemoryThreshold=" + spawnMemoryThreshold
+                + ", spawnMemoryThreshold=" + spawnMemoryThreshold + ", loadBalancer=" + loadBalancer
+                + ", queueCapacity=" + queueCapacity + ", blockWhenFull=" + blockWhenFull
+                + ", priorityAgingStep=" + priorityAgingStep
                 + ", shutdownTimeout=" + shutdownTimeout + ", stopGracePeriod=" + stopGracePeriod + '}';
     }
 
@@ -190,6 +226,10 @@ public final class PoolConfig {
         private int deadLetterCapacity = 1000;
         private double spawnMemoryThreshold = 0.75;
         private final List<PoolListener> listeners = new ArrayList<>();
+        private LoadBalancer loadBalancer = LoadBalancer.leastLoaded();
+        private int queueCapacity = 100_000;
+        private Duration blockWhenFull;
+        private Duration priorityAgingStep = Duration.ofSeconds(1);
 
         private Builder() {
         }
@@ -341,6 +381,48 @@ public final class PoolConfig {
                         + fraction);
             }
             this.spawnMemoryThreshold = fraction;
+            return this;
+        }
+
+        /** The load balancer of groups without their own (default {@link LoadBalancer#leastLoaded()}). */
+        public Builder loadBalancer(LoadBalancer balancer) {
+            this.loadBalancer = Objects.requireNonNull(balancer, "loadBalancer");
+            return this;
+        }
+
+        /** The most tasks that may wait for a worker (default 100,000): 1 to 10,000,000. */
+        public Builder queueCapacity(int capacity) {
+            if (capacity < 1 || capacity > 10_000_000) {
+                throw new IllegalArgumentException("queueCapacity must be between 1 and 10000000, was " + capacity);
+            }
+            this.queueCapacity = capacity;
+            return this;
+        }
+
+        /** On a full queue, refuse new tasks at once with {@link TaskRejectedException.Kind#QUEUE_FULL} (default). */
+        public Builder rejectWhenFull() {
+            this.blockWhenFull = null;
+            return this;
+        }
+
+        /** On a full queue, make {@code submitTask} wait up to {@code maxWait} for room, then refuse; positive. */
+        public Builder blockWhenFull(Duration maxWait) {
+            this.blockWhenFull = positive("blockWhenFull", maxWait);
+            return this;
+        }
+
+        /**
+         * Lifts a waiting task one priority level per {@code step} it has waited (default 1 s), so that a stream of
+         * urgent tasks cannot starve the others; positive.
+         */
+        public Builder priorityAging(Duration step) {
+            this.priorityAgingStep = positive("priorityAging", step);
+            return this;
+        }
+
+        /** Strict priorities: a task of a lower priority runs only when no higher one waits. */
+        public Builder noPriorityAging() {
+            this.priorityAgingStep = null;
             return this;
         }
 

@@ -3,6 +3,7 @@ package dev.procpool;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * An immutable description of one task: its type (which handler runs it), its payload, and how the pool should
@@ -32,15 +33,19 @@ public final class TaskRequest {
     private final Duration timeout;
     private final String id;
     private final RetryPolicy retryPolicy;
+    private final Set<String> requiredCapabilities;
+    private final String affinityKey;
 
     private TaskRequest(String type, Object payload, int priority, Duration timeout, String id,
-                        RetryPolicy retryPolicy) {
+                        RetryPolicy retryPolicy, Set<String> requiredCapabilities, String affinityKey) {
         this.type = type;
         this.payload = payload;
         this.priority = priority;
         this.timeout = timeout;
         this.id = id;
         this.retryPolicy = retryPolicy;
+        this.requiredCapabilities = requiredCapabilities;
+        this.affinityKey = affinityKey;
     }
 
     /**
@@ -55,7 +60,7 @@ public final class TaskRequest {
         if (type.isBlank()) {
             throw new IllegalArgumentException("type must not be blank");
         }
-        return new TaskRequest(type, payload, DEFAULT_PRIORITY, null, null, null);
+        return new TaskRequest(type, payload, DEFAULT_PRIORITY, null, null, null, Set.of(), null);
     }
 
     /**
@@ -68,7 +73,7 @@ public final class TaskRequest {
             throw new IllegalArgumentException("priority must be between " + HIGHEST_PRIORITY + " (highest) and "
                     + LOWEST_PRIORITY + " (lowest), was " + priority);
         }
-        return new TaskRequest(type, payload, priority, timeout, id, retryPolicy);
+        return new TaskRequest(type, payload, priority, timeout, id, retryPolicy, requiredCapabilities, affinityKey);
     }
 
     /**
@@ -82,7 +87,7 @@ public final class TaskRequest {
         if (timeout.isNegative() || timeout.isZero()) {
             throw new IllegalArgumentException("timeout must be positive, was " + timeout);
         }
-        return new TaskRequest(type, payload, priority, timeout, id, retryPolicy);
+        return new TaskRequest(type, payload, priority, timeout, id, retryPolicy, requiredCapabilities, affinityKey);
     }
 
     /**
@@ -97,13 +102,51 @@ public final class TaskRequest {
             throw new IllegalArgumentException("id must be 1 to " + MAX_ID_LENGTH
                     + " printable ASCII characters without spaces, was \"" + id + "\"");
         }
-        return new TaskRequest(type, payload, priority, timeout, id, retryPolicy);
+        return new TaskRequest(type, payload, priority, timeout, id, retryPolicy, requiredCapabilities, affinityKey);
     }
 
     /** This request with its own retry policy instead of the pool's. */
     public TaskRequest withRetryPolicy(RetryPolicy retryPolicy) {
         Objects.requireNonNull(retryPolicy, "retryPolicy");
-        return new TaskRequest(type, payload, priority, timeout, id, retryPolicy);
+        return new TaskRequest(type, payload, priority, timeout, id, retryPolicy, requiredCapabilities, affinityKey);
+    }
+
+    /**
+     * This request with capabilities a worker must have to run it (configured on its group or announced by the
+     * worker). A task that no group of the pool could ever serve is rejected at submission.
+     */
+    public TaskRequest withRequiredCapabilities(String... capabilities) {
+        Objects.requireNonNull(capabilities, "capabilities");
+        for (String capability : capabilities) {
+            if (capability == null || capability.isBlank()) {
+                throw new IllegalArgumentException("capabilities must not be blank, got "
+                        + java.util.Arrays.toString(capabilities));
+            }
+        }
+        return new TaskRequest(type, payload, priority, timeout, id, retryPolicy, Set.of(capabilities), affinityKey);
+    }
+
+    /**
+     * This request with an affinity key: tasks with the same key go to the same worker while it is alive and free,
+     * so that per-key warm state is reused; otherwise the load balancer chooses.
+     */
+    public TaskRequest withAffinityKey(String key) {
+        Objects.requireNonNull(key, "key");
+        if (key.isEmpty() || key.length() > MAX_ID_LENGTH) {
+            throw new IllegalArgumentException("affinity key must be 1 to " + MAX_ID_LENGTH + " characters, was \""
+                    + key + "\"");
+        }
+        return new TaskRequest(type, payload, priority, timeout, id, retryPolicy, requiredCapabilities, key);
+    }
+
+    /** Capabilities a worker must have to run this task; empty when any worker of the right type will do. */
+    public Set<String> requiredCapabilities() {
+        return requiredCapabilities;
+    }
+
+    /** The affinity key, if any. */
+    public Optional<String> affinityKey() {
+        return Optional.ofNullable(affinityKey);
     }
 
     /** This request's own retry policy, if it has one; otherwise the pool's applies. */
@@ -139,6 +182,8 @@ public final class TaskRequest {
     @Override
     public String toString() {
         return "TaskRequest{type=" + type + ", priority=" + priority
-                + (timeout == null ? "" : ", timeout=" + timeout) + (id == null ? "" : ", id=" + id) + '}';
+                + (timeout == null ? "" : ", timeout=" + timeout) + (id == null ? "" : ", id=" + id)
+                + (requiredCapabilities.isEmpty() ? "" : ", requires=" + requiredCapabilities)
+                + (affinityKey == null ? "" : ", affinityKey=" + affinityKey) + '}';
     }
 }

@@ -33,6 +33,12 @@ public final class WorkerGroup {
     private final String name;
     private final WorkerSpec spec;
     private final int workers;
+    private final int minWorkers;
+    private final int maxWorkers;
+    private final Duration idleTimeout;
+    private final int maxConcurrency;
+    private final Set<String> capabilities;
+    private final LoadBalancer loadBalancer;
     private final Map<String, String> environment;
     private final Set<String> inheritedEnvironment;
     private final Path workingDirectory;
@@ -41,10 +47,16 @@ public final class WorkerGroup {
     private final Long recycleAfterTasks;
     private final Duration recycleAfterAge;
 
-    private WorkerGroup(Builder builder) {
+    private WorkerGroup(Builder builder, int workers, int minWorkers, int maxWorkers) {
         this.name = builder.name;
         this.spec = builder.spec;
-        this.workers = builder.workers;
+        this.workers = workers;
+        this.minWorkers = minWorkers;
+        this.maxWorkers = maxWorkers;
+        this.idleTimeout = builder.idleTimeout;
+        this.maxConcurrency = builder.maxConcurrency;
+        this.capabilities = Set.copyOf(builder.capabilities);
+        this.loadBalancer = builder.loadBalancer;
         this.environment = Map.copyOf(builder.environment);
         this.inheritedEnvironment = Set.copyOf(builder.inheritedEnvironment);
         this.workingDirectory = builder.workingDirectory;
@@ -74,9 +86,44 @@ public final class WorkerGroup {
         return spec;
     }
 
-    /** How many workers the group keeps running. */
+    /** How many workers the group starts with. */
     public int workers() {
         return workers;
+    }
+
+    /** The fewest workers automatic scaling keeps. */
+    public int minWorkers() {
+        return minWorkers;
+    }
+
+    /** The most workers automatic scaling starts. */
+    public int maxWorkers() {
+        return maxWorkers;
+    }
+
+    /** Whether the group scales automatically (its minimum is below its maximum). */
+    public boolean autoscaling() {
+        return minWorkers < maxWorkers;
+    }
+
+    /** With automatic scaling, how long a worker may stay idle before it is retired (down to the minimum). */
+    public Duration idleTimeout() {
+        return idleTimeout;
+    }
+
+    /** How many tasks one worker may run at once (a worker may announce fewer). */
+    public int maxConcurrency() {
+        return maxConcurrency;
+    }
+
+    /** Capabilities every worker of the group has, in addition to those a worker announces itself. */
+    public Set<String> capabilities() {
+        return capabilities;
+    }
+
+    /** The group's own load balancer, if it has one; otherwise the pool's. */
+    public Optional<LoadBalancer> loadBalancer() {
+        return Optional.ofNullable(loadBalancer);
     }
 
     /** Variables set explicitly in the workers' environment. */
@@ -116,14 +163,22 @@ public final class WorkerGroup {
 
     @Override
     public String toString() {
-        return "WorkerGroup{name=" + name + ", workers=" + workers + ", spec=" + spec + '}';
+        return "WorkerGroup{name=" + name + ", workers=" + workers + ", min=" + minWorkers + ", max=" + maxWorkers
+                + (capabilities.isEmpty() ? "" : ", capabilities=" + capabilities)
+                + (maxConcurrency == 1 ? "" : ", maxConcurrency=" + maxConcurrency) + ", spec=" + spec + '}';
     }
 
     /** Builds a {@link WorkerGroup}; each setter validates its argument. Not thread-safe. */
     public static final class Builder {
         private final String name;
         private final WorkerSpec spec;
-        private int workers = Math.max(1, Runtime.getRuntime().availableProcessors());
+        private Integer workers;
+        private Integer minWorkers;
+        private Integer maxWorkers;
+        private Duration idleTimeout = Duration.ofSeconds(60);
+        private int maxConcurrency = 1;
+        private final Set<String> capabilities = new LinkedHashSet<>();
+        private LoadBalancer loadBalancer;
         private final Map<String, String> environment = new LinkedHashMap<>();
         private final Set<String> inheritedEnvironment = new LinkedHashSet<>(DEFAULT_INHERITED_ENVIRONMENT);
         private Path workingDirectory;
@@ -143,7 +198,8 @@ public final class WorkerGroup {
         }
 
         /**
-         * How many workers the group runs; default: the number of processors.
+         * How many workers the group starts with; with neither {@link #minWorkers(int)} nor
+         * {@link #maxWorkers(int)} it is also the fixed size. Default: the number of processors.
          *
          * @param workers 1 to {@value WorkerGroup#MAX_WORKERS}
          */
@@ -152,6 +208,63 @@ public final class WorkerGroup {
                 throw new IllegalArgumentException("workers must be between 1 and " + MAX_WORKERS + ", was " + workers);
             }
             this.workers = workers;
+            return this;
+        }
+
+        /** The fewest workers automatic scaling keeps: 0 to {@value WorkerGroup#MAX_WORKERS}. */
+        public Builder minWorkers(int min) {
+            if (min < 0 || min > MAX_WORKERS) {
+                throw new IllegalArgumentException("minWorkers must be between 0 and " + MAX_WORKERS + ", was " + min);
+            }
+            this.minWorkers = min;
+            return this;
+        }
+
+        /** The most workers automatic scaling starts: 1 to {@value WorkerGroup#MAX_WORKERS}. */
+        public Builder maxWorkers(int max) {
+            if (max < 1 || max > MAX_WORKERS) {
+                throw new IllegalArgumentException("maxWorkers must be between 1 and " + MAX_WORKERS + ", was " + max);
+            }
+            this.maxWorkers = max;
+            return this;
+        }
+
+        /** How long a worker may stay idle before automatic scaling retires it (default 60 s); positive. */
+        public Builder idleTimeout(Duration timeout) {
+            Objects.requireNonNull(timeout, "idleTimeout");
+            if (timeout.isNegative() || timeout.isZero()) {
+                throw new IllegalArgumentException("idleTimeout must be positive, was " + timeout);
+            }
+            this.idleTimeout = timeout;
+            return this;
+        }
+
+        /**
+         * How many tasks one worker may run at once (default 1): 1 to 1024. Java workers run that many task
+         * threads, so their handlers must then be thread-safe; other workers announce their own limit.
+         */
+        public Builder maxConcurrency(int tasks) {
+            if (tasks < 1 || tasks > 1024) {
+                throw new IllegalArgumentException("maxConcurrency must be between 1 and 1024, was " + tasks);
+            }
+            this.maxConcurrency = tasks;
+            return this;
+        }
+
+        /** Capabilities of every worker of the group, matched against what tasks require. */
+        public Builder capabilities(String... capabilities) {
+            for (String capability : List.of(capabilities)) {
+                if (capability.isBlank()) {
+                    throw new IllegalArgumentException("capabilities must not be blank, got " + List.of(capabilities));
+                }
+            }
+            this.capabilities.addAll(List.of(capabilities));
+            return this;
+        }
+
+        /** The group's own load balancer instead of the pool's. */
+        public Builder loadBalancer(LoadBalancer balancer) {
+            this.loadBalancer = Objects.requireNonNull(balancer, "loadBalancer");
             return this;
         }
 
@@ -223,7 +336,19 @@ public final class WorkerGroup {
                 throw new IllegalStateException("memorySoftLimitBytes (" + memorySoftLimitBytes
                         + ") must be below memoryHardLimitBytes (" + memoryHardLimitBytes + ")");
             }
-            return new WorkerGroup(this);
+            int processors = Math.max(1, Runtime.getRuntime().availableProcessors());
+            int max = maxWorkers != null ? maxWorkers : workers != null ? workers : Math.max(processors,
+                    minWorkers == null ? 1 : minWorkers);
+            int min = minWorkers != null ? minWorkers : workers != null ? Math.min(workers, max) : max;
+            int initial = workers != null ? workers : min;
+            if (min > max) {
+                throw new IllegalStateException("minWorkers (" + min + ") must not exceed maxWorkers (" + max + ")");
+            }
+            if (initial < min || initial > max) {
+                throw new IllegalStateException("workers (" + initial + ") must be between minWorkers (" + min
+                        + ") and maxWorkers (" + max + ")");
+            }
+            return new WorkerGroup(this, initial, min, max);
         }
 
         private static long atLeastOneMiB(String setting, long bytes) {

@@ -67,6 +67,22 @@ public interface WorkerPool extends AutoCloseable {
     /** Snapshots of the pool's current workers (not those already dead), in id order. */
     List<WorkerSnapshot> workers();
 
+    /**
+     * Adds {@code count} workers to a group now (raising its maximum if needed).
+     *
+     * @throws IllegalArgumentException if there is no such group or count is not positive
+     */
+    void scaleUp(String group, int count);
+
+    /**
+     * Removes {@code count} workers from a group (lowering its minimum if needed): idle workers first; busy ones
+     * retire after their current task.
+     *
+     * @throws IllegalArgumentException if there is no such group, or count is not positive or more than the group
+     *                                  has
+     */
+    void scaleDown(String group, int count);
+
     /** The dead-letter queue: tasks that failed for good, with their forensics. */
     DeadLetterQueue deadLetters();
 

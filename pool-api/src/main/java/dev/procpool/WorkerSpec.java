@@ -11,7 +11,7 @@ import java.util.Optional;
  * procpool's worker runtime and the user's {@link TaskHandler}s) and a {@linkplain Command command} (any program
  * that speaks the protocol in {@code PROTOCOL.md}). Commands are argument lists, never shell strings.
  */
-public sealed interface WorkerSpec permits WorkerSpec.Java, WorkerSpec.Command {
+public sealed interface WorkerSpec permits WorkerSpec.Java, WorkerSpec.Command, WorkerSpec.InProcess {
 
     /** A Java worker running the given handler classes, on the host's classpath, with the default JVM options. */
     @SafeVarargs
@@ -25,6 +25,18 @@ public sealed interface WorkerSpec permits WorkerSpec.Java, WorkerSpec.Command {
     /** A Java worker running the handler classes with the given binary names (for a classpath the host lacks). */
     static Java java(List<String> handlerClassNames) {
         return new Java(handlerClassNames, List.of(), Java.DEFAULT_JVM_OPTIONS, null);
+    }
+
+    /**
+     * Workers that run the handlers on threads of the host itself: <strong>no isolation</strong> (a crash, a leak
+     * or a hang hits the host), no process start-up. Meant for fast unit tests of handlers with the same API;
+     * payloads and results still go through JSON, as with real workers.
+     */
+    @SafeVarargs
+    static InProcess inProcess(Class<? extends TaskHandler>... handlers) {
+        Objects.requireNonNull(handlers, "handlers");
+        return new InProcess(Arrays.stream(handlers)
+                .map(h -> Objects.requireNonNull(h, "handler classes must not be null").getName()).toList());
     }
 
     /** A worker that runs the given program with the given arguments. */
@@ -119,6 +131,22 @@ public sealed interface WorkerSpec permits WorkerSpec.Java, WorkerSpec.Command {
             if (argv.isEmpty() || argv.get(0).isBlank()) {
                 throw new IllegalArgumentException("a worker command needs a program as its first element, got "
                         + argv);
+            }
+        }
+    }
+
+    /**
+     * Handlers run on the host's own threads; see {@link WorkerSpec#inProcess(Class[])}. Not isolated.
+     *
+     * @param handlerClassNames the {@link TaskHandler} classes, created once per worker with their no-argument
+     *                          constructors
+     */
+    record InProcess(List<String> handlerClassNames) implements WorkerSpec {
+        public InProcess {
+            handlerClassNames = List.copyOf(Objects.requireNonNull(handlerClassNames, "handlerClassNames"));
+            if (handlerClassNames.isEmpty()) {
+                throw new IllegalArgumentException("an in-process worker needs at least one TaskHandler class, got "
+                        + "none");
             }
         }
     }

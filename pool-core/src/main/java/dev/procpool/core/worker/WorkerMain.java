@@ -10,12 +10,9 @@ import java.io.FileDescriptor;
 import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -36,7 +33,6 @@ public final class WorkerMain {
     public static final int EXIT_STARTUP_FAILURE = 2;
     /** Exit status after a reported OutOfMemoryError (the JVM's own ExitOnOutOfMemoryError also uses 3). */
     public static final int EXIT_OUT_OF_MEMORY = 3;
-    private static final int MAX_STACK_CHARS = 16 * 1024;
 
     /** Set by fault injection to simulate a worker that hangs without heartbeats. */
     static volatile boolean heartbeatsPaused;
@@ -45,14 +41,14 @@ public final class WorkerMain {
 
     private final FrameCodec codec = new FrameCodec();
     private final OutputStream frames;
-    private final Map<String, TaskHandler> handlers;
+    private final HandlerInvoker invoker;
     private final int maxFrameBytes;
     private final Map<String, WorkerTaskContext> running = new ConcurrentHashMap<>();
     private final ExecutorService taskThreads;
 
     private WorkerMain(OutputStream frames, Map<String, TaskHandler> handlers, int maxFrameBytes, int concurrency) {
         this.frames = frames;
-        this.handlers = handlers;
+        this.invoker = new HandlerInvoker(codec, handlers, maxFrameBytes);
         this.maxFrameBytes = maxFrameBytes;
         AtomicInteger count = new AtomicInteger();
         this.taskThreads = Executors.newFixedThreadPool(concurrency, r -> {
@@ -70,16 +66,11 @@ public final class WorkerMain {
         if (args.length == 0) {
             fail("no handler classes given; usage: WorkerMain <TaskHandler class>...", null);
         }
-        Map<String, TaskHandler> handlers = new LinkedHashMap<>();
-        for (String className : args) {
-            TaskHandler handler = createHandler(className);
-            for (String type : handler.taskTypes()) {
-                TaskHandler previous = handlers.putIfAbsent(type, handler);
-                if (previous != null) {
-                    fail("task type \"" + type + "\" is served by both " + previous.getClass().getName() + " and "
-                            + className + "; each type needs exactly one handler", null);
-                }
-            }
+        Map<String, TaskHandler> handlers = Map.of();
+        try {
+            handlers = HandlerInvoker.createHandlers(List.of(args));
+        } catch (IllegalArgumentException e) {
+            fail(e.getMessage(), e.getCause());
         }
         int maxFrameBytes = intFromEnv("PROCPOOL_MAX_FRAME_BYTES", 16 << 20);
         int concurrency = Math.max(1, intFromEnv("PROCPOOL_MAX_CONCURRENCY", 1));
@@ -87,27 +78,8 @@ public final class WorkerMain {
         new WorkerMain(frames, handlers, maxFrameBytes, concurrency).run(concurrency, heartbeatMs);
     }
 
-    private static TaskHandler createHandler(String className) {
-        try {
-            Class<?> type = Class.forName(className, true, Thread.currentThread().getContextClassLoader());
-            if (!TaskHandler.class.isAssignableFrom(type)) {
-                fail("class " + className + " does not implement " + TaskHandler.class.getName(), null);
-            }
-            TaskHandler handler = (TaskHandler) type.getConstructor().newInstance();
-            if (handler.taskTypes() == null || handler.taskTypes().isEmpty()) {
-                fail("handler " + className + " serves no task types; taskTypes() must not be empty", null);
-            }
-            return handler;
-        } catch (ClassNotFoundException e) {
-            fail("handler class " + className + " was not found on the worker's classpath", null);
-        } catch (ReflectiveOperationException | RuntimeException | LinkageError e) {
-            fail("cannot create handler " + className + ": " + e, e);
-        }
-        throw new AssertionError("unreachable");
-    }
-
     private void run(int concurrency, long heartbeatMs) {
-        send(codec.encodeReady(ProcessHandle.current().pid(), List.copyOf(handlers.keySet()), capabilities(),
+        send(codec.encodeReady(ProcessHandle.current().pid(), invoker.taskTypes(), capabilities(),
                 concurrency));
         ScheduledExecutorService heartbeat = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread thread = new Thread(r, "procpool-worker-heartbeat");
@@ -147,52 +119,17 @@ public final class WorkerMain {
         String id = context.taskId();
         byte[] answer;
         try {
-            TaskHandler handler = handlers.get(context.taskType());
-            if (handler == null) {
-                answer = codec.encodeError(id, "UNKNOWN_TASK_TYPE", "UnknownTaskType", "no handler serves task type \""
-                        + context.taskType() + "\"; this worker serves " + handlers.keySet(), "", false);
-            } else {
-                Object result = handler.handle(context);
-                answer = codec.encodeResult(id, codec.toJson(result));
-                if (answer.length > maxFrameBytes) {
-                    answer = codec.encodeError(id, "HANDLER_ERROR", "FrameTooLarge", "the result of task " + id
-                            + " is " + answer.length + " bytes as a frame, over the frame limit of " + maxFrameBytes,
-                            "", false);
-                }
-            }
+            answer = invoker.invoke(context);
         } catch (OutOfMemoryError e) {
+            // Reached only without -XX:+ExitOnOutOfMemoryError: report it, then exit, as the heap may be broken.
             send(codec.encodeError(id, "OUT_OF_MEMORY", e.getClass().getName(), e.getMessage(), "", true));
             System.err.println("procpool worker: out of memory in task " + id + "; exiting");
             exit(EXIT_OUT_OF_MEMORY);
             return;
-        } catch (Throwable e) {
-            answer = errorFrame(id, e);
         } finally {
             running.remove(id);
         }
         send(answer);
-    }
-
-    private byte[] errorFrame(String id, Throwable error) {
-        boolean retryable = !(error instanceof dev.procpool.NonRetryableException);
-        String stack = stackText(error);
-        byte[] frame = codec.encodeError(id, "HANDLER_ERROR", error.getClass().getName(), error.getMessage(), stack,
-                retryable);
-        if (frame.length > maxFrameBytes) {
-            frame = codec.encodeError(id, "HANDLER_ERROR", error.getClass().getName(),
-                    truncate(error.getMessage(), 1024), "", retryable);
-        }
-        return frame;
-    }
-
-    private static String stackText(Throwable error) {
-        StringWriter text = new StringWriter();
-        error.printStackTrace(new PrintWriter(text));
-        return truncate(text.toString(), MAX_STACK_CHARS);
-    }
-
-    private static String truncate(String text, int max) {
-        return text == null || text.length() <= max ? text : text.substring(0, max) + "…";
     }
 
     private void heartbeat() {

@@ -9,14 +9,14 @@ import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.Optional;
 
-/** The context of one task inside a Java worker. */
-final class WorkerTaskContext implements TaskContext {
+/** The context of one task inside a worker (a Java worker process, or an in-process worker). */
+public final class WorkerTaskContext implements TaskContext {
     private final Frame.Task task;
     private final ObjectMapper mapper;
     private final Instant deadline;
     private volatile boolean cancelled;
 
-    WorkerTaskContext(Frame.Task task, ObjectMapper mapper) {
+    public WorkerTaskContext(Frame.Task task, ObjectMapper mapper) {
         this.task = task;
         this.mapper = mapper;
         this.deadline = task.timeoutMs() > 0 ? Instant.now().plusMillis(task.timeoutMs()) : null;
@@ -62,7 +62,7 @@ final class WorkerTaskContext implements TaskContext {
         return cancelled;
     }
 
-    void cancel() {
+    public void cancel() {
         cancelled = true;
     }
 }

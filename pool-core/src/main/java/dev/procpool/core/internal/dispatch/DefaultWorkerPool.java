@@ -12,9 +12,11 @@ import dev.procpool.TaskRequest;
 import dev.procpool.WorkerGroup;
 import dev.procpool.WorkerPool;
 import dev.procpool.WorkerSnapshot;
+import dev.procpool.WorkerSpec;
 import dev.procpool.WorkerStartupException;
 import dev.procpool.core.internal.events.EventBus;
 import dev.procpool.core.internal.health.MemoryProbe;
+import dev.procpool.core.internal.process.InProcessWorker;
 import dev.procpool.core.internal.process.WorkerConnection;
 import dev.procpool.core.internal.process.WorkerLauncher;
 import dev.procpool.core.internal.process.WorkerProcess;
@@ -58,8 +60,11 @@ public final class DefaultWorkerPool implements WorkerPool {
         this.maintenance = threads.newThread("maintenance", this::maintainLoop);
         this.events = new EventBus(runnable -> threads.newThread("events", runnable), config.listeners());
         this.deadLetters = new DeadLetters(config.deadLetterCapacity(), this::submitTask);
-        WorkerLauncher launcher = (id, spec, listener) ->
-                WorkerProcess.launch(id, spec, codec, config.maxFrameBytes(), threads, listener);
+        WorkerLauncher launcher = (id, spec, listener) -> spec.worker() instanceof WorkerSpec.InProcess inProcess
+                ? InProcessWorker.launch(id, inProcess,
+                        Integer.parseInt(spec.environment().getOrDefault("PROCPOOL_MAX_CONCURRENCY", "1")),
+                        config.maxFrameBytes(), codec, config.heartbeatInterval(), threads, listener)
+                : WorkerProcess.launch(id, spec, codec, config.maxFrameBytes(), threads, listener);
         this.dispatcher = new Dispatcher(config, new Dispatcher.Collaborators(codec, launcher, memory,
                 () -> ThreadLocalRandom.current().nextDouble(), events, Clock.systemUTC(),
                 () -> LockSupport.unpark(maintenance)), deadLetters);
@@ -153,6 +158,22 @@ public final class DefaultWorkerPool implements WorkerPool {
     @Override
     public List<WorkerSnapshot> workers() {
         return dispatcher.workerSnapshots();
+    }
+
+    @Override
+    public void scaleUp(String group, int count) {
+        if (count < 1) {
+            throw new IllegalArgumentException("count must be positive, was " + count);
+        }
+        dispatcher.scale(Objects.requireNonNull(group, "group"), count);
+    }
+
+    @Override
+    public void scaleDown(String group, int count) {
+        if (count < 1) {
+            throw new IllegalArgumentException("count must be positive, was " + count);
+        }
+        dispatcher.scale(Objects.requireNonNull(group, "group"), -count);
     }
 
     @Override

@@ -4,6 +4,7 @@ import dev.procpool.AttemptRecord;
 import dev.procpool.DeadLetter;
 import dev.procpool.FailureReason;
 import dev.procpool.HealthStatus;
+import dev.procpool.LoadBalancer;
 import dev.procpool.PoolConfig;
 import dev.procpool.PoolEvent;
 import dev.procpool.PoolHealth;
@@ -26,8 +27,7 @@ import dev.procpool.core.internal.process.WorkerLauncher;
 import dev.procpool.core.internal.process.WorkerProcess;
 import dev.procpool.core.internal.protocol.Frame;
 import dev.procpool.core.internal.protocol.FrameCodec;
-import dev.procpool.core.internal.queue.PriorityHeap;
-import dev.procpool.core.internal.queue.TaskQueue;
+import dev.procpool.core.internal.queue.RoutedQueue;
 import dev.procpool.core.internal.retry.Backoff;
 import dev.procpool.core.internal.retry.DeadLetters;
 import org.slf4j.Logger;
@@ -64,6 +64,8 @@ final class Dispatcher {
     private static final Logger LOG = LoggerFactory.getLogger(Dispatcher.class);
     /** How long a zombie JVM gets to print the thread dump asked for with SIGQUIT before SIGTERM. */
     private static final long THREAD_DUMP_WAIT_NANOS = TimeUnit.MILLISECONDS.toNanos(500);
+    /** Affinity keys remembered at most; beyond it the least recently used are forgotten. */
+    static final int MAX_AFFINITY_KEYS = 65_536;
 
     /** What the dispatcher works with besides its configuration; tests pass fakes. */
     record Collaborators(FrameCodec codec, WorkerLauncher launcher, MemoryProbe memory, DoubleSupplier random,
@@ -82,7 +84,16 @@ final class Dispatcher {
 
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition terminated = lock.newCondition();
-    private final TaskQueue<TaskRecord> queue = new PriorityHeap<>();
+    private final Condition notFull = lock.newCondition();
+    private final RoutedQueue<TaskRecord> queue = new RoutedQueue<>();
+    /** Affinity key → the worker that last ran it; bounded, least recently used first out. */
+    private final Map<String, WorkerRecord> affinity = new LinkedHashMap<>(256, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, WorkerRecord> eldest) {
+            return size() > MAX_AFFINITY_KEYS;
+        }
+    };
+    private int waitingSubmitters;
     private final PriorityQueue<TaskRecord> retryWaiting =
             new PriorityQueue<>(Comparator.comparingLong((TaskRecord t) -> t.retryAt).thenComparingLong(t -> t.sequence));
     /** Tasks accepted and not yet released: not terminal, or terminal but still held by a worker. */
@@ -92,7 +103,6 @@ final class Dispatcher {
     private PoolState state = PoolState.NEW;
     private long sequence;
     private int workerCounter;
-    private long roundRobin;
     private long startedAt;
     private long oomKillsSeen = -1;
     private MemoryProbe.Usage lastMemory;
@@ -269,29 +279,34 @@ final class Dispatcher {
 
     // ------------------------------------------------------------------ tasks
 
-    /** Accepts a task or throws; dispatches it if a worker is free. */
+    /**
+     * Accepts a task or throws; dispatches it if a worker is free. On a full queue it waits for room when the pool
+     * is configured to block, up to the configured time.
+     */
     void submit(TaskRecord task) {
         Effects fx = new Effects();
         lock.lock();
         try {
-            if (!state.acceptsTasks()) {
-                throw new TaskRejectedException(TaskRejectedException.Kind.SHUT_DOWN, "pool \"" + config.name()
-                        + "\" does not accept tasks in state " + state + "; task " + task.id + " ("
-                        + task.type() + ") was not queued");
+            checkAcceptingLocked(task);
+            if (queue.size() + retryWaiting.size() >= config.queueCapacity()) {
+                awaitRoomLocked(task);
             }
             if (liveTasks.containsKey(task.id)) {
                 throw new TaskRejectedException(TaskRejectedException.Kind.DUPLICATE_ID, "task id \"" + task.id
                         + "\" is already in use in pool \"" + config.name() + "\"; ids must be unique among the "
                         + "pool's unfinished tasks");
             }
-            if (groups.values().stream().noneMatch(g -> g.mayServe(task.type()))) {
+            if (groups.values().stream().noneMatch(g -> g.mayServe(task.routingKey))) {
                 throw new TaskRejectedException(TaskRejectedException.Kind.NO_CAPABLE_WORKER, "no worker of pool \""
-                        + config.name() + "\" serves task type \"" + task.type() + "\"; the workers serve "
-                        + servedTypesLocked());
+                        + config.name() + "\" serves task type \"" + task.type() + "\""
+                        + (task.requiredCapabilities().isEmpty() ? ""
+                        : " with capabilities " + new TreeSet<>(task.requiredCapabilities()))
+                        + "; the workers serve " + servedTypesLocked() + " with capabilities "
+                        + capabilitiesLocked());
             }
             liveTasks.put(task.id, task);
             counters.submitted++;
-            queue.add(task);
+            enqueueLocked(task, task.submittedAt);
             if (listening()) {
                 publish(new PoolEvent.TaskSubmitted(config.name(), clock.instant(), task.id, task.type(),
                         task.request.priority()));
@@ -301,6 +316,54 @@ final class Dispatcher {
             lock.unlock();
         }
         fx.run();
+    }
+
+    private void checkAcceptingLocked(TaskRecord task) {
+        if (!state.acceptsTasks()) {
+            throw new TaskRejectedException(TaskRejectedException.Kind.SHUT_DOWN, "pool \"" + config.name()
+                    + "\" does not accept tasks in state " + state + "; task " + task.id + " ("
+                    + task.type() + ") was not queued");
+        }
+    }
+
+    private void awaitRoomLocked(TaskRecord task) {
+        long waitNanos = config.blockWhenFull().map(Duration::toNanos).orElse(0L);
+        waitingSubmitters++;
+        try {
+            while (queue.size() + retryWaiting.size() >= config.queueCapacity() && waitNanos > 0) {
+                waitNanos = notFull.awaitNanos(waitNanos);
+                checkAcceptingLocked(task);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new TaskRejectedException(TaskRejectedException.Kind.QUEUE_FULL, "interrupted while waiting for "
+                    + "room in the queue of pool \"" + config.name() + "\"; task " + task.id + " was not queued", e);
+        } finally {
+            waitingSubmitters--;
+        }
+        if (queue.size() + retryWaiting.size() >= config.queueCapacity()) {
+            throw new TaskRejectedException(TaskRejectedException.Kind.QUEUE_FULL, "the queue of pool \""
+                    + config.name() + "\" is full (queueCapacity " + config.queueCapacity() + ")"
+                    + config.blockWhenFull().map(d -> " and stayed full for " + d).orElse("")
+                    + "; task " + task.id + " (" + task.type() + ") was not queued");
+        }
+    }
+
+    /** Queues a task; with aging its rank is its priority lifted by the time it has waited since submission. */
+    private void enqueueLocked(TaskRecord task, long now) {
+        task.state = TaskState.QUEUED;
+        task.queuedAt = now;
+        task.rank = config.priorityAgingStep()
+                .map(step -> task.request.priority() * step.toNanos() + (task.submittedAt - startedAt))
+                .orElse((long) task.request.priority());
+        queue.add(task);
+    }
+
+    /** A task left the queue: a submitter waiting for room may go on. */
+    private void signalRoomLocked() {
+        if (waitingSubmitters > 0) {
+            notFull.signal();
+        }
     }
 
     long nextSequence() {
@@ -339,6 +402,7 @@ final class Dispatcher {
             retryWaiting.remove(task);
         } else {
             queue.remove(task);
+            signalRoomLocked();
         }
         counters.cancelled++;
         finishLocked(task, TaskState.CANCELLED, failure(task, FailureReason.CANCELLED, null, why), fx);
@@ -365,10 +429,40 @@ final class Dispatcher {
                 return;
             }
             available.removeIf(w -> !w.canRun(task));
-            WorkerRecord worker = available.get((int) (roundRobin++ % available.size()));
+            WorkerRecord worker = chooseLocked(task, available);
             queue.remove(task);
+            signalRoomLocked();
             startAttemptLocked(task, worker, fx);
         }
+    }
+
+    /** Affinity first (the key's worker, if it is among the candidates), then the load balancer. */
+    private WorkerRecord chooseLocked(TaskRecord task, List<WorkerRecord> candidates) {
+        String key = task.affinityKey();
+        if (key != null) {
+            WorkerRecord preferred = affinity.get(key);
+            if (preferred != null && candidates.contains(preferred)) {
+                return preferred;
+            }
+        }
+        WorkerRecord chosen;
+        if (candidates.size() == 1) {
+            chosen = candidates.get(0);
+        } else {
+            GroupRuntime group = candidates.get(0).group;
+            boolean oneGroup = candidates.stream().allMatch(w -> w.group == group);
+            LoadBalancer balancer = oneGroup ? group.config.loadBalancer().orElse(config.loadBalancer())
+                    : config.loadBalancer();
+            LoadBalancer.WorkerView view = balancer.choose(task, candidates);
+            chosen = candidates.contains(view) ? (WorkerRecord) view : candidates.get(0);
+        }
+        if (key != null) {
+            WorkerRecord previous = affinity.get(key);
+            if (previous == null || previous.state == WorkerState.DEAD || previous.isStopping()) {
+                affinity.put(key, chosen); // the key's worker is gone: it moves to the new one
+            }
+        }
+        return chosen;
     }
 
     private void startAttemptLocked(TaskRecord task, WorkerRecord worker, Effects fx) {
@@ -409,6 +503,7 @@ final class Dispatcher {
         }
         if (worker.inFlight.isEmpty() && worker.state == WorkerState.BUSY) {
             worker.state = WorkerState.IDLE;
+            worker.idleSince = now();
         }
     }
 
@@ -469,10 +564,7 @@ final class Dispatcher {
 
     private void requeueDueRetriesLocked(long now) {
         while (!retryWaiting.isEmpty() && retryWaiting.peek().retryAt <= now) {
-            TaskRecord task = retryWaiting.poll();
-            task.state = TaskState.QUEUED;
-            task.queuedAt = now;
-            queue.add(task);
+            enqueueLocked(retryWaiting.poll(), now);
         }
     }
 
@@ -637,12 +729,16 @@ final class Dispatcher {
         }
         worker.state = WorkerState.IDLE;
         worker.readyAt = now;
+        worker.idleSince = now;
         worker.taskTypes = Set.copyOf(ready.taskTypes());
-        worker.capabilities = Set.copyOf(ready.capabilities());
-        worker.maxConcurrency = ready.maxConcurrency();
+        worker.capabilities = GroupRuntime.union(worker.group.config.capabilities(), Set.copyOf(ready.capabilities()));
+        worker.maxConcurrency = Math.min(ready.maxConcurrency(), worker.group.config.maxConcurrency());
         if (worker.group.announcedTaskTypes == null || !worker.taskTypes.isEmpty()) {
             worker.group.announcedTaskTypes = worker.taskTypes;
         }
+        worker.group.announcedCapabilities = GroupRuntime.union(
+                worker.group.announcedCapabilities == null ? Set.of() : worker.group.announcedCapabilities,
+                Set.copyOf(ready.capabilities()));
         Duration startup = Duration.ofNanos(now - worker.launchedAt);
         LOG.debug("worker {} ready in {} ms, serving {}", worker, startup.toMillis(),
                 worker.taskTypes.isEmpty() ? "any type" : worker.taskTypes);
@@ -880,20 +976,156 @@ final class Dispatcher {
 
     /** Takes a worker out of rotation; it stops once its current tasks end and is replaced at once. */
     private void retireLocked(WorkerRecord worker, String why, Effects fx) {
+        retireLocked(worker, why, true, fx);
+    }
+
+    private void retireLocked(WorkerRecord worker, String why, boolean replace, Effects fx) {
         worker.retireWhenIdle = true;
         worker.retireWhy = why;
-        LOG.info("recycling worker {}: {}", worker, why);
-        if (listening()) {
-            publish(new PoolEvent.WorkerRecycled(config.name(), clock.instant(), worker.id, worker.group.name(),
-                    why));
-        }
         GroupRuntime group = worker.group;
-        if (state.acceptsTasks()) {
+        if (replace) {
+            LOG.info("recycling worker {}: {}", worker, why);
+            if (listening()) {
+                publish(new PoolEvent.WorkerRecycled(config.name(), clock.instant(), worker.id, group.name(), why));
+            }
+        }
+        if (replace && state.acceptsTasks()) {
             group.pendingSpawns.add(now()); // start the replacement now, so capacity does not dip
             spawnDueLocked(now(), fx);
         }
         if (worker.inFlight.isEmpty()) {
             beginStopLocked(worker, null, why, StopMode.ASK, fx);
+        }
+    }
+
+    // ------------------------------------------------------------------ scaling
+
+    /** Adds (positive delta) or removes (negative delta) workers of a group; see WorkerPool.scaleUp/scaleDown. */
+    void scale(String groupName, int delta) {
+        Effects fx = new Effects();
+        lock.lock();
+        try {
+            GroupRuntime group = groups.get(groupName);
+            if (group == null) {
+                throw new IllegalArgumentException("pool \"" + config.name() + "\" has no group \"" + groupName
+                        + "\"; its groups are " + groups.keySet());
+            }
+            if (!state.acceptsTasks()) {
+                throw new IllegalStateException("pool \"" + config.name() + "\" cannot scale in state " + state);
+            }
+            if (delta > 0) {
+                scaleUpLocked(group, delta, "scaled up by the application", fx);
+            } else if (-delta > group.target) {
+                throw new IllegalArgumentException("cannot remove " + (-delta) + " workers from group \""
+                        + groupName + "\", which has " + group.target);
+            } else {
+                scaleDownLocked(group, -delta, "scaled down by the application", fx);
+            }
+        } finally {
+            lock.unlock();
+        }
+        fx.run();
+    }
+
+    private void scaleUpLocked(GroupRuntime group, int count, String why, Effects fx) {
+        int from = group.target;
+        group.target += count;
+        group.max = Math.max(group.max, group.target);
+        long now = now();
+        for (int i = 0; i < count; i++) {
+            group.pendingSpawns.add(now);
+        }
+        LOG.info("group {} of pool {}: {} → {} workers ({})", group.name(), config.name(), from, group.target, why);
+        if (listening()) {
+            publish(new PoolEvent.Scaled(config.name(), clock.instant(), group.name(), from, group.target));
+        }
+        spawnDueLocked(now, fx);
+    }
+
+    /** Removes workers: starts not yet launched first, then idle workers, then busy ones after their task. */
+    private void scaleDownLocked(GroupRuntime group, int count, String why, Effects fx) {
+        int from = group.target;
+        group.target -= count;
+        group.min = Math.min(group.min, group.target);
+        int left = count;
+        while (left > 0 && !group.pendingSpawns.isEmpty()) {
+            group.pendingSpawns.poll();
+            left--;
+        }
+        List<WorkerRecord> members = workers.stream()
+                .filter(w -> w.group == group && !w.isStopping() && !w.retireWhenIdle)
+                .sorted(Comparator.comparingInt((WorkerRecord w) -> w.inFlight.size()))
+                .toList();
+        for (WorkerRecord worker : members) {
+            if (left == 0) {
+                break;
+            }
+            left--;
+            if (worker.inFlight.isEmpty()) {
+                beginStopLocked(worker, null, why, worker.state == WorkerState.STARTING ? StopMode.KILL : StopMode.ASK,
+                        fx);
+            } else {
+                retireLocked(worker, why, false, fx);
+            }
+        }
+        LOG.info("group {} of pool {}: {} → {} workers ({})", group.name(), config.name(), from, group.target, why);
+        if (listening()) {
+            publish(new PoolEvent.Scaled(config.name(), clock.instant(), group.name(), from, group.target));
+        }
+    }
+
+    /** Automatic scaling of groups whose minimum is below their maximum: up on backlog, down on idleness. */
+    private void autoscaleLocked(long now, Effects fx) {
+        if (!state.acceptsTasks()) {
+            return;
+        }
+        for (GroupRuntime group : groups.values()) {
+            if (group.min >= group.max) {
+                continue;
+            }
+            int concurrency = group.config.maxConcurrency();
+            int backlog = queue.count(key -> group.mayServe((TaskRecord.RoutingKey) key));
+            int free = group.pendingSpawns.size() * concurrency;
+            for (WorkerRecord worker : workers) {
+                if (worker.group == group && !worker.isStopping() && !worker.retireWhenIdle) {
+                    free += worker.isReady() ? worker.maxConcurrency - worker.inFlight.size() : concurrency;
+                }
+            }
+            if (backlog > free && group.target < group.max) {
+                int add = Math.min(group.max - group.target, (backlog - free + concurrency - 1) / concurrency);
+                scaleUpLocked(group, add, backlog + " tasks waiting", fx);
+            } else if (backlog == 0 && group.target > group.min) {
+                long idleTimeout = group.config.idleTimeout().toNanos();
+                for (WorkerRecord worker : List.copyOf(workers)) {
+                    if (group.target <= group.min) {
+                        break;
+                    }
+                    if (worker.group == group && worker.state == WorkerState.IDLE && !worker.isStopping()
+                            && !worker.retireWhenIdle && now - worker.idleSince >= idleTimeout) {
+                        int from = group.target;
+                        group.target--;
+                        beginStopLocked(worker, null, "idle for " + group.config.idleTimeout(), StopMode.ASK, fx);
+                        LOG.info("group {} of pool {}: {} → {} workers ({} idle for {})", group.name(), config.name(),
+                                from, group.target, worker.id, group.config.idleTimeout());
+                        if (listening()) {
+                            publish(new PoolEvent.Scaled(config.name(), clock.instant(), group.name(), from,
+                                    group.target));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /** Each group's target size, for snapshots. */
+    Map<String, Integer> groupTargets() {
+        lock.lock();
+        try {
+            Map<String, Integer> targets = new LinkedHashMap<>();
+            groups.forEach((name, group) -> targets.put(name, group.target));
+            return targets;
+        } finally {
+            lock.unlock();
         }
     }
 
@@ -1047,6 +1279,7 @@ final class Dispatcher {
             }
             requeueDueRetriesLocked(now);
             updateDegradedLocked(now);
+            autoscaleLocked(now, fx);
             spawnDueLocked(now, fx);
             dispatchLocked(fx);
             stopIdleWorkersIfDrained(fx);
@@ -1239,6 +1472,17 @@ final class Dispatcher {
 
     private int runningCount() {
         return workers.stream().mapToInt(w -> w.inFlight.size()).sum();
+    }
+
+    private String capabilitiesLocked() {
+        Set<String> capabilities = new TreeSet<>();
+        for (GroupRuntime group : groups.values()) {
+            capabilities.addAll(group.config.capabilities());
+            if (group.announcedCapabilities != null) {
+                capabilities.addAll(group.announcedCapabilities);
+            }
+        }
+        return capabilities.toString();
     }
 
     private String servedTypesLocked() {

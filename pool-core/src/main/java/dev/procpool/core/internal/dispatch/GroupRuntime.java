@@ -13,8 +13,12 @@ final class GroupRuntime {
     final RestartTracker restarts;
     /** When scheduled replacement workers are due to start, earliest first. */
     final PriorityQueue<Long> pendingSpawns = new PriorityQueue<>();
-    /** How many workers the group should have. */
+    /** How many workers the group should have, and the bounds automatic scaling keeps it in. */
     int target;
+    int min;
+    int max;
+    /** Capabilities announced by the group's workers; null until one is ready. */
+    Set<String> announcedCapabilities;
     /** Task types announced by the group's workers; null until one is ready, empty when they serve any type. */
     Set<String> announcedTaskTypes;
 
@@ -22,14 +26,33 @@ final class GroupRuntime {
         this.config = config;
         this.restarts = new RestartTracker(restartPolicy);
         this.target = config.workers();
+        this.min = config.minWorkers();
+        this.max = config.maxWorkers();
     }
 
     String name() {
         return config.name();
     }
 
-    /** Whether the group may serve the type, as far as is known. */
-    boolean mayServe(String type) {
-        return announcedTaskTypes == null || announcedTaskTypes.isEmpty() || announcedTaskTypes.contains(type);
+    /** Whether the group may ever serve tasks with this routing, as far as is known. */
+    boolean mayServe(TaskRecord.RoutingKey key) {
+        boolean type = announcedTaskTypes == null || announcedTaskTypes.isEmpty()
+                || announcedTaskTypes.contains(key.type());
+        boolean capabilities = announcedCapabilities == null
+                || config.capabilities().containsAll(key.requiredCapabilities())
+                || union(config.capabilities(), announcedCapabilities).containsAll(key.requiredCapabilities());
+        return type && capabilities;
+    }
+
+    static Set<String> union(Set<String> a, Set<String> b) {
+        if (b.isEmpty()) {
+            return a;
+        }
+        if (a.isEmpty()) {
+            return b;
+        }
+        java.util.Set<String> all = new java.util.HashSet<>(a);
+        all.addAll(b);
+        return Set.copyOf(all);
     }
 }

@@ -1,6 +1,7 @@
 package dev.procpool.core.internal.dispatch;
 
 import dev.procpool.AttemptRecord;
+import dev.procpool.LoadBalancer;
 import dev.procpool.RetryPolicy;
 import dev.procpool.TaskRequest;
 import dev.procpool.TaskResult;
@@ -9,18 +10,21 @@ import dev.procpool.core.internal.queue.QueueEntry;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 
 /**
  * A task accepted by the pool. Final fields are set at submission; the rest is guarded by the dispatcher's lock,
  * except {@link #state} (volatile, for lock-free reads by handles) and {@link #frameEnd}.
  */
-final class TaskRecord implements QueueEntry {
+final class TaskRecord implements QueueEntry, LoadBalancer.TaskView {
     final String id;
     final TaskRequest request;
     final byte[] payloadJson;
     final long sequence;
-    final long rank;
+    final RoutingKey routingKey;
+    /** Queue order, set each time the task is queued (priority, lifted by aging). */
+    long rank;
     final long submittedAt;
     /** The attempt timeout in nanoseconds; 0 when the task has none. */
     final long timeoutNanos;
@@ -53,6 +57,7 @@ final class TaskRecord implements QueueEntry {
         this.request = request;
         this.payloadJson = payloadJson;
         this.sequence = sequence;
+        this.routingKey = new RoutingKey(request.type(), request.requiredCapabilities());
         this.rank = request.priority();
         this.submittedAt = submittedAt;
         this.queuedAt = submittedAt;
@@ -60,8 +65,38 @@ final class TaskRecord implements QueueEntry {
         this.retryPolicy = retryPolicy;
     }
 
-    String type() {
+    @Override
+    public String type() {
         return request.type();
+    }
+
+    /** Tasks with equal keys can run on exactly the same workers. */
+    record RoutingKey(String type, Set<String> requiredCapabilities) {
+    }
+
+    @Override
+    public Object routingKey() {
+        return routingKey;
+    }
+
+    @Override
+    public String id() {
+        return id;
+    }
+
+    @Override
+    public int priority() {
+        return request.priority();
+    }
+
+    @Override
+    public Set<String> requiredCapabilities() {
+        return routingKey.requiredCapabilities();
+    }
+
+    @Override
+    public String affinityKey() {
+        return request.affinityKey().orElse(null);
     }
 
     @Override

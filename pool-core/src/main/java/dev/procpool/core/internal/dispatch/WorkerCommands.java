@@ -28,12 +28,17 @@ final class WorkerCommands {
      * @throws IllegalArgumentException naming the class and what is wrong
      */
     static void validate(WorkerGroup group) {
-        if (!(group.spec() instanceof WorkerSpec.Java java) || !java.classpath().isEmpty()) {
+        List<String> handlers;
+        if (group.spec() instanceof WorkerSpec.Java java && java.classpath().isEmpty()) {
+            handlers = java.handlerClassNames();
+        } else if (group.spec() instanceof WorkerSpec.InProcess inProcess) {
+            handlers = inProcess.handlerClassNames();
+        } else {
             return;
         }
         ClassLoader loader = Thread.currentThread().getContextClassLoader() != null
                 ? Thread.currentThread().getContextClassLoader() : WorkerCommands.class.getClassLoader();
-        for (String name : java.handlerClassNames()) {
+        for (String name : handlers) {
             Class<?> type;
             try {
                 type = Class.forName(name, false, loader);
@@ -59,12 +64,17 @@ final class WorkerCommands {
 
     static LaunchSpec launchSpec(PoolConfig config, WorkerGroup group, String workerId) {
         return new LaunchSpec(argv(group.spec()), environment(config, group, workerId),
-                group.workingDirectory().orElse(null));
+                group.workingDirectory().orElse(null), group.spec());
     }
 
     static List<String> argv(WorkerSpec spec) {
         if (spec instanceof WorkerSpec.Command command) {
             return command.argv();
+        }
+        if (spec instanceof WorkerSpec.InProcess inProcess) {
+            List<String> argv = new ArrayList<>(List.of("(in-process)"));
+            argv.addAll(inProcess.handlerClassNames());
+            return argv;
         }
         WorkerSpec.Java java = (WorkerSpec.Java) spec;
         List<String> argv = new ArrayList<>();
@@ -93,6 +103,10 @@ final class WorkerCommands {
         env.put("PROCPOOL_WORKER_ID", workerId);
         env.put("PROCPOOL_HEARTBEAT_MS", Long.toString(config.heartbeatInterval().toMillis()));
         env.put("PROCPOOL_MAX_FRAME_BYTES", Integer.toString(config.maxFrameBytes()));
+        env.put("PROCPOOL_MAX_CONCURRENCY", Integer.toString(group.maxConcurrency()));
+        if (!group.capabilities().isEmpty()) {
+            env.put("PROCPOOL_CAPABILITIES", String.join(",", group.capabilities()));
+        }
         return env;
     }
 }

@@ -1,6 +1,7 @@
 package dev.procpool.core.internal.dispatch;
 
 import dev.procpool.FailureReason;
+import dev.procpool.LoadBalancer;
 import dev.procpool.WorkerState;
 import dev.procpool.core.internal.process.ExitStatus;
 import dev.procpool.core.internal.process.WorkerConnection;
@@ -11,7 +12,7 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 
 /** The dispatcher's view of one worker. Guarded by the dispatcher's lock. */
-final class WorkerRecord {
+final class WorkerRecord implements LoadBalancer.WorkerView {
     /** How far a stop has escalated. */
     enum StopStage { NONE, ASKED, DUMPING, TERMINATED, KILLED }
 
@@ -50,6 +51,8 @@ final class WorkerRecord {
     long recycleAtAge = Long.MAX_VALUE;
     /** Whether this worker has counted as stable for its group's restart backoff. */
     boolean stable;
+    /** Since when the worker has had no task (for idle retirement). */
+    long idleSince;
 
     WorkerRecord(String id, GroupRuntime group, long launchedAt) {
         this.id = id;
@@ -71,7 +74,52 @@ final class WorkerRecord {
     }
 
     boolean canRun(TaskRecord task) {
-        return taskTypes.isEmpty() || taskTypes.contains(task.type());
+        return canRun(task.routingKey);
+    }
+
+    boolean canRun(TaskRecord.RoutingKey key) {
+        return (taskTypes.isEmpty() || taskTypes.contains(key.type()))
+                && capabilities.containsAll(key.requiredCapabilities());
+    }
+
+    @Override
+    public String id() {
+        return id;
+    }
+
+    @Override
+    public String group() {
+        return group.name();
+    }
+
+    @Override
+    public long pid() {
+        return pid;
+    }
+
+    @Override
+    public int tasksInFlight() {
+        return inFlight.size();
+    }
+
+    @Override
+    public int maxConcurrency() {
+        return maxConcurrency;
+    }
+
+    @Override
+    public long tasksServed() {
+        return tasksServed;
+    }
+
+    @Override
+    public long rssBytes() {
+        return rssBytes;
+    }
+
+    @Override
+    public Set<String> capabilities() {
+        return capabilities;
     }
 
     @Override

@@ -4,6 +4,7 @@ import dev.procpool.core.internal.protocol.BoundedLineReader;
 import dev.procpool.core.internal.protocol.Frame;
 import dev.procpool.core.internal.protocol.FrameCodec;
 import dev.procpool.core.internal.protocol.FrameTooLargeException;
+import dev.procpool.WorkerSpec;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -44,8 +45,9 @@ public final class WorkerProcess implements WorkerConnection {
         void onExit(ExitStatus status);
     }
 
-    /** What to launch. */
-    public record LaunchSpec(List<String> argv, Map<String, String> environment, Path workingDirectory) {
+    /** What to launch; {@code worker} is the group's spec, for launchers that do not start a process. */
+    public record LaunchSpec(List<String> argv, Map<String, String> environment, Path workingDirectory,
+                             WorkerSpec worker) {
         public LaunchSpec {
             argv = List.copyOf(argv);
             environment = Map.copyOf(environment);

@@ -5,6 +5,11 @@ package dev.procpool.core.internal.queue;
  * ties in submission order, and a slot where the heap keeps the entry's position for O(log n) removal.
  */
 public interface QueueEntry {
+    /** Entries with equal routing keys can run on exactly the same workers. */
+    default Object routingKey() {
+        return "";
+    }
+
     long rank();
 
     long sequence();
