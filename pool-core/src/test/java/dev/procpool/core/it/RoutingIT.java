@@ -129,4 +129,43 @@ class RoutingIT {
             TestPools.assertAllDead(retired, Duration.ofSeconds(10));
         }
     }
+
+    @Test
+    void aWorkerAcceptsSeveralTasksAtOnceWhenItsGroupAllowsIt(@TempDir Path dir) throws Exception {
+        Path gate = dir.resolve("open");
+        try (WorkerPool pool = WorkerPool.builder().name("concurrent")
+                .group(WorkerGroup.builder("jvm", TestPools.javaWorker(TestHandler.class)).workers(1)
+                        .maxConcurrency(3).build())
+                .group(WorkerGroup.builder("py", TestPools.pythonWorker()).workers(1).maxConcurrency(3).build())
+                .start()) {
+            List<TaskHandle> handles = new ArrayList<>();
+            for (int i = 0; i < 3; i++) {
+                handles.add(pool.submitTask(TaskRequest.of("await-file", Map.of("path", gate.toString()))));
+            }
+            await().atMost(Duration.ofSeconds(10)).until(() -> handles.stream()
+                    .allMatch(h -> h.state() == dev.procpool.TaskState.RUNNING));
+            WorkerSnapshot jvm = pool.workers().stream().filter(w -> w.group().equals("jvm")).findFirst()
+                    .orElseThrow();
+            assertEquals(3, jvm.currentTasks().size(), "three tasks in flight on one worker, correlated by id");
+
+            // The Python worker announced a concurrency of 1, which caps the group's 3.
+            List<TaskHandle> sleepers = List.of(
+                    pool.submitTask(TaskRequest.of("sleep", Map.of("ms", 300)).withRequiredCapabilities("python")),
+                    pool.submitTask(TaskRequest.of("sleep", Map.of("ms", 300)).withRequiredCapabilities("python")));
+            await().atMost(Duration.ofSeconds(10)).until(() -> sleepers.get(0).state() == dev.procpool.TaskState.RUNNING
+                    || sleepers.get(1).state() == dev.procpool.TaskState.RUNNING);
+            assertTrue(pool.workers().stream().filter(w -> w.group().equals("py")).findFirst().orElseThrow()
+                    .currentTasks().size() <= 1, "one task at a time on the Python worker");
+
+            Files.createFile(gate);
+            Set<Long> pids = new HashSet<>();
+            for (TaskHandle handle : handles) {
+                pids.add(handle.await(Duration.ofSeconds(10)).workerPid());
+            }
+            assertEquals(Set.of(jvm.pid()), pids);
+            for (TaskHandle sleeper : sleepers) {
+                sleeper.await(Duration.ofSeconds(10));
+            }
+        }
+    }
 }
