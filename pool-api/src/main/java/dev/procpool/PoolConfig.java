@@ -49,6 +49,9 @@ public final class PoolConfig {
     private final int queueCapacity;
     private final Duration blockWhenFull;
     private final Duration priorityAgingStep;
+    private final Duration outputRetention;
+    private final int maxTaskOutputLines;
+    private final java.nio.file.Path taskLogDirectory;
 
     private PoolConfig(Builder b, List<WorkerGroup> groups) {
         this.name = b.name;
@@ -71,6 +74,9 @@ public final class PoolConfig {
         this.queueCapacity = b.queueCapacity;
         this.blockWhenFull = b.blockWhenFull;
         this.priorityAgingStep = b.priorityAgingStep;
+        this.outputRetention = b.outputRetention;
+        this.maxTaskOutputLines = b.maxTaskOutputLines;
+        this.taskLogDirectory = b.taskLogDirectory;
     }
 
     /** A new builder with the defaults. */
@@ -187,6 +193,21 @@ public final class PoolConfig {
         return Optional.ofNullable(priorityAgingStep);
     }
 
+    /** How long a task's output stays retrievable with {@link WorkerPool#taskOutput} after the task ended. */
+    public Duration outputRetention() {
+        return outputRetention;
+    }
+
+    /** The most lines of output kept per task (the last ones). */
+    public int maxTaskOutputLines() {
+        return maxTaskOutputLines;
+    }
+
+    /** When present, each task's output is also written to a file {@code <task id>-<worker pid>.log} here. */
+    public Optional<java.nio.file.Path> taskLogDirectory() {
+        return Optional.ofNullable(taskLogDirectory);
+    }
+
     @Override
     public String toString() {
         return "PoolConfig{name=" + name + ", groups=" + groups + ", startupTimeout=" + startupTimeout
@@ -230,6 +251,9 @@ public final class PoolConfig {
         private int queueCapacity = 100_000;
         private Duration blockWhenFull;
         private Duration priorityAgingStep = Duration.ofSeconds(1);
+        private Duration outputRetention = Duration.ofMinutes(5);
+        private int maxTaskOutputLines = 200;
+        private java.nio.file.Path taskLogDirectory;
 
         private Builder() {
         }
@@ -423,6 +447,30 @@ public final class PoolConfig {
         /** Strict priorities: a task of a lower priority runs only when no higher one waits. */
         public Builder noPriorityAging() {
             this.priorityAgingStep = null;
+            return this;
+        }
+
+        /** How long task output stays retrievable after the task ended (default 5 min); positive. */
+        public Builder outputRetention(Duration retention) {
+            this.outputRetention = positive("outputRetention", retention);
+            return this;
+        }
+
+        /** The most output lines kept per task, the last ones (default 200): 0 (none) to 100,000. */
+        public Builder maxTaskOutputLines(int lines) {
+            if (lines < 0 || lines > 100_000) {
+                throw new IllegalArgumentException("maxTaskOutputLines must be between 0 and 100000, was " + lines);
+            }
+            this.maxTaskOutputLines = lines;
+            return this;
+        }
+
+        /**
+         * Also writes each task's output to {@code <task id>-<worker pid>.log} in this directory, which is created
+         * (readable by the owner only) if it does not exist.
+         */
+        public Builder taskLogDirectory(java.nio.file.Path directory) {
+            this.taskLogDirectory = Objects.requireNonNull(directory, "taskLogDirectory");
             return this;
         }
 

@@ -32,4 +32,12 @@ public interface TaskContext {
      * one that does not will be stopped with its worker when the cancellation grace period ends.
      */
     boolean isCancelled();
+
+    /**
+     * Reports progress to the submitter ({@link TaskHandle#onProgress}). Cheap; call it as often as useful.
+     *
+     * @param fraction how far along, 0 to 1
+     * @param message  what is happening now; may be empty
+     */
+    void progress(double fraction, String message);
 }

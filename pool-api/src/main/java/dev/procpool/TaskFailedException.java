@@ -15,15 +15,27 @@ public class TaskFailedException extends ProcPoolException {
     private final FailureReason reason;
     private final int attempts;
     private final transient RemoteError remoteError;
+    private final transient java.util.List<String> output;
 
     public TaskFailedException(String taskId, String taskType, FailureReason reason, int attempts,
                                RemoteError remoteError, String detail) {
+        this(taskId, taskType, reason, attempts, remoteError, detail, java.util.List.of());
+    }
+
+    public TaskFailedException(String taskId, String taskType, FailureReason reason, int attempts,
+                               RemoteError remoteError, String detail, java.util.List<String> output) {
         super(describe(taskId, taskType, reason, attempts, remoteError, detail));
         this.taskId = Objects.requireNonNull(taskId, "taskId");
         this.taskType = Objects.requireNonNull(taskType, "taskType");
         this.reason = Objects.requireNonNull(reason, "reason");
         this.attempts = attempts;
         this.remoteError = remoteError;
+        this.output = java.util.List.copyOf(output);
+    }
+
+    /** What the last attempt wrote while it ran (stderr and log lines), bounded, oldest first. */
+    public java.util.List<String> output() {
+        return output;
     }
 
     private static String describe(String taskId, String taskType, FailureReason reason, int attempts,

@@ -49,4 +49,12 @@ public interface TaskHandle {
      * @return {@code true} if this call cancelled the task, {@code false} if it had already ended
      */
     boolean cancel();
+
+    /**
+     * Registers a callback for the progress the handler reports ({@link TaskContext#progress}). It runs on the
+     * pool's I/O thread: keep it short. Progress reported before registration is not replayed.
+     *
+     * @return this handle
+     */
+    TaskHandle onProgress(java.util.function.Consumer<TaskProgress> listener);
 }

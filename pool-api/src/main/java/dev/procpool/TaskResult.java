@@ -37,4 +37,7 @@ public interface TaskResult {
 
     /** How long the successful attempt took, from dispatch to result. */
     Duration runTime();
+
+    /** What the task wrote while it ran (stderr and log lines), at most the pool's per-task limit, oldest first. */
+    java.util.List<String> output();
 }

@@ -5,6 +5,7 @@ import dev.procpool.spi.WorkerPoolProvider;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 
 /**
  * A pool of long-lived worker processes that run tasks. Tasks wait in a priority queue and are dispatched to
@@ -66,6 +67,28 @@ public interface WorkerPool extends AutoCloseable {
 
     /** Snapshots of the pool's current workers (not those already dead), in id order. */
     List<WorkerSnapshot> workers();
+
+    /** A snapshot of one current worker. */
+    Optional<WorkerSnapshot> worker(String workerId);
+
+    /** A snapshot of the whole pool: size, state, worker and task counts, performance, health, queue. */
+    PoolSnapshot metrics();
+
+    /**
+     * The last lines a task wrote (its worker's stderr and log lines while it ran), kept for
+     * {@link PoolConfig#outputRetention()} after it ended.
+     *
+     * @param maxLines at most this many of the last lines; positive
+     * @return the lines, or empty if the task is unknown or its output has expired
+     */
+    Optional<List<String>> taskOutput(String taskId, int maxLines);
+
+    /**
+     * Submits every request, waits until every task has ended, and returns each one's outcome in request order.
+     * The listener (may be {@code null}) hears done / failed / total after each task ends, on a pool thread.
+     * Requests the pool refuses count as failed outcomes; nothing is thrown for them.
+     */
+    BatchResult submitAll(List<TaskRequest> requests, BatchListener listener) throws InterruptedException;
 
     /**
      * Adds {@code count} workers to a group now (raising its maximum if needed).

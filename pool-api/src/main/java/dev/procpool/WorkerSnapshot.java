@@ -1,11 +1,10 @@
 package dev.procpool;
 
-import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
 
 /**
- * An immutable view of one worker at one moment.
+ * An immutable view of one worker at one moment. Plain values only, so it serializes as is with Jackson.
  *
  * @param id                 the worker's id within its pool, for example {@code w-3}
  * @param group              the worker's group
@@ -14,20 +13,18 @@ import java.util.Objects;
  * @param healthy            whether the worker is answering (heartbeats on time)
  * @param tasksServed        tasks the worker has completed (successfully or with a handler error)
  * @param currentTasks       ids of the tasks the worker is running now
- * @param uptime             time since the worker was launched
- * @param sinceLastHeartbeat time since the worker last sent any frame
+ * @param uptimeMillis       milliseconds since the worker was launched
+ * @param millisSinceFrame   milliseconds since the worker last sent any frame (its last sign of life)
  * @param rssBytes           resident memory last reported or sampled, 0 when unknown
  * @param heapUsedBytes      Java heap in use as last reported, 0 when unknown or not a JVM
  */
 public record WorkerSnapshot(String id, String group, long pid, WorkerState state, boolean healthy,
-                             long tasksServed, List<String> currentTasks, Duration uptime,
-                             Duration sinceLastHeartbeat, long rssBytes, long heapUsedBytes) {
+                             long tasksServed, List<String> currentTasks, long uptimeMillis,
+                             long millisSinceFrame, long rssBytes, long heapUsedBytes) {
     public WorkerSnapshot {
         Objects.requireNonNull(id, "id");
         Objects.requireNonNull(group, "group");
         Objects.requireNonNull(state, "state");
         currentTasks = List.copyOf(currentTasks);
-        Objects.requireNonNull(uptime, "uptime");
-        Objects.requireNonNull(sinceLastHeartbeat, "sinceLastHeartbeat");
     }
 }

@@ -82,7 +82,7 @@ public final class QuickstartExample {
             out.println("Workers:");
             for (WorkerSnapshot worker : pool.workers()) {
                 out.printf("  %s pid %d %s, %d tasks served, up %d ms%n", worker.id(), worker.pid(), worker.state(),
-                        worker.tasksServed(), worker.uptime().toMillis());
+                        worker.tasksServed(), worker.uptimeMillis());
             }
         } // close(): lets running tasks finish, then stops the workers
         return 0;

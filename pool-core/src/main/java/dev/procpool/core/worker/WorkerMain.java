@@ -10,6 +10,7 @@ import java.io.FileDescriptor;
 import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -61,8 +62,13 @@ public final class WorkerMain {
     public static void main(String[] args) {
         // Frames own the real stdout; anything user code prints goes to stderr, which the host logs.
         OutputStream frames = new BufferedOutputStream(new FileOutputStream(FileDescriptor.out), 1 << 16);
-        System.setOut(System.err);
         rawFrames = frames;
+        // What a task prints becomes log frames carrying its id; anything else printed goes to stderr.
+        PrintStream stderr = System.err;
+        System.setOut(new PrintStream(new TaskOutputStream("INFO", stderr, WorkerMain::sendStatic), true,
+                java.nio.charset.StandardCharsets.UTF_8));
+        System.setErr(new PrintStream(new TaskOutputStream("WARN", stderr, WorkerMain::sendStatic), true,
+                java.nio.charset.StandardCharsets.UTF_8));
         if (args.length == 0) {
             fail("no handler classes given; usage: WorkerMain <TaskHandler class>...", null);
         }
@@ -94,7 +100,7 @@ public final class WorkerMain {
             while ((line = input.readLine()) != null) {
                 Frame frame = codec.decode(line);
                 if (frame instanceof Frame.Task task) {
-                    WorkerTaskContext context = new WorkerTaskContext(task, codec.mapper());
+                    WorkerTaskContext context = new WorkerTaskContext(task, codec, this::send);
                     running.put(task.id(), context);
                     taskThreads.execute(() -> runTask(context));
                 } else if (frame instanceof Frame.Cancel cancel) {
@@ -118,6 +124,7 @@ public final class WorkerMain {
     private void runTask(WorkerTaskContext context) {
         String id = context.taskId();
         byte[] answer;
+        TaskOutputStream.begin(id);
         try {
             answer = invoker.invoke(context);
         } catch (OutOfMemoryError e) {
@@ -127,9 +134,20 @@ public final class WorkerMain {
             exit(EXIT_OUT_OF_MEMORY);
             return;
         } finally {
+            System.out.flush();
+            System.err.flush();
+            TaskOutputStream.end(); // a last line without a newline goes out before the answer
             running.remove(id);
         }
         send(answer);
+    }
+
+    private static void sendStatic(byte[] frame) {
+        try {
+            writeRaw(frame);
+        } catch (IOException e) {
+            exit(0); // stdout is gone: the host is gone
+        }
     }
 
     private void heartbeat() {

@@ -3,22 +3,33 @@ package dev.procpool.core.worker;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.procpool.TaskContext;
 import dev.procpool.core.internal.protocol.Frame;
+import dev.procpool.core.internal.protocol.FrameCodec;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.Optional;
+import java.util.function.Consumer;
 
 /** The context of one task inside a worker (a Java worker process, or an in-process worker). */
 public final class WorkerTaskContext implements TaskContext {
     private final Frame.Task task;
     private final ObjectMapper mapper;
+    private final FrameCodec codec;
+    private final Consumer<byte[]> frames;
     private final Instant deadline;
     private volatile boolean cancelled;
 
-    public WorkerTaskContext(Frame.Task task, ObjectMapper mapper) {
+    /**
+     * @param task   the task frame
+     * @param codec  for reading the payload and writing progress frames
+     * @param frames where frames this context produces (progress) are sent
+     */
+    public WorkerTaskContext(Frame.Task task, FrameCodec codec, Consumer<byte[]> frames) {
         this.task = task;
-        this.mapper = mapper;
+        this.codec = codec;
+        this.mapper = codec.mapper();
+        this.frames = frames;
         this.deadline = task.timeoutMs() > 0 ? Instant.now().plusMillis(task.timeoutMs()) : null;
     }
 
@@ -60,6 +71,12 @@ public final class WorkerTaskContext implements TaskContext {
     @Override
     public boolean isCancelled() {
         return cancelled;
+    }
+
+    @Override
+    public void progress(double fraction, String message) {
+        double clamped = Double.isNaN(fraction) ? 0 : Math.max(0, Math.min(1, fraction));
+        frames.accept(codec.encodeProgress(task.id(), clamped, message));
     }
 
     public void cancel() {

@@ -75,6 +75,12 @@ final class DefaultTaskHandle implements TaskHandle {
         return dispatcher.cancel(task);
     }
 
+    @Override
+    public TaskHandle onProgress(java.util.function.Consumer<dev.procpool.TaskProgress> listener) {
+        task.progressListeners.add(java.util.Objects.requireNonNull(listener, "listener"));
+        return this;
+    }
+
     private static RuntimeException unwrap(Throwable cause) {
         return cause instanceof RuntimeException runtime ? runtime : new ProcPoolException(String.valueOf(cause), cause);
     }

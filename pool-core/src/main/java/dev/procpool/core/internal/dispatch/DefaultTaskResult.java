@@ -7,6 +7,7 @@ import dev.procpool.TaskResult;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.List;
 
 /** A task's result; the JSON stays raw until the caller reads it. */
 final class DefaultTaskResult implements TaskResult {
@@ -18,10 +19,11 @@ final class DefaultTaskResult implements TaskResult {
     private final int attempt;
     private final Duration queueTime;
     private final Duration runTime;
+    private final List<String> output;
     private final ObjectMapper mapper;
 
     DefaultTaskResult(String taskId, String taskType, byte[] json, String workerId, long workerPid, int attempt,
-                      Duration queueTime, Duration runTime, ObjectMapper mapper) {
+                      Duration queueTime, Duration runTime, List<String> output, ObjectMapper mapper) {
         this.taskId = taskId;
         this.taskType = taskType;
         this.json = json;
@@ -30,6 +32,7 @@ final class DefaultTaskResult implements TaskResult {
         this.attempt = attempt;
         this.queueTime = queueTime;
         this.runTime = runTime;
+        this.output = output;
         this.mapper = mapper;
     }
 
@@ -81,6 +84,11 @@ final class DefaultTaskResult implements TaskResult {
     @Override
     public Duration runTime() {
         return runTime;
+    }
+
+    @Override
+    public List<String> output() {
+        return output;
     }
 
     @Override

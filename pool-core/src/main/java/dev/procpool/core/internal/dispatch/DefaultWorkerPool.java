@@ -1,7 +1,11 @@
 package dev.procpool.core.internal.dispatch;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import dev.procpool.BatchListener;
+import dev.procpool.BatchResult;
 import dev.procpool.DeadLetterQueue;
+import dev.procpool.PoolSnapshot;
+import dev.procpool.ProcPoolException;
 import dev.procpool.PoolConfig;
 import dev.procpool.PoolHealth;
 import dev.procpool.PoolListener;
@@ -32,7 +36,10 @@ import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -81,6 +88,7 @@ public final class DefaultWorkerPool implements WorkerPool {
         for (WorkerGroup group : config.groups()) {
             WorkerCommands.validate(group);
         }
+        config.taskLogDirectory().ifPresent(TaskLogs::prepare);
         DefaultWorkerPool pool = new DefaultWorkerPool(config);
         OpenPools.add(pool);
         pool.maintenance.start();
@@ -137,6 +145,7 @@ public final class DefaultWorkerPool implements WorkerPool {
         try {
             payload = codec.toJson(request.payload());
         } catch (JsonProcessingException e) {
+            dispatcher.countRejected(TaskRejectedException.Kind.INVALID_PAYLOAD);
             throw new TaskRejectedException(TaskRejectedException.Kind.INVALID_PAYLOAD, "the payload of a \""
                     + request.type() + "\" task cannot be written as JSON: " + e.getOriginalMessage(), e);
         }
@@ -144,6 +153,7 @@ public final class DefaultWorkerPool implements WorkerPool {
         String id = request.id().orElseGet(() -> "t-" + sequence);
         int frameBytes = payload.length + FrameCodec.taskFrameOverhead(id, request.type());
         if (frameBytes > config.maxFrameBytes()) {
+            dispatcher.countRejected(TaskRejectedException.Kind.PAYLOAD_TOO_LARGE);
             throw new TaskRejectedException(TaskRejectedException.Kind.PAYLOAD_TOO_LARGE, "the payload of task "
                     + id + " (" + request.type() + ") is " + payload.length + " bytes as JSON; with the frame it "
                     + "exceeds the pool's frame limit of " + config.maxFrameBytes() + " bytes (maxFrameBytes)");
@@ -158,6 +168,90 @@ public final class DefaultWorkerPool implements WorkerPool {
     @Override
     public List<WorkerSnapshot> workers() {
         return dispatcher.workerSnapshots();
+    }
+
+    @Override
+    public Optional<WorkerSnapshot> worker(String workerId) {
+        Objects.requireNonNull(workerId, "workerId");
+        return dispatcher.workerSnapshots().stream().filter(w -> w.id().equals(workerId)).findFirst();
+    }
+
+    @Override
+    public PoolSnapshot metrics() {
+        return dispatcher.snapshot();
+    }
+
+    @Override
+    public Optional<List<String>> taskOutput(String taskId, int maxLines) {
+        Objects.requireNonNull(taskId, "taskId");
+        if (maxLines < 1) {
+            throw new IllegalArgumentException("maxLines must be positive, was " + maxLines);
+        }
+        return dispatcher.taskOutput(taskId, maxLines);
+    }
+
+    @Override
+    public BatchResult submitAll(List<TaskRequest> requests, BatchListener listener) throws InterruptedException {
+        Objects.requireNonNull(requests, "requests");
+        int total = requests.size();
+        AtomicInteger done = new AtomicInteger();
+        AtomicInteger failed = new AtomicInteger();
+        BatchResult.Outcome[] outcomes = new BatchResult.Outcome[total];
+        CountDownLatch ended = new CountDownLatch(total);
+        for (int i = 0; i < total; i++) {
+            TaskRequest request = Objects.requireNonNull(requests.get(i), "requests must not contain null");
+            int index = i;
+            try {
+                submitTask(request).future().whenComplete((result, error) -> {
+                    Throwable cause = error instanceof java.util.concurrent.CompletionException ? error.getCause()
+                            : error;
+                    outcomes[index] = new BatchResult.Outcome(request, result, cause == null ? null
+                            : cause instanceof ProcPoolException p ? p : new ProcPoolException(cause.toString(), cause));
+                    batchProgress(listener, done.incrementAndGet(), cause == null ? failed.get()
+                            : failed.incrementAndGet(), total);
+                    ended.countDown();
+                });
+            } catch (TaskRejectedException rejected) {
+                outcomes[index] = new BatchResult.Outcome(request, null, rejected);
+                batchProgress(listener, done.incrementAndGet(), failed.incrementAndGet(), total);
+                ended.countDown();
+            }
+        }
+        ended.await();
+        return new BatchResult(List.of(outcomes));
+    }
+
+    private static void batchProgress(BatchListener listener, int done, int failed, int total) {
+        if (listener != null) {
+            try {
+                listener.onProgress(done, failed, total);
+            } catch (RuntimeException e) {
+                LOG.warn("batch listener failed", e);
+            }
+        }
+    }
+
+    /** Where the dispatcher reports timings; for the Micrometer binder. */
+    public void instruments(Instruments instruments) {
+        dispatcher.instruments(Objects.requireNonNull(instruments, "instruments"));
+    }
+
+    /** Exact counters, for the Micrometer binder. */
+    public CounterView counters() {
+        Dispatcher.Counters c = dispatcher.counters();
+        return new CounterView(c.submitted, c.succeeded, c.failed, c.deadLettered, c.cancelled, c.retried,
+                c.workersStarted, c.restarts, c.zombies, Map.copyOf(c.failuresByReason),
+                Map.copyOf(c.restartsByReason), Map.copyOf(c.rejectedByKind), deadLetters.added(),
+                deadLetters.evicted());
+    }
+
+    /** A copy of the pool's running totals. */
+    public record CounterView(long submitted, long succeeded, long failed, long deadLettered, long cancelled,
+                              long retried, long workersStarted, long restarts, long zombies,
+                              Map<dev.procpool.FailureReason, Long> attemptFailures,
+                              Map<dev.procpool.FailureReason, Long> restartsByReason,
+                              Map<TaskRejectedException.Kind, Long> rejected, long deadLettersAdded,
+                              long deadLettersEvicted) {
     }
 
     @Override

@@ -94,6 +94,8 @@ final class Dispatcher {
         }
     };
     private int waitingSubmitters;
+    /** Tasks served by workers that have exited, for the reuse rate. */
+    private long servedByDeadWorkers;
     private final PriorityQueue<TaskRecord> retryWaiting =
             new PriorityQueue<>(Comparator.comparingLong((TaskRecord t) -> t.retryAt).thenComparingLong(t -> t.sequence));
     /** Tasks accepted and not yet released: not terminal, or terminal but still held by a worker. */
@@ -109,6 +111,8 @@ final class Dispatcher {
     private boolean memoryGateClosed;
     private PoolHealth health = new PoolHealth(HealthStatus.HEALTHY, List.of());
     private final Counters counters = new Counters();
+    private final OutputStore outputs;
+    private volatile Instruments instruments = Instruments.NONE;
 
     /** Running totals, guarded by the lock. */
     static final class Counters {
@@ -121,7 +125,18 @@ final class Dispatcher {
         long workersStarted;
         long restarts;
         long zombies;
+        long runNanos;
+        long runs;
+        long waitNanos;
+        long waits;
         final Map<FailureReason, Long> failuresByReason = new java.util.EnumMap<>(FailureReason.class);
+        final Map<FailureReason, Long> restartsByReason = new java.util.EnumMap<>(FailureReason.class);
+        final Map<TaskRejectedException.Kind, Long> rejectedByKind =
+                new java.util.EnumMap<>(TaskRejectedException.Kind.class);
+
+        long rejected() {
+            return rejectedByKind.values().stream().mapToLong(Long::longValue).sum();
+        }
     }
 
     Dispatcher(PoolConfig config, Collaborators with, DeadLetters deadLetters) {
@@ -134,6 +149,7 @@ final class Dispatcher {
         this.clock = with.clock();
         this.wakeMaintenance = with.wakeMaintenance();
         this.deadLetters = deadLetters;
+        this.outputs = new OutputStore(config.outputRetention().toNanos());
         for (WorkerGroup group : config.groups()) {
             groups.put(group.name(), new GroupRuntime(group, config.restartPolicy()));
         }
@@ -141,6 +157,11 @@ final class Dispatcher {
 
     private long now() {
         return config.ticker().read();
+    }
+
+    /** Where timings go (a metrics binder); {@link Instruments#NONE} by default. */
+    void instruments(Instruments instruments) {
+        this.instruments = instruments;
     }
 
     private void publish(PoolEvent event) {
@@ -185,6 +206,15 @@ final class Dispatcher {
                 if (listening()) {
                     publish(new PoolEvent.PoolStarted(config.name(), clock.instant(), workers.size()));
                 }
+                // A worker that was ready but died while the others started is replaced now.
+                long now = now();
+                for (GroupRuntime group : groups.values()) {
+                    long live = workers.stream().filter(w -> w.group == group && !w.isStopping()).count();
+                    for (long i = live + group.pendingSpawns.size(); i < group.target; i++) {
+                        group.pendingSpawns.add(now);
+                    }
+                }
+                wakeMaintenance.run();
             }
         } finally {
             lock.unlock();
@@ -287,35 +317,52 @@ final class Dispatcher {
         Effects fx = new Effects();
         lock.lock();
         try {
-            checkAcceptingLocked(task);
-            if (queue.size() + retryWaiting.size() >= config.queueCapacity()) {
-                awaitRoomLocked(task);
-            }
-            if (liveTasks.containsKey(task.id)) {
-                throw new TaskRejectedException(TaskRejectedException.Kind.DUPLICATE_ID, "task id \"" + task.id
-                        + "\" is already in use in pool \"" + config.name() + "\"; ids must be unique among the "
-                        + "pool's unfinished tasks");
-            }
-            if (groups.values().stream().noneMatch(g -> g.mayServe(task.routingKey))) {
-                throw new TaskRejectedException(TaskRejectedException.Kind.NO_CAPABLE_WORKER, "no worker of pool \""
-                        + config.name() + "\" serves task type \"" + task.type() + "\""
-                        + (task.requiredCapabilities().isEmpty() ? ""
-                        : " with capabilities " + new TreeSet<>(task.requiredCapabilities()))
-                        + "; the workers serve " + servedTypesLocked() + " with capabilities "
-                        + capabilitiesLocked());
-            }
-            liveTasks.put(task.id, task);
-            counters.submitted++;
-            enqueueLocked(task, task.submittedAt);
-            if (listening()) {
-                publish(new PoolEvent.TaskSubmitted(config.name(), clock.instant(), task.id, task.type(),
-                        task.request.priority()));
-            }
-            dispatchLocked(fx);
+            submitLocked(task, fx);
+        } catch (TaskRejectedException e) {
+            counters.rejectedByKind.merge(e.kind(), 1L, Long::sum);
+            throw e;
         } finally {
             lock.unlock();
         }
         fx.run();
+    }
+
+    /** Counts a submission refused before it reached the dispatcher (payload problems). */
+    void countRejected(TaskRejectedException.Kind kind) {
+        lock.lock();
+        try {
+            counters.rejectedByKind.merge(kind, 1L, Long::sum);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void submitLocked(TaskRecord task, Effects fx) {
+        checkAcceptingLocked(task);
+        if (queue.size() + retryWaiting.size() >= config.queueCapacity()) {
+            awaitRoomLocked(task);
+        }
+        if (liveTasks.containsKey(task.id)) {
+            throw new TaskRejectedException(TaskRejectedException.Kind.DUPLICATE_ID, "task id \"" + task.id
+                    + "\" is already in use in pool \"" + config.name() + "\"; ids must be unique among the "
+                    + "pool's unfinished tasks");
+        }
+        if (groups.values().stream().noneMatch(g -> g.mayServe(task.routingKey))) {
+            throw new TaskRejectedException(TaskRejectedException.Kind.NO_CAPABLE_WORKER, "no worker of pool \""
+                    + config.name() + "\" serves task type \"" + task.type() + "\""
+                    + (task.requiredCapabilities().isEmpty() ? ""
+                    : " with capabilities " + new TreeSet<>(task.requiredCapabilities()))
+                    + "; the workers serve " + servedTypesLocked() + " with capabilities "
+                    + capabilitiesLocked());
+        }
+        liveTasks.put(task.id, task);
+        counters.submitted++;
+        enqueueLocked(task, task.submittedAt);
+        if (listening()) {
+            publish(new PoolEvent.TaskSubmitted(config.name(), clock.instant(), task.id, task.type(),
+                    task.request.priority()));
+        }
+        dispatchLocked(fx);
     }
 
     private void checkAcceptingLocked(TaskRecord task) {
@@ -473,6 +520,10 @@ final class Dispatcher {
         task.dispatchedAt = now;
         task.timedOut = false;
         task.peakRssBytes = worker.rssBytes;
+        task.output.clear();
+        counters.waitNanos += now - task.queuedAt;
+        counters.waits++;
+        instruments.taskDispatched(now - task.queuedAt);
         task.deadline = task.timeoutNanos > 0 ? now + task.timeoutNanos : Long.MAX_VALUE;
         worker.inFlight.put(task.id, task);
         worker.state = WorkerState.BUSY;
@@ -487,6 +538,12 @@ final class Dispatcher {
     /** Moves a task to a terminal state and schedules its future's completion. */
     private void finishLocked(TaskRecord task, TaskState terminal, Object outcome, Effects fx) {
         task.state = terminal;
+        if (task.attempts > 0 && config.maxTaskOutputLines() > 0) {
+            List<String> lines = List.copyOf(task.output);
+            outputs.put(task.id, lines, now());
+            config.taskLogDirectory().ifPresent(dir -> fx.add(() -> TaskLogs.write(dir, task.id,
+                    task.worker == null ? lastPid(task) : task.worker.pid, lines)));
+        }
         if (task.worker == null || !task.worker.inFlight.containsKey(task.id)) {
             liveTasks.remove(task.id);
         }
@@ -519,6 +576,7 @@ final class Dispatcher {
                 Duration.ofNanos(now - task.dispatchedAt), Math.max(task.peakRssBytes, worker.rssBytes),
                 process == null ? List.of() : process.output().lines(), remote));
         counters.failuresByReason.merge(reason, 1L, Long::sum);
+        instruments.attemptEnded(now - task.dispatchedAt, false);
         boolean retry = task.retryPolicy.shouldRetry(reason, task.attempts, retryable)
                 && (state.acceptsTasks() || state == PoolState.DRAINING);
         if (listening()) {
@@ -569,7 +627,34 @@ final class Dispatcher {
     }
 
     private TaskFailedException failure(TaskRecord task, FailureReason reason, RemoteError remote, String detail) {
-        return new TaskFailedException(task.id, task.type(), reason, task.attempts, remote, detail);
+        return new TaskFailedException(task.id, task.type(), reason, task.attempts, remote, detail,
+                List.copyOf(task.output));
+    }
+
+    private static long lastPid(TaskRecord task) {
+        return task.failedAttempts.isEmpty() ? 0 : task.failedAttempts.get(task.failedAttempts.size() - 1).workerPid();
+    }
+
+    /** The output of an ended task, if still retained. */
+    java.util.Optional<List<String>> taskOutput(String taskId, int maxLines) {
+        lock.lock();
+        try {
+            return outputs.get(taskId, maxLines, now());
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Keeps a line the task wrote, the last {@code maxTaskOutputLines} only. */
+    private void addOutputLocked(TaskRecord task, String line) {
+        int max = config.maxTaskOutputLines();
+        if (max == 0) {
+            return;
+        }
+        if (task.output.size() == max) {
+            task.output.removeFirst();
+        }
+        task.output.addLast(line.length() > 4000 ? line.substring(0, 4000) + "…" : line);
     }
 
     // ------------------------------------------------------------------ worker events
@@ -580,7 +665,7 @@ final class Dispatcher {
         WorkerGroup settings = group.config;
         // Each worker's recycling limits are spread by up to 10 % so a group's workers do not recycle together.
         double spread = 1 - 0.1 * random.getAsDouble();
-        settings.recycleAfterTasks().ifPresent(n -> worker.recycleAfterTasks = Math.max(1, (long) (n * spread)));
+        settings.recycleAfterTasks().ifPresent(n -> worker.recycleAfterTasks = Math.max(1, (long) Math.ceil(n * spread)));
         settings.recycleAfterAge().ifPresent(age -> worker.recycleAtAge = now + (long) (age.toNanos() * spread));
         workers.add(worker);
         counters.workersStarted++;
@@ -649,6 +734,11 @@ final class Dispatcher {
         }
 
         @Override
+        public void onStderr(String line) {
+            Dispatcher.this.onStderr(worker, line);
+        }
+
+        @Override
         public void onProtocolError(String problem) {
             Effects fx = new Effects();
             lock.lock();
@@ -711,15 +801,54 @@ final class Dispatcher {
                         notAFrame.why(), text);
             }
         } else if (frame instanceof Frame.Log log) {
-            LOG.info("[{}] {} {}", worker.id, log.level(), log.message());
+            TaskRecord task = log.id() != null ? worker.inFlight.get(log.id()) : soleTask(worker);
+            if (task != null) {
+                addOutputLocked(task, log.message());
+            }
+            String taskId = task == null ? null : task.id;
+            fx.add(() -> WorkerOutput.log(config.name(), worker.id, taskId, log.level(), log.message()));
+        } else if (frame instanceof Frame.Progress progress) {
+            TaskRecord task = worker.inFlight.get(progress.id());
+            if (task != null && !task.progressListeners.isEmpty() && !task.state.isTerminal()) {
+                dev.procpool.TaskProgress report = new dev.procpool.TaskProgress(task.id, progress.fraction(),
+                        progress.message() == null ? "" : progress.message());
+                fx.add(() -> task.progressListeners.forEach(listener -> {
+                    try {
+                        listener.accept(report);
+                    } catch (RuntimeException e) {
+                        LOG.warn("progress listener of task {} failed", task.id, e);
+                    }
+                }));
+            }
         } else {
             LOG.debug("worker {} sent a frame this host ignores: {}", worker.id, frame);
         }
     }
 
+    /** The task a line without a task id belongs to: the worker's only task, if it runs exactly one. */
+    private static TaskRecord soleTask(WorkerRecord worker) {
+        return worker.inFlight.size() == 1 ? worker.inFlight.values().iterator().next() : null;
+    }
+
+    /** A stderr line: kept with the task it was written during, and logged with the pool, worker and task. */
+    private void onStderr(WorkerRecord worker, String line) {
+        String taskId = null;
+        lock.lock();
+        try {
+            TaskRecord task = soleTask(worker);
+            if (task != null) {
+                addOutputLocked(task, line);
+                taskId = task.id;
+            }
+        } finally {
+            lock.unlock();
+        }
+        WorkerOutput.log(config.name(), worker.id, taskId, "INFO", line);
+    }
+
     private void onReadyLocked(WorkerRecord worker, Frame.Ready ready, long now, Effects fx) {
-        if (worker.state != WorkerState.STARTING) {
-            LOG.warn("worker {} sent ready twice; ignored", worker);
+        if (worker.state != WorkerState.STARTING || worker.isStopping()) {
+            LOG.warn("worker {} sent ready {}; ignored", worker, worker.isStopping() ? "while being stopped" : "twice");
             return;
         }
         if (ready.protocol() != FrameCodec.PROTOCOL_VERSION) {
@@ -740,6 +869,7 @@ final class Dispatcher {
                 worker.group.announcedCapabilities == null ? Set.of() : worker.group.announcedCapabilities,
                 Set.copyOf(ready.capabilities()));
         Duration startup = Duration.ofNanos(now - worker.launchedAt);
+        instruments.workerReady(now - worker.launchedAt);
         LOG.debug("worker {} ready in {} ms, serving {}", worker, startup.toMillis(),
                 worker.taskTypes.isEmpty() ? "any type" : worker.taskTypes);
         if (listening()) {
@@ -766,10 +896,13 @@ final class Dispatcher {
                         + Duration.ofNanos(task.timeoutNanos), null, null, true, fx);
             } else if (answer instanceof Frame.Result result) {
                 counters.succeeded++;
+                counters.runNanos += now - task.dispatchedAt;
+                counters.runs++;
+                instruments.attemptEnded(now - task.dispatchedAt, true);
                 Duration runTime = Duration.ofNanos(now - task.dispatchedAt);
                 finishLocked(task, TaskState.SUCCEEDED, new DefaultTaskResult(task.id, task.type(), result.result(),
                         worker.id, worker.pid, task.attempts, Duration.ofNanos(task.dispatchedAt - task.queuedAt),
-                        runTime, codec.mapper()), fx);
+                        runTime, List.copyOf(task.output), codec.mapper()), fx);
                 if (listening()) {
                     publish(new PoolEvent.TaskCompleted(config.name(), clock.instant(), task.id, task.type(),
                             worker.id, task.attempts, runTime));
@@ -799,6 +932,7 @@ final class Dispatcher {
         worker.state = WorkerState.DEAD;
         worker.exitStatus = status;
         workers.remove(worker);
+        servedByDeadWorkers += worker.tasksServed;
         String tail = worker.process == null ? "(no output)" : worker.process.output().text();
         boolean kernelOomKill = oomKills > oomKillsSeen && oomKillsSeen >= 0;
         if (oomKills >= 0) {
@@ -820,7 +954,9 @@ final class Dispatcher {
         for (TaskRecord task : List.copyOf(worker.inFlight.values())) {
             releaseFromWorkerLocked(task, worker);
             if (!task.state.isTerminal()) {
-                FailureReason taskReason = task.timedOut ? FailureReason.TIMEOUT : reason;
+                // Only the task that timed out fails TIMEOUT; others on the same worker lost their worker.
+                FailureReason taskReason = task.timedOut ? FailureReason.TIMEOUT
+                        : reason == FailureReason.TIMEOUT ? FailureReason.WORKER_CRASHED : reason;
                 attemptFailedLocked(task, worker, taskReason, detail, status, null, true, fx);
             }
         }
@@ -859,6 +995,7 @@ final class Dispatcher {
                 } else {
                     long delay = group.restarts.recordFailure(now, random.getAsDouble());
                     counters.restarts++;
+                    counters.restartsByReason.merge(worker.stopCause, 1L, Long::sum);
                     group.pendingSpawns.add(now + delay);
                     LOG.info("replacing worker {} of group \"{}\" ({}) in {} ms", worker.id, group.name(),
                             worker.stopCause, TimeUnit.NANOSECONDS.toMillis(delay));
@@ -1441,9 +1578,57 @@ final class Dispatcher {
                     .sorted(Comparator.comparingInt(w -> Integer.parseInt(w.id.substring(2))))
                     .map(w -> new WorkerSnapshot(w.id, w.group.name(), w.pid, w.state,
                             w.isReady() && now - w.lastFrameAt < config.heartbeatTimeout().toNanos(),
-                            w.tasksServed, List.copyOf(w.inFlight.keySet()), Duration.ofNanos(now - w.launchedAt),
-                            Duration.ofNanos(now - w.lastFrameAt), w.rssBytes, w.heapUsedBytes))
+                            w.tasksServed, List.copyOf(w.inFlight.keySet()),
+                            TimeUnit.NANOSECONDS.toMillis(now - w.launchedAt),
+                            TimeUnit.NANOSECONDS.toMillis(now - w.lastFrameAt), w.rssBytes, w.heapUsedBytes))
                     .toList();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** The whole pool at one moment. */
+    dev.procpool.PoolSnapshot snapshot() {
+        lock.lock();
+        try {
+            long now = now();
+            int idle = 0;
+            int busy = 0;
+            int unhealthy = 0;
+            long heartbeat = config.heartbeatTimeout().toNanos();
+            for (WorkerRecord w : workers) {
+                boolean healthy = w.isReady() && !w.isStopping() && now - w.lastFrameAt < heartbeat;
+                if (!healthy) {
+                    unhealthy++;
+                } else if (w.inFlight.isEmpty()) {
+                    idle++;
+                } else {
+                    busy++;
+                }
+            }
+            Counters c = counters;
+            long served = workers.stream().mapToLong(w -> w.tasksServed).sum() + servedByDeadWorkers;
+            List<dev.procpool.PoolSnapshot.Group> groupInfo = new ArrayList<>();
+            for (GroupRuntime group : groups.values()) {
+                int live = (int) workers.stream().filter(w -> w.group == group && !w.isStopping()).count();
+                groupInfo.add(new dev.procpool.PoolSnapshot.Group(group.name(), group.target, group.min, group.max,
+                        live));
+            }
+            int running = runningCount();
+            return new dev.procpool.PoolSnapshot(
+                    new dev.procpool.PoolSnapshot.Pool(config.name(), workers.size(), state,
+                            startedAt == 0 ? 0 : TimeUnit.NANOSECONDS.toMillis(now - startedAt)),
+                    new dev.procpool.PoolSnapshot.Workers(workers.size(), idle, busy, unhealthy),
+                    new dev.procpool.PoolSnapshot.Tasks(c.submitted, c.succeeded, c.failed + c.deadLettered,
+                            c.deadLettered, c.cancelled, c.rejected(), c.retried, queue.size(), running,
+                            c.failuresByReason),
+                    new dev.procpool.PoolSnapshot.Performance(
+                            c.workersStarted == 0 ? 0 : (double) served / c.workersStarted, c.workersStarted,
+                            c.restarts, c.zombies, c.runs == 0 ? 0 : c.runNanos / 1e6 / c.runs),
+                    computeHealthLocked(),
+                    new dev.procpool.PoolSnapshot.Queue(queue.size(), retryWaiting.size(),
+                            c.waits == 0 ? 0 : c.waitNanos / 1e6 / c.waits),
+                    groupInfo);
         } finally {
             lock.unlock();
         }
@@ -1463,7 +1648,13 @@ final class Dispatcher {
             copy.workersStarted = counters.workersStarted;
             copy.restarts = counters.restarts;
             copy.zombies = counters.zombies;
+            copy.runNanos = counters.runNanos;
+            copy.runs = counters.runs;
+            copy.waitNanos = counters.waitNanos;
+            copy.waits = counters.waits;
             copy.failuresByReason.putAll(counters.failuresByReason);
+            copy.restartsByReason.putAll(counters.restartsByReason);
+            copy.rejectedByKind.putAll(counters.rejectedByKind);
             return copy;
         } finally {
             lock.unlock();

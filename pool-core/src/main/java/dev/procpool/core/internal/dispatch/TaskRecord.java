@@ -50,6 +50,11 @@ final class TaskRecord implements QueueEntry, LoadBalancer.TaskView {
     long retryAt;
     /** The highest worker RSS seen during the current attempt. */
     long peakRssBytes;
+    /** What the current attempt wrote, the last lines only. */
+    final java.util.ArrayDeque<String> output = new java.util.ArrayDeque<>();
+    /** Callbacks for reported progress; registered by callers, read by I/O threads. */
+    final List<java.util.function.Consumer<dev.procpool.TaskProgress>> progressListeners =
+            new java.util.concurrent.CopyOnWriteArrayList<>();
 
     TaskRecord(String id, TaskRequest request, byte[] payloadJson, long sequence, long submittedAt,
                long timeoutNanos, RetryPolicy retryPolicy) {

@@ -101,7 +101,7 @@ public final class InProcessWorker implements WorkerConnection {
         }
         Frame decoded = codec.decode(Arrays.copyOf(frame, frame.length - 1));
         if (decoded instanceof Frame.Task task) {
-            WorkerTaskContext context = new WorkerTaskContext(task, codec.mapper());
+            WorkerTaskContext context = new WorkerTaskContext(task, codec, this::deliver);
             running.put(task.id(), context);
             taskThreads.execute(() -> run(context));
         } else if (decoded instanceof Frame.Cancel cancel) {

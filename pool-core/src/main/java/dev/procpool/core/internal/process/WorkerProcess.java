@@ -26,8 +26,6 @@ import java.util.concurrent.TimeUnit;
  */
 public final class WorkerProcess implements WorkerConnection {
     private static final Logger LOG = LoggerFactory.getLogger(WorkerProcess.class);
-    /** Logger for the workers' stderr lines. */
-    private static final Logger WORKER_LOG = LoggerFactory.getLogger("dev.procpool.worker");
     private static final int TAIL_LINES = 50;
 
     /** What the process reports; called from its reader threads. */
@@ -37,6 +35,10 @@ public final class WorkerProcess implements WorkerConnection {
 
         /** A line arrived on stdout: a frame, or {@link Frame.NotAFrame}. */
         void onFrame(Frame frame, byte[] line);
+
+        /** The worker wrote a line to stderr. */
+        default void onStderr(String line) {
+        }
 
         /** The worker broke the protocol in a way that is fatal to it (a line over the limit, stdin closed). */
         void onProtocolError(String problem);
@@ -83,6 +85,7 @@ public final class WorkerProcess implements WorkerConnection {
         }
         Process process = builder.start();
         WorkerProcess worker = new WorkerProcess(workerId, process, threads, listener);
+        worker.listener = listener;
         listener.onLaunched(worker);
         worker.stderrPump = named(threads, workerId + "-err").newThread(worker::pumpStderr);
         worker.stderrPump.start();
@@ -239,13 +242,15 @@ public final class WorkerProcess implements WorkerConnection {
         }
     }
 
+    private Listener listener;
+
     private void pumpStderr() {
         try (BufferedReader reader = new BufferedReader(
                 new InputStreamReader(process.getErrorStream(), StandardCharsets.UTF_8))) {
             String line;
             while ((line = readBoundedLine(reader)) != null) {
                 stderrTail.add(line);
-                WORKER_LOG.info("[{}] {}", workerId, line);
+                listener.onStderr(line);
             }
         } catch (IOException e) {
             LOG.debug("reading the stderr of worker {} failed", workerId, e);

@@ -306,6 +306,26 @@ public final class FrameCodec {
         });
     }
 
+    public byte[] encodeLog(String level, String message, String id) {
+        return write(g -> {
+            g.writeStringField("type", "log");
+            g.writeStringField("level", level);
+            g.writeStringField("message", message);
+            if (id != null) {
+                g.writeStringField("id", id);
+            }
+        });
+    }
+
+    public byte[] encodeProgress(String id, double fraction, String message) {
+        return write(g -> {
+            g.writeStringField("type", "progress");
+            g.writeStringField("id", id);
+            g.writeNumberField("fraction", fraction);
+            g.writeStringField("message", message == null ? "" : message);
+        });
+    }
+
     private static void writeStrings(JsonGenerator g, String name, List<String> values) throws IOException {
         g.writeArrayFieldStart(name);
         for (String value : values) {

@@ -1,0 +1,60 @@
+package dev.procpool;
+
+import java.util.List;
+import java.util.Map;
+
+/**
+ * An immutable view of a whole pool at one moment, as {@link WorkerPool#metrics()} returns it. Plain values only
+ * (times in milliseconds), so it serializes as is with Jackson.
+ *
+ * @param pool        name, size, state and uptime
+ * @param workers     worker counts by condition
+ * @param tasks       task counts since the pool started
+ * @param performance reuse and timing figures
+ * @param health      status and alerts
+ * @param queue       what waits
+ * @param groups      each worker group's size and bounds
+ */
+public record PoolSnapshot(Pool pool, Workers workers, Tasks tasks, Performance performance, PoolHealth health,
+                           Queue queue, List<Group> groups) {
+    public PoolSnapshot {
+        groups = List.copyOf(groups);
+    }
+
+    /** The pool itself: {@code size} is the number of live workers. */
+    public record Pool(String name, int size, PoolState state, long uptimeMillis) {
+    }
+
+    /** Live workers: idle, busy (running a task), unhealthy (starting, silent, being stopped). */
+    public record Workers(int total, int idle, int busy, int unhealthy) {
+    }
+
+    /**
+     * Tasks since the pool started. {@code completed} succeeded; {@code failed} ended failed or dead-lettered
+     * ({@code deadLettered} of them in the dead-letter queue); {@code attemptFailures} counts failed attempts by
+     * reason, retried or not.
+     */
+    public record Tasks(long submitted, long completed, long failed, long deadLettered, long cancelled,
+                        long rejected, long retried, long queued, long running,
+                        Map<FailureReason, Long> attemptFailures) {
+        public Tasks {
+            attemptFailures = Map.copyOf(attemptFailures);
+        }
+    }
+
+    /**
+     * How well workers are reused: tasks served per worker started, workers started (including replacements),
+     * restarts, zombies detected, and the mean run time of completed tasks.
+     */
+    public record Performance(double workerReuseRate, long workersSpawned, long restarts, long zombiesDetected,
+                              double averageTaskMillis) {
+    }
+
+    /** Tasks waiting to run (queued, and waiting to be retried) and the mean time tasks waited to be dispatched. */
+    public record Queue(int depth, int waitingToRetry, double averageWaitMillis) {
+    }
+
+    /** A worker group: its target size now and the bounds of automatic scaling. */
+    public record Group(String name, int target, int minWorkers, int maxWorkers, int live) {
+    }
+}
