@@ -22,7 +22,7 @@ public final class TestHandler implements TaskHandler {
 
     @Override
     public Set<String> taskTypes() {
-        return Set.of("square", "echo", "fail", "print", "sleep", "await-file", "pid", "spawn-child");
+        return Set.of("square", "echo", "fail", "print", "sleep", "await-file", "pid", "spawn-child", "batch-upper", "progress");
     }
 
     @Override
@@ -70,6 +70,26 @@ public final class TestHandler implements TaskHandler {
                 // a grandchild of the host: it must not outlive the pool either
                 Process child = new ProcessBuilder("sleep", "300").start();
                 return Map.of("pid", pid, "child", child.pid());
+            }
+            case "batch-upper" -> {
+                // the batch contract: {"items": [...]} in, one result per item out; "poison" kills the worker
+                java.util.List<?> items = (java.util.List<?>) context.payload(Map.class).get("items");
+                java.util.List<String> results = new java.util.ArrayList<>();
+                for (Object item : items) {
+                    if ("poison".equals(item)) {
+                        Runtime.getRuntime().halt(1);
+                    }
+                    results.add(String.valueOf(item).toUpperCase(java.util.Locale.ROOT));
+                }
+                return results;
+            }
+            case "progress" -> {
+                for (int step = 1; step <= 4; step++) {
+                    System.out.println("step " + step + " of 4");
+                    System.err.println("warning at step " + step);
+                    context.progress(step / 4.0, "step " + step);
+                }
+                return Map.of("pid", pid);
             }
             default -> throw new IllegalArgumentException("unexpected type " + context.taskType());
         }

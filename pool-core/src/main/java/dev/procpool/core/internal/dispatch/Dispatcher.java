@@ -517,6 +517,7 @@ final class Dispatcher {
         task.attempts++;
         task.state = TaskState.RUNNING;
         task.worker = worker;
+        task.lastWorkerPid = worker.pid;
         task.dispatchedAt = now;
         task.timedOut = false;
         task.peakRssBytes = worker.rssBytes;
@@ -541,8 +542,8 @@ final class Dispatcher {
         if (task.attempts > 0 && config.maxTaskOutputLines() > 0) {
             List<String> lines = List.copyOf(task.output);
             outputs.put(task.id, lines, now());
-            config.taskLogDirectory().ifPresent(dir -> fx.add(() -> TaskLogs.write(dir, task.id,
-                    task.worker == null ? lastPid(task) : task.worker.pid, lines)));
+            long pid = task.lastWorkerPid;
+            config.taskLogDirectory().ifPresent(dir -> fx.add(() -> TaskLogs.write(dir, task.id, pid, lines)));
         }
         if (task.worker == null || !task.worker.inFlight.containsKey(task.id)) {
             liveTasks.remove(task.id);
@@ -629,10 +630,6 @@ final class Dispatcher {
     private TaskFailedException failure(TaskRecord task, FailureReason reason, RemoteError remote, String detail) {
         return new TaskFailedException(task.id, task.type(), reason, task.attempts, remote, detail,
                 List.copyOf(task.output));
-    }
-
-    private static long lastPid(TaskRecord task) {
-        return task.failedAttempts.isEmpty() ? 0 : task.failedAttempts.get(task.failedAttempts.size() - 1).workerPid();
     }
 
     /** The output of an ended task, if still retained. */

@@ -40,6 +40,8 @@ final class TaskRecord implements QueueEntry, LoadBalancer.TaskView {
     private int queueIndex = -1;
     int attempts;
     WorkerRecord worker;
+    /** The pid of the worker of the latest attempt, for the task's log file. */
+    long lastWorkerPid;
     long queuedAt;
     long dispatchedAt;
     long deadline = Long.MAX_VALUE;

@@ -20,6 +20,7 @@ public final class EventBus {
 
     private final List<PoolListener> listeners = new CopyOnWriteArrayList<>();
     private final ArrayDeque<PoolEvent> backlog = new ArrayDeque<>();
+    private final java.util.Set<PoolListener> failedListeners = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private final ThreadFactory threads;
     private Thread thread;
     private long dropped;
@@ -99,7 +100,11 @@ public final class EventBus {
                 try {
                     listener.onEvent(event);
                 } catch (RuntimeException e) {
-                    LOG.warn("pool {}: event listener {} failed on {}", event.pool(), listener, event, e);
+                    if (failedListeners.add(listener)) { // the first failure with its stack, then briefly
+                        LOG.warn("pool {}: event listener {} failed on {}", event.pool(), listener, event, e);
+                    } else {
+                        LOG.debug("pool {}: event listener {} failed again: {}", event.pool(), listener, e.toString());
+                    }
                 }
             }
         }
