@@ -21,6 +21,7 @@ import dev.procpool.WorkerStartupException;
 import dev.procpool.WorkerState;
 import dev.procpool.core.internal.events.EventBus;
 import dev.procpool.core.internal.health.MemoryProbe;
+import dev.procpool.core.internal.process.ClassDataSharing;
 import dev.procpool.core.internal.process.ExitStatus;
 import dev.procpool.core.internal.process.WorkerConnection;
 import dev.procpool.core.internal.process.WorkerLauncher;
@@ -112,6 +113,8 @@ final class Dispatcher {
     private PoolHealth health = new PoolHealth(HealthStatus.HEALTHY, List.of());
     private final Counters counters = new Counters();
     private final OutputStore outputs;
+    /** Class-data-sharing archives for Java workers; null when switched off. */
+    private final ClassDataSharing classDataSharing;
     private volatile Instruments instruments = Instruments.NONE;
 
     /** Running totals, guarded by the lock. */
@@ -150,6 +153,7 @@ final class Dispatcher {
         this.wakeMaintenance = with.wakeMaintenance();
         this.deadLetters = deadLetters;
         this.outputs = new OutputStore(config.outputRetention().toNanos());
+        this.classDataSharing = config.classDataSharing() ? new ClassDataSharing(config.workerCacheDirectory()) : null;
         for (WorkerGroup group : config.groups()) {
             groups.put(group.name(), new GroupRuntime(group, config.restartPolicy()));
         }
@@ -671,7 +675,8 @@ final class Dispatcher {
     }
 
     private void launch(WorkerRecord worker) {
-        WorkerProcess.LaunchSpec spec = WorkerCommands.launchSpec(config, worker.group.config, worker.id);
+        WorkerProcess.LaunchSpec spec = WorkerCommands.launchSpec(config, worker.group.config, worker.id,
+                classDataSharing);
         try {
             launcher.launch(worker.id, spec, new Events(worker));
         } catch (IOException | RuntimeException e) {
@@ -752,6 +757,9 @@ final class Dispatcher {
 
         @Override
         public void onExit(ExitStatus status) {
+            if (classDataSharing != null) {
+                classDataSharing.workerExited(worker.id);
+            }
             long oomKills = memory.oomKills(); // read before taking the lock: it is file I/O
             Effects fx = new Effects();
             lock.lock();

@@ -4,6 +4,7 @@ import dev.procpool.PoolConfig;
 import dev.procpool.TaskHandler;
 import dev.procpool.WorkerGroup;
 import dev.procpool.WorkerSpec;
+import dev.procpool.core.internal.process.ClassDataSharing;
 import dev.procpool.core.internal.process.WorkerProcess.LaunchSpec;
 import dev.procpool.core.worker.WorkerMain;
 
@@ -62,9 +63,23 @@ final class WorkerCommands {
         }
     }
 
-    static LaunchSpec launchSpec(PoolConfig config, WorkerGroup group, String workerId) {
-        return new LaunchSpec(argv(group.spec()), environment(config, group, workerId),
-                group.workingDirectory().orElse(null), group.spec());
+    static LaunchSpec launchSpec(PoolConfig config, WorkerGroup group, String workerId, ClassDataSharing cds) {
+        List<String> argv = argv(group.spec());
+        if (cds != null && group.spec() instanceof WorkerSpec.Java java) {
+            List<String> options = cds.optionsFor(workerId, argv.get(0), java.jvmOptions(), classpath(java),
+                    java.handlerClassNames());
+            if (!options.isEmpty()) {
+                argv = new ArrayList<>(argv);
+                argv.addAll(1, options);
+            }
+        }
+        return new LaunchSpec(argv, environment(config, group, workerId), group.workingDirectory().orElse(null),
+                group.spec());
+    }
+
+    private static String classpath(WorkerSpec.Java java) {
+        return java.classpath().isEmpty() ? System.getProperty("java.class.path")
+                : java.classpath().stream().map(Path::toString).collect(Collectors.joining(File.pathSeparator));
     }
 
     static List<String> argv(WorkerSpec spec) {
@@ -82,8 +97,7 @@ final class WorkerCommands {
                 .orElse(Path.of(System.getProperty("java.home"), "bin", "java")).toString());
         argv.addAll(java.jvmOptions());
         argv.add("-cp");
-        argv.add(java.classpath().isEmpty() ? System.getProperty("java.class.path")
-                : java.classpath().stream().map(Path::toString).collect(Collectors.joining(File.pathSeparator)));
+        argv.add(classpath(java));
         argv.add(WorkerMain.class.getName());
         argv.addAll(java.handlerClassNames());
         return argv;
