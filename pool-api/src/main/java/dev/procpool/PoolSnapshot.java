@@ -54,7 +54,7 @@ public record PoolSnapshot(Pool pool, Workers workers, Tasks tasks, Performance 
     public record Queue(int depth, int waitingToRetry, double averageWaitMillis) {
     }
 
-    /** A worker group: its target size now and the bounds of automatic scaling. */
-    public record Group(String name, int target, int minWorkers, int maxWorkers, int live) {
+    /** A worker group: its target size now, the bounds of automatic scaling, live workers and hot spares. */
+    public record Group(String name, int target, int minWorkers, int maxWorkers, int live, int hotSpares) {
     }
 }

@@ -39,6 +39,7 @@ public final class WorkerGroup {
     private final int maxConcurrency;
     private final Set<String> capabilities;
     private final LoadBalancer loadBalancer;
+    private final int hotSpares;
     private final Map<String, String> environment;
     private final Set<String> inheritedEnvironment;
     private final Path workingDirectory;
@@ -57,6 +58,7 @@ public final class WorkerGroup {
         this.maxConcurrency = builder.maxConcurrency;
         this.capabilities = Set.copyOf(builder.capabilities);
         this.loadBalancer = builder.loadBalancer;
+        this.hotSpares = builder.hotSpares;
         this.environment = Map.copyOf(builder.environment);
         this.inheritedEnvironment = Set.copyOf(builder.inheritedEnvironment);
         this.workingDirectory = builder.workingDirectory;
@@ -121,6 +123,14 @@ public final class WorkerGroup {
         return capabilities;
     }
 
+    /**
+     * Workers kept started and idle beyond the group's size, taking no task until one replaces a worker that died
+     * (which it does at once, with no start-up wait).
+     */
+    public int hotSpares() {
+        return hotSpares;
+    }
+
     /** The group's own load balancer, if it has one; otherwise the pool's. */
     public Optional<LoadBalancer> loadBalancer() {
         return Optional.ofNullable(loadBalancer);
@@ -179,6 +189,7 @@ public final class WorkerGroup {
         private int maxConcurrency = 1;
         private final Set<String> capabilities = new LinkedHashSet<>();
         private LoadBalancer loadBalancer;
+        private int hotSpares;
         private final Map<String, String> environment = new LinkedHashMap<>();
         private final Set<String> inheritedEnvironment = new LinkedHashSet<>(DEFAULT_INHERITED_ENVIRONMENT);
         private Path workingDirectory;
@@ -259,6 +270,15 @@ public final class WorkerGroup {
                 }
             }
             this.capabilities.addAll(List.of(capabilities));
+            return this;
+        }
+
+        /** Started, idle workers kept ready to replace a dead worker at once (default 0): 0 to 64. */
+        public Builder hotSpares(int spares) {
+            if (spares < 0 || spares > 64) {
+                throw new IllegalArgumentException("hotSpares must be between 0 and 64, was " + spares);
+            }
+            this.hotSpares = spares;
             return this;
         }
 

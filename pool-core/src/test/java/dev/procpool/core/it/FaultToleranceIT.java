@@ -100,6 +100,31 @@ class FaultToleranceIT {
     }
 
     @Test
+    void aHotSpareTakesOverFromAKilledWorkerWithoutAStartUpWait() {
+        WorkerSpec.Java spec = TestPools.javaWorker(FaultInjectionHandler.class);
+        try (WorkerPool pool = WorkerPool.builder().name("spare")
+                .group(WorkerGroup.builder("g", spec).workers(1).hotSpares(1).build())
+                .heartbeatInterval(HEARTBEAT).heartbeatTimeout(HEARTBEAT_TIMEOUT).listener(events).start()) {
+            assertEquals(2, pool.workers().size(), "one worker and one hot spare");
+            assertEquals(1, pool.metrics().groups().get(0).hotSpares());
+            long active = pool.submitTask("fault", fault("none")).await(Duration.ofSeconds(10)).workerPid();
+            for (int i = 0; i < 10; i++) {
+                assertEquals(active, pool.submitTask("fault", fault("none")).await(Duration.ofSeconds(10)).workerPid(),
+                        "the spare takes no task while the worker lives");
+            }
+            long spare = pids(pool).stream().filter(pid -> pid != active).findFirst().orElseThrow();
+
+            Signals.send("KILL", active);
+            TestPools.assertAllDead(List.of(active), Duration.ofSeconds(5));
+
+            assertEquals(spare, pool.submitTask("fault", fault("none")).await(Duration.ofSeconds(10)).workerPid(),
+                    "the spare served the next task");
+            await("a new hot spare").atMost(Duration.ofSeconds(20)).until(() -> pool.workers().size() == 2
+                    && pool.metrics().groups().get(0).hotSpares() == 1);
+        }
+    }
+
+    @Test
     void aStoppedWorkerIsDeclaredAZombieReplacedAndItsTaskRetried() {
         try (WorkerPool pool = faultPool("sigstop", 2).start()) {
             TaskHandle task = pool.submitTask("fault", fault("sleep", "ms", 800));

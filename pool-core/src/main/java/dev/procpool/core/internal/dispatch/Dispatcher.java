@@ -190,7 +190,7 @@ final class Dispatcher {
             startedAt = now();
             oomKillsSeen = memory.oomKills();
             for (GroupRuntime group : groups.values()) {
-                for (int i = 0; i < group.target; i++) {
+                for (int i = 0; i < group.target + group.config.hotSpares(); i++) {
                     started.add(spawnLocked(group, fx));
                 }
             }
@@ -213,10 +213,7 @@ final class Dispatcher {
                 // A worker that was ready but died while the others started is replaced now.
                 long now = now();
                 for (GroupRuntime group : groups.values()) {
-                    long live = workers.stream().filter(w -> w.group == group && !w.isStopping()).count();
-                    for (long i = live + group.pendingSpawns.size(); i < group.target; i++) {
-                        group.pendingSpawns.add(now);
-                    }
+                    topUpLocked(group, now);
                 }
                 wakeMaintenance.run();
             }
@@ -660,9 +657,33 @@ final class Dispatcher {
 
     // ------------------------------------------------------------------ worker events
 
+    /** Schedules starts, due at {@code dueAt}, until the group has its size plus its hot spares. */
+    private void topUpLocked(GroupRuntime group, long dueAt) {
+        long live = workers.stream().filter(w -> w.group == group && !w.isStopping() && !w.retireWhenIdle).count();
+        for (long i = live + group.pendingSpawns.size(); i < group.target + group.config.hotSpares(); i++) {
+            group.pendingSpawns.add(dueAt);
+        }
+    }
+
+    /** Lets ready hot spares take the places of workers the group lacks. */
+    private void promoteSparesLocked(GroupRuntime group) {
+        long active = workers.stream().filter(w -> w.group == group && w.isActiveMember()).count();
+        for (WorkerRecord worker : workers) {
+            if (active >= group.target) {
+                return;
+            }
+            if (worker.group == group && worker.spare && worker.isReady() && !worker.isStopping()) {
+                worker.spare = false;
+                active++;
+                LOG.info("hot spare {} of group \"{}\" takes over", worker, group.name());
+            }
+        }
+    }
+
     private WorkerRecord spawnLocked(GroupRuntime group, Effects fx) {
         long now = now();
         WorkerRecord worker = new WorkerRecord("w-" + (++workerCounter), group, now);
+        worker.spare = workers.stream().filter(w -> w.group == group && w.isActiveMember()).count() >= group.target;
         WorkerGroup settings = group.config;
         // Each worker's recycling limits are spread by up to 10 % so a group's workers do not recycle together.
         double spread = 1 - 0.1 * random.getAsDouble();
@@ -882,6 +903,7 @@ final class Dispatcher {
                     worker.pid, startup));
         }
         fx.add(() -> worker.ready.complete(null));
+        promoteSparesLocked(worker.group);
         dispatchLocked(fx);
     }
 
@@ -991,17 +1013,18 @@ final class Dispatcher {
         long now = now();
         boolean needed = state.acceptsTasks() || (state == PoolState.DRAINING && hasWorkLocked());
         if (needed) {
+            promoteSparesLocked(group);
             long live = workers.stream().filter(w -> w.group == group && !w.isStopping() && !w.retireWhenIdle)
                     .count() + group.pendingSpawns.size();
-            if (live < group.target) {
+            if (live < group.target + group.config.hotSpares()) {
                 if (worker.stopCause == null) {
                     // retired on purpose (recycling): replace at once, it is not a failure
-                    group.pendingSpawns.add(now);
+                    topUpLocked(group, now);
                 } else {
                     long delay = group.restarts.recordFailure(now, random.getAsDouble());
                     counters.restarts++;
                     counters.restartsByReason.merge(worker.stopCause, 1L, Long::sum);
-                    group.pendingSpawns.add(now + delay);
+                    topUpLocked(group, now + delay);
                     LOG.info("replacing worker {} of group \"{}\" ({}) in {} ms", worker.id, group.name(),
                             worker.stopCause, TimeUnit.NANOSECONDS.toMillis(delay));
                     if (listening()) {
@@ -1132,7 +1155,8 @@ final class Dispatcher {
             }
         }
         if (replace && state.acceptsTasks()) {
-            group.pendingSpawns.add(now()); // start the replacement now, so capacity does not dip
+            promoteSparesLocked(group);
+            topUpLocked(group, now()); // start the replacement now, so capacity does not dip
             spawnDueLocked(now(), fx);
         }
         if (worker.inFlight.isEmpty()) {
@@ -1174,9 +1198,8 @@ final class Dispatcher {
         group.target += count;
         group.max = Math.max(group.max, group.target);
         long now = now();
-        for (int i = 0; i < count; i++) {
-            group.pendingSpawns.add(now);
-        }
+        promoteSparesLocked(group);
+        topUpLocked(group, now);
         LOG.info("group {} of pool {}: {} → {} workers ({})", group.name(), config.name(), from, group.target, why);
         if (listening()) {
             publish(new PoolEvent.Scaled(config.name(), clock.instant(), group.name(), from, group.target));
@@ -1195,7 +1218,7 @@ final class Dispatcher {
             left--;
         }
         List<WorkerRecord> members = workers.stream()
-                .filter(w -> w.group == group && !w.isStopping() && !w.retireWhenIdle)
+                .filter(w -> w.group == group && w.isActiveMember())
                 .sorted(Comparator.comparingInt((WorkerRecord w) -> w.inFlight.size()))
                 .toList();
         for (WorkerRecord worker : members) {
@@ -1229,7 +1252,7 @@ final class Dispatcher {
             int backlog = queue.count(key -> group.mayServe((TaskRecord.RoutingKey) key));
             int free = group.pendingSpawns.size() * concurrency;
             for (WorkerRecord worker : workers) {
-                if (worker.group == group && !worker.isStopping() && !worker.retireWhenIdle) {
+                if (worker.group == group && worker.isActiveMember()) {
                     free += worker.isReady() ? worker.maxConcurrency - worker.inFlight.size() : concurrency;
                 }
             }
@@ -1242,8 +1265,8 @@ final class Dispatcher {
                     if (group.target <= group.min) {
                         break;
                     }
-                    if (worker.group == group && worker.state == WorkerState.IDLE && !worker.isStopping()
-                            && !worker.retireWhenIdle && now - worker.idleSince >= idleTimeout) {
+                    if (worker.group == group && worker.state == WorkerState.IDLE && worker.isActiveMember()
+                            && now - worker.idleSince >= idleTimeout) {
                         int from = group.target;
                         group.target--;
                         beginStopLocked(worker, null, "idle for " + group.config.idleTimeout(), StopMode.ASK, fx);
@@ -1615,9 +1638,11 @@ final class Dispatcher {
             long served = workers.stream().mapToLong(w -> w.tasksServed).sum() + servedByDeadWorkers;
             List<dev.procpool.PoolSnapshot.Group> groupInfo = new ArrayList<>();
             for (GroupRuntime group : groups.values()) {
-                int live = (int) workers.stream().filter(w -> w.group == group && !w.isStopping()).count();
+                int live = (int) workers.stream().filter(w -> w.group == group && w.isActiveMember()).count();
+                int spares = (int) workers.stream().filter(w -> w.group == group && w.spare && !w.isStopping())
+                        .count();
                 groupInfo.add(new dev.procpool.PoolSnapshot.Group(group.name(), group.target, group.min, group.max,
-                        live));
+                        live, spares));
             }
             int running = runningCount();
             return new dev.procpool.PoolSnapshot(

@@ -51,6 +51,8 @@ final class WorkerRecord implements LoadBalancer.WorkerView {
     long recycleAtAge = Long.MAX_VALUE;
     /** Whether this worker has counted as stable for its group's restart backoff. */
     boolean stable;
+    /** A hot spare: started and ready, but given no task until it replaces a dead worker. */
+    boolean spare;
     /** Since when the worker has had no task (for idle retirement). */
     long idleSince;
 
@@ -65,12 +67,18 @@ final class WorkerRecord implements LoadBalancer.WorkerView {
         return state == WorkerState.IDLE || state == WorkerState.BUSY;
     }
 
+    /** Counts toward its group's size: not stopping, not retiring, not a spare. */
+    boolean isActiveMember() {
+        return stopStage == StopStage.NONE && !retireWhenIdle && !spare;
+    }
+
     boolean isStopping() {
         return stopStage != StopStage.NONE;
     }
 
     boolean hasFreeSlot() {
-        return isReady() && stopStage == StopStage.NONE && !retireWhenIdle && inFlight.size() < maxConcurrency;
+        return isReady() && stopStage == StopStage.NONE && !retireWhenIdle && !spare
+                && inFlight.size() < maxConcurrency;
     }
 
     boolean canRun(TaskRecord task) {
