@@ -40,6 +40,7 @@ public final class WorkerGroup {
     private final Set<String> capabilities;
     private final LoadBalancer loadBalancer;
     private final int hotSpares;
+    private final int prefetch;
     private final Map<String, String> environment;
     private final Set<String> inheritedEnvironment;
     private final Path workingDirectory;
@@ -59,6 +60,7 @@ public final class WorkerGroup {
         this.capabilities = Set.copyOf(builder.capabilities);
         this.loadBalancer = builder.loadBalancer;
         this.hotSpares = builder.hotSpares;
+        this.prefetch = builder.prefetch;
         this.environment = Map.copyOf(builder.environment);
         this.inheritedEnvironment = Set.copyOf(builder.inheritedEnvironment);
         this.workingDirectory = builder.workingDirectory;
@@ -131,6 +133,15 @@ public final class WorkerGroup {
         return hotSpares;
     }
 
+    /**
+     * Tasks sent ahead to each worker beyond those it runs at once, so that it never waits for the host between
+     * tasks (pipelining). With prefetch, a task's timeout counts from when it is sent, which may include time
+     * queued at the worker, and a worker that dies takes its prefetched tasks' current attempts with it.
+     */
+    public int prefetch() {
+        return prefetch;
+    }
+
     /** The group's own load balancer, if it has one; otherwise the pool's. */
     public Optional<LoadBalancer> loadBalancer() {
         return Optional.ofNullable(loadBalancer);
@@ -190,6 +201,7 @@ public final class WorkerGroup {
         private final Set<String> capabilities = new LinkedHashSet<>();
         private LoadBalancer loadBalancer;
         private int hotSpares;
+        private int prefetch;
         private final Map<String, String> environment = new LinkedHashMap<>();
         private final Set<String> inheritedEnvironment = new LinkedHashSet<>(DEFAULT_INHERITED_ENVIRONMENT);
         private Path workingDirectory;
@@ -279,6 +291,15 @@ public final class WorkerGroup {
                 throw new IllegalArgumentException("hotSpares must be between 0 and 64, was " + spares);
             }
             this.hotSpares = spares;
+            return this;
+        }
+
+        /** Tasks sent ahead to each worker beyond its concurrency (default 0): 0 to 1024. See {@link #prefetch()}. */
+        public Builder prefetch(int tasks) {
+            if (tasks < 0 || tasks > 1024) {
+                throw new IllegalArgumentException("prefetch must be between 0 and 1024, was " + tasks);
+            }
+            this.prefetch = tasks;
             return this;
         }
 

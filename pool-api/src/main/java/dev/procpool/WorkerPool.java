@@ -79,7 +79,7 @@ public interface WorkerPool extends AutoCloseable {
      * {@link PoolConfig#outputRetention()} after it ended.
      *
      * @param maxLines at most this many of the last lines; positive
-     * @return the lines, or empty if the task is unknown or its output has expired
+     * @return the lines, or empty if the task is unknown, wrote nothing, or its output has expired
      */
     Optional<List<String>> taskOutput(String taskId, int maxLines);
 

@@ -77,7 +77,7 @@ final class DefaultTaskHandle implements TaskHandle {
 
     @Override
     public TaskHandle onProgress(java.util.function.Consumer<dev.procpool.TaskProgress> listener) {
-        task.progressListeners.add(java.util.Objects.requireNonNull(listener, "listener"));
+        task.addProgressListener(java.util.Objects.requireNonNull(listener, "listener"));
         return this;
     }
 

@@ -522,7 +522,9 @@ final class Dispatcher {
         task.dispatchedAt = now;
         task.timedOut = false;
         task.peakRssBytes = worker.rssBytes;
-        task.output.clear();
+        if (!task.output.isEmpty()) {
+            task.output.clear();
+        }
         counters.waitNanos += now - task.queuedAt;
         counters.waits++;
         instruments.taskDispatched(now - task.queuedAt);
@@ -540,7 +542,7 @@ final class Dispatcher {
     /** Moves a task to a terminal state and schedules its future's completion. */
     private void finishLocked(TaskRecord task, TaskState terminal, Object outcome, Effects fx) {
         task.state = terminal;
-        if (task.attempts > 0 && config.maxTaskOutputLines() > 0) {
+        if (!task.output.isEmpty()) {
             List<String> lines = List.copyOf(task.output);
             outputs.put(task.id, lines, now());
             long pid = task.lastWorkerPid;
@@ -822,7 +824,10 @@ final class Dispatcher {
             if (worker.process != null) {
                 worker.process.output().add("[stdout] " + text);
             }
-            if (worker.stopStage != WorkerRecord.StopStage.DUMPING) {
+            if (worker.isStopping()) {
+                // a thread dump asked for with SIGQUIT, or last words: kept in the output tail, not a warning
+                LOG.debug("worker {} (stopping) wrote: {}", worker.id, text);
+            } else {
                 LOG.warn("worker {} wrote a line to stdout that is not a frame ({}), ignored: {}", worker.id,
                         notAFrame.why(), text);
             }
@@ -838,7 +843,8 @@ final class Dispatcher {
             if (task != null && !task.progressListeners.isEmpty() && !task.state.isTerminal()) {
                 dev.procpool.TaskProgress report = new dev.procpool.TaskProgress(task.id, progress.fraction(),
                         progress.message() == null ? "" : progress.message());
-                fx.add(() -> task.progressListeners.forEach(listener -> {
+                List<java.util.function.Consumer<dev.procpool.TaskProgress>> listeners = task.progressListeners;
+                fx.add(() -> listeners.forEach(listener -> {
                     try {
                         listener.accept(report);
                     } catch (RuntimeException e) {

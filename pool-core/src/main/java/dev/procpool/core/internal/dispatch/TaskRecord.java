@@ -31,7 +31,7 @@ final class TaskRecord implements QueueEntry, LoadBalancer.TaskView {
     final RetryPolicy retryPolicy;
     final CompletableFuture<TaskResult> future = new CompletableFuture<>();
     /** The failed attempts so far, for the dead-letter entry. */
-    final List<AttemptRecord> failedAttempts = new ArrayList<>(1);
+    final List<AttemptRecord> failedAttempts = new ArrayList<>(0); // no array until the first failure
 
     volatile TaskState state = TaskState.QUEUED;
     /** Offset just past this task's frame in its worker's input; see FrameWriter. */
@@ -53,10 +53,15 @@ final class TaskRecord implements QueueEntry, LoadBalancer.TaskView {
     /** The highest worker RSS seen during the current attempt. */
     long peakRssBytes;
     /** What the current attempt wrote, the last lines only. */
-    final java.util.ArrayDeque<String> output = new java.util.ArrayDeque<>();
-    /** Callbacks for reported progress; registered by callers, read by I/O threads. */
-    final List<java.util.function.Consumer<dev.procpool.TaskProgress>> progressListeners =
-            new java.util.concurrent.CopyOnWriteArrayList<>();
+    final java.util.ArrayDeque<String> output = new java.util.ArrayDeque<>(0);
+    /** Callbacks for reported progress, copied on write; most tasks have none, so no list is allocated. */
+    volatile List<java.util.function.Consumer<dev.procpool.TaskProgress>> progressListeners = List.of();
+
+    synchronized void addProgressListener(java.util.function.Consumer<dev.procpool.TaskProgress> listener) {
+        List<java.util.function.Consumer<dev.procpool.TaskProgress>> more = new ArrayList<>(progressListeners);
+        more.add(listener);
+        progressListeners = List.copyOf(more);
+    }
 
     TaskRecord(String id, TaskRequest request, byte[] payloadJson, long sequence, long submittedAt,
                long timeoutNanos, RetryPolicy retryPolicy) {

@@ -78,7 +78,7 @@ final class WorkerRecord implements LoadBalancer.WorkerView {
 
     boolean hasFreeSlot() {
         return isReady() && stopStage == StopStage.NONE && !retireWhenIdle && !spare
-                && inFlight.size() < maxConcurrency;
+                && inFlight.size() < maxConcurrency + group.config.prefetch();
     }
 
     boolean canRun(TaskRecord task) {

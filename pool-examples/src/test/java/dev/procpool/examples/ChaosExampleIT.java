@@ -1,0 +1,78 @@
+package dev.procpool.examples;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Runs {@link ChaosExample} with real worker JVMs and real faults. */
+@Timeout(value = 120, unit = TimeUnit.SECONDS)
+class ChaosExampleIT {
+    /** Fast-starting worker JVM flags from the build (see it.workerJvmOptions in the parent pom). */
+    private static final String JVM_OPTIONS = System.getProperty("procpool.it.workerJvmOptions", "");
+
+    @Test
+    void everyFaultEndsAsExpectedWithForensicsAndNoWorkerIsLeft() throws Exception {
+        ByteArrayOutputStream console = new ByteArrayOutputStream();
+        int status = ChaosExample.run(new String[] {"--jvm-options", JVM_OPTIONS},
+                new PrintStream(console, true, StandardCharsets.UTF_8));
+        String printed = console.toString(StandardCharsets.UTF_8);
+        assertEquals(0, status, printed);
+
+        // Each fault's outcome.
+        assertOutcome(printed, "crash", "DEAD_LETTERED", "WORKER_CRASHED after 2 attempt");
+        assertOutcome(printed, "kill", "DEAD_LETTERED", "WORKER_CRASHED after 2 attempt");
+        assertOutcome(printed, "busy-loop", "DEAD_LETTERED", "TIMEOUT after 1 attempt");
+        assertOutcome(printed, "silent-hang", "DEAD_LETTERED", "HUNG after 2 attempt");
+        assertOutcome(printed, "oom", "DEAD_LETTERED", "OUT_OF_MEMORY after 2 attempt");
+        assertOutcome(printed, "garbage", "SUCCEEDED", "{");
+        assertContains(printed, "24 ordinary tasks: 24 succeeded");
+
+        // The narration, from the listener.
+        assertContains(printed, "a zombie, stopping it");
+        assertContains(printed, "will retry");
+        assertContains(printed, "replacing w-");
+        assertContains(printed, "task crash: dead-lettered after 2 attempt(s) (WORKER_CRASHED)");
+        assertContains(printed, "All tasks ended; 3 healthy workers");
+
+        // Dead-letter forensics: every attempt with its worker, pid, reason, exit status, duration and output.
+        assertContains(printed, "Dead-letter queue: 5 entries");
+        assertMatches(printed, "attempt 2 on w-\\d+ \\(pid \\d+\\): WORKER_CRASHED, exit code 3, \\d+ ms, peak RSS ");
+        assertMatches(printed, "attempt 1 on w-\\d+ \\(pid \\d+\\): WORKER_CRASHED, signal 9, ");
+        assertMatches(printed, "attempt 1 on w-\\d+ \\(pid \\d+\\): TIMEOUT, ");
+        assertMatches(printed, "attempt 2 on w-\\d+ \\(pid \\d+\\): HUNG, ");
+        assertMatches(printed, "why: .*no heartbeat for ");
+        assertMatches(printed, "attempt \\d on w-\\d+ \\(pid \\d+\\): OUT_OF_MEMORY, ");
+        assertMatches(printed, "\\| .*java\\.lang\\.OutOfMemoryError");
+        // the thread dump taken before a hung worker was killed shows where its handler was
+        assertMatches(printed, "\\| .*at dev\\.procpool\\.core\\.worker\\.FaultInjectionHandler\\.handle\\(");
+
+        // The pool's own metrics at the end.
+        assertMatches(printed, "tasks: 30 submitted, 25 succeeded, 5 failed \\(5 dead-lettered\\), \\d+ retries");
+        assertMatches(printed, "workers: \\d+ started, \\d+ restarts, \\d+ zombies detected");
+
+        await("every worker process to exit").atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(50))
+                .until(() -> ProcessHandle.current().descendants().noneMatch(ProcessHandle::isAlive));
+    }
+
+    private static void assertOutcome(String printed, String task, String state, String outcome) {
+        assertMatches(printed, "(?m)^  " + Pattern.quote(task) + " +" + state + " +" + Pattern.quote(outcome));
+    }
+
+    private static void assertContains(String printed, String expected) {
+        assertTrue(printed.contains(expected), () -> "\"" + expected + "\" missing from:\n" + printed);
+    }
+
+    private static void assertMatches(String printed, String regex) {
+        assertTrue(Pattern.compile(regex).matcher(printed).find(), () -> "/" + regex + "/ missing from:\n" + printed);
+    }
+}
