@@ -21,11 +21,11 @@ public record PoolSnapshot(Pool pool, Workers workers, Tasks tasks, Performance 
         groups = List.copyOf(groups);
     }
 
-    /** The pool itself: {@code size} is the number of live workers. */
+    /** The pool itself: {@code size} counts the workers serving (not being stopped, not hot spares). */
     public record Pool(String name, int size, PoolState state, long uptimeMillis) {
     }
 
-    /** Live workers: idle, busy (running a task), unhealthy (starting, silent, being stopped). */
+    /** All current processes: idle, busy (running a task), unhealthy (starting, silent, being stopped). */
     public record Workers(int total, int idle, int busy, int unhealthy) {
     }
 

@@ -67,6 +67,8 @@ final class Dispatcher {
     private static final long THREAD_DUMP_WAIT_NANOS = TimeUnit.MILLISECONDS.toNanos(500);
     /** Affinity keys remembered at most; beyond it the least recently used are forgotten. */
     static final int MAX_AFFINITY_KEYS = 65_536;
+    /** The longest output line kept with a task. */
+    static final int MAX_LINE_CHARS = 4000;
 
     /** What the dispatcher works with besides its configuration; tests pass fakes. */
     record Collaborators(FrameCodec codec, WorkerLauncher launcher, MemoryProbe memory, DoubleSupplier random,
@@ -654,7 +656,13 @@ final class Dispatcher {
         if (task.output.size() == max) {
             task.output.removeFirst();
         }
-        task.output.addLast(line.length() > 4000 ? line.substring(0, 4000) + "…" : line);
+        task.output.addLast(line.length() > MAX_LINE_CHARS ? cut(line, MAX_LINE_CHARS) + "…" : line);
+    }
+
+    /** The first {@code max} characters, one fewer if that would split a surrogate pair (an emoji, say). */
+    private static String cut(String line, int max) {
+        int end = Character.isHighSurrogate(line.charAt(max - 1)) ? max - 1 : max;
+        return line.substring(0, end);
     }
 
     // ------------------------------------------------------------------ worker events
@@ -847,7 +855,8 @@ final class Dispatcher {
                 fx.add(() -> listeners.forEach(listener -> {
                     try {
                         listener.accept(report);
-                    } catch (RuntimeException e) {
+                    } catch (Exception | LinkageError | AssertionError e) {
+                        // the caller's code: it must not take the worker's reader thread down
                         LOG.warn("progress listener of task {} failed", task.id, e);
                     }
                 }));
@@ -1652,7 +1661,8 @@ final class Dispatcher {
             }
             int running = runningCount();
             return new dev.procpool.PoolSnapshot(
-                    new dev.procpool.PoolSnapshot.Pool(config.name(), workers.size(), state,
+                    new dev.procpool.PoolSnapshot.Pool(config.name(),
+                            (int) workers.stream().filter(WorkerRecord::isActiveMember).count(), state,
                             startedAt == 0 ? 0 : TimeUnit.NANOSECONDS.toMillis(now - startedAt)),
                     new dev.procpool.PoolSnapshot.Workers(workers.size(), idle, busy, unhealthy),
                     new dev.procpool.PoolSnapshot.Tasks(c.submitted, c.succeeded, c.failed + c.deadLettered,

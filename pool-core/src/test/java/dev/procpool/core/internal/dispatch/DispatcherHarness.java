@@ -79,6 +79,19 @@ final class DispatcherHarness implements AutoCloseable {
         return this;
     }
 
+    /** As {@link #startReady()}, with each worker announcing that it runs up to {@code maxConcurrency} tasks at once. */
+    DispatcherHarness startReady(int maxConcurrency) {
+        List<WorkerRecord> started = dispatcher.start();
+        for (WorkerRecord worker : started) {
+            workers.get(worker.id).ready(List.of(), maxConcurrency);
+        }
+        for (WorkerRecord worker : started) {
+            assertTrue(worker.ready.isDone() && !worker.ready.isCompletedExceptionally(), worker + " is not ready");
+        }
+        dispatcher.markRunning();
+        return this;
+    }
+
     /** Builds and submits a task as {@code DefaultWorkerPool.submitTask} does. */
     TaskRecord submit(TaskRequest request) {
         byte[] payload;

@@ -1000,6 +1000,178 @@ class DispatcherTest {
         }
     }
 
+    // ============================================================================================ fixed bugs
+
+    /** Each test here failed on the dispatcher before the bug it names was fixed. */
+    @Nested
+    class FixedBugs {
+        @Test
+        void a_timeout_kill_fails_only_the_timed_out_task_timeout_and_the_other_task_on_the_worker_is_retried() {
+            // before the fix every task in flight on the terminated worker failed TIMEOUT and was dead-lettered
+            DispatcherHarness h = harness(commandGroupBuilder(1).maxConcurrency(2).build()).startReady(2);
+            FakeWorker worker = h.workers.get("w-1");
+            TaskRecord slow = h.submit(TaskRequest.of("work", 1).withId("slow").withTimeout(Duration.ofSeconds(5)));
+            TaskRecord bystander = h.submit("bystander");
+            assertEquals("w-1", slow.worker.id);
+            assertEquals("w-1", bystander.worker.id, "both run on the one worker at once");
+            long dispatched = h.now();
+
+            h.maintainAt(dispatched + Duration.ofSeconds(5).toNanos());
+            assertEquals(List.of("slow"), worker.cancels(), "only the timed-out task is cancelled");
+            worker.heartbeat();
+            long killed = h.maintainAt(dispatched + Duration.ofSeconds(5).toNanos() + CANCEL_GRACE.toNanos());
+            assertEquals(List.of("terminate"), worker.connection.stopActions());
+            assertEquals(TaskState.RUNNING, bystander.state);
+
+            worker.exit(128 + ExitStatus.SIGTERM);
+            assertEquals(TaskState.DEAD_LETTERED, slow.state);
+            assertEquals(FailureReason.TIMEOUT, failure(slow).reason());
+            assertEquals(FailureReason.TIMEOUT, slow.failedAttempts.get(0).reason());
+
+            assertEquals(TaskState.RETRY_WAIT, bystander.state, "the bystander lost its worker: it is retried");
+            assertFalse(bystander.future.isDone());
+            AttemptRecord lost = bystander.failedAttempts.get(0);
+            assertEquals(FailureReason.WORKER_CRASHED, lost.reason());
+            assertEquals(ExitStatus.SIGTERM, lost.signal());
+            assertEquals(1, h.deadLetters.size());
+            assertTrue(h.deadLetters.get("bystander").isEmpty());
+            Dispatcher.Counters counters = h.dispatcher.counters();
+            assertEquals(Map.of(FailureReason.TIMEOUT, 1L, FailureReason.WORKER_CRASHED, 1L),
+                    counters.failuresByReason);
+            assertEquals(1, counters.retried);
+            assertEquals(1, counters.deadLettered);
+
+            // the replacement (restart delay 100 ms) takes attempt 2, due at the same time
+            h.maintainAt(killed + Duration.ofMillis(100).toNanos());
+            FakeWorker replacement = h.workers.get("w-2");
+            replacement.ready(List.of(), 2);
+            assertEquals(TaskState.RUNNING, bystander.state);
+            assertEquals(2, replacement.lastTask().attempt());
+            replacement.result("bystander", "\"ok\"");
+            assertEquals("\"ok\"", bystander.future.join().json());
+        }
+
+        @Test
+        void a_worker_that_was_ready_and_died_before_mark_running_is_replaced_once_the_pool_runs() {
+            // before the fix the death went unreplaced: while NEW nothing is replaced, and markRunning did not look
+            DispatcherHarness h = harness(commandGroup(2));
+            List<WorkerRecord> started = h.dispatcher.start();
+            h.workers.get("w-1").ready();
+            h.workers.get("w-1").exit(1); // ready, then dead while w-2 still starts
+            assertEquals(PoolState.NEW, h.dispatcher.state());
+            h.advance(Duration.ofSeconds(1));
+            assertEquals(2, h.workers.count(), "nothing is replaced while the pool is NEW");
+            h.workers.get("w-2").ready();
+            assertTrue(started.get(0).ready.isDone() && !started.get(0).ready.isCompletedExceptionally());
+
+            h.dispatcher.markRunning();
+            assertEquals(PoolState.RUNNING, h.dispatcher.state());
+            h.maintainAt(h.now());
+            assertEquals(3, h.workers.count(), "the lost worker is replaced once maintenance runs");
+            assertEquals(WorkerState.STARTING, h.snapshot("w-3").state());
+            h.workers.get("w-3").ready();
+            assertEquals(2, h.dispatcher.workerSnapshots().size());
+
+            h.advance(Duration.ofSeconds(1));
+            h.workers.get("w-2").heartbeat();
+            h.workers.get("w-3").heartbeat();
+            h.advance(Duration.ofSeconds(1));
+            assertEquals(3, h.workers.count(), "replaced once, not again");
+        }
+
+        @Test
+        void mark_running_starts_nothing_extra_when_every_worker_is_alive() {
+            DispatcherHarness h = harness(commandGroup(2)).startReady();
+            h.maintainAt(h.now());
+            assertEquals(2, h.workers.count());
+        }
+
+        @Test
+        void a_ready_frame_from_a_worker_being_killed_for_its_startup_timeout_is_ignored() {
+            // before the fix the late ready made the dying worker IDLE and completed its ready future normally
+            DispatcherHarness h = harness(javaGroup(1), b -> b.startupTimeout(Duration.ofSeconds(20)));
+            WorkerRecord record = h.dispatcher.start().get(0);
+            FakeWorker worker = h.workers.get("w-1");
+            h.maintainAt(h.now() + Duration.ofSeconds(20).toNanos());
+            assertEquals(List.of("closeStdin", "kill"), worker.connection.stopActions());
+
+            worker.ready(); // it was only slow, but the kill is under way
+            assertFalse(record.ready.isDone(), "the late ready does not make the worker ready");
+            assertEquals(WorkerState.STARTING, h.snapshot("w-1").state());
+
+            worker.exit(128 + ExitStatus.SIGKILL);
+            ExecutionException thrown = assertThrows(ExecutionException.class, record.ready::get);
+            WorkerStartupException startup = assertInstanceOf(WorkerStartupException.class, thrown.getCause());
+            assertTrue(startup.getMessage().contains("did not send ready within"), startup.getMessage());
+        }
+
+        @Test
+        void a_replacement_killed_for_its_startup_timeout_gets_no_task_when_its_ready_comes_late() {
+            DispatcherHarness h = harness(commandGroup(1), b -> b.startupTimeout(Duration.ofSeconds(20))).startReady();
+            long death = h.ticker.advance(Duration.ofSeconds(1));
+            h.workers.get("w-1").exit(1);
+            h.maintainAt(death + Duration.ofMillis(100).toNanos());
+            FakeWorker late = h.workers.get("w-2");
+            long launched = h.now();
+            TaskRecord task = h.submit("waiting");
+            assertEquals(TaskState.QUEUED, task.state);
+
+            h.maintainAt(launched + Duration.ofSeconds(20).toNanos());
+            assertEquals(List.of("closeStdin", "kill"), late.connection.stopActions());
+            late.ready();
+            assertEquals(TaskState.QUEUED, task.state);
+            assertEquals(List.of(), late.tasks());
+            assertEquals(WorkerState.STARTING, h.snapshot("w-2").state());
+            late.exit(128 + ExitStatus.SIGKILL);
+            assertFalse(h.hasWorker("w-2"));
+            assertEquals(TaskState.QUEUED, task.state);
+            assertEquals(0, task.attempts);
+        }
+
+        @Test
+        void recycle_after_two_tasks_recycles_after_two_not_one() {
+            // 2 × (1 - 0.1 × 0.5) = 1.9: truncated it was 1, so the worker recycled after every task
+            DispatcherHarness h = harness(commandGroupBuilder(1).recycleAfterTasks(2).build()).startReady();
+            FakeWorker worker = h.workers.get("w-1");
+            h.submit("t1");
+            worker.result("t1", "1");
+            assertEquals(0, worker.shutdowns());
+            assertEquals(1, h.workers.count());
+            assertEquals(WorkerState.IDLE, h.snapshot("w-1").state());
+
+            TaskRecord second = h.submit("t2");
+            assertEquals("w-1", second.worker.id);
+            worker.result("t2", "2");
+            assertEquals(1, worker.shutdowns());
+            assertEquals(WorkerState.RETIRING, h.snapshot("w-1").state());
+            assertEquals(2, h.workers.count());
+        }
+
+        @Test
+        void recycle_after_twenty_tasks_recycles_after_nineteen() {
+            DispatcherHarness h = harness(commandGroupBuilder(1).recycleAfterTasks(20).build()).startReady();
+            FakeWorker worker = h.workers.get("w-1");
+            for (int i = 1; i <= 18; i++) {
+                h.submit("t" + i);
+                worker.result("t" + i, "0");
+            }
+            assertEquals(0, worker.shutdowns());
+            h.submit("t19");
+            worker.result("t19", "0");
+            assertEquals(1, worker.shutdowns());
+        }
+
+        @Test
+        void the_spread_task_limit_rounds_up() {
+            int[][] limits = {{1, 1}, {2, 2}, {3, 3}, {10, 10}, {20, 19}, {100, 95}};
+            for (int[] limit : limits) {
+                DispatcherHarness h = harness(commandGroupBuilder(1).recycleAfterTasks(limit[0]).build());
+                WorkerRecord record = h.dispatcher.start().get(0);
+                assertEquals(limit[1], record.recycleAfterTasks, "recycleAfterTasks(" + limit[0] + ")");
+            }
+        }
+    }
+
     private static <T extends PoolEvent> List<T> events(DispatcherHarness h, Class<T> type) {
         return h.events.stream().filter(type::isInstance).map(type::cast).toList();
     }

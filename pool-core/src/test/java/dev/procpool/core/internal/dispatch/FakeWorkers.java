@@ -126,9 +126,21 @@ final class FakeWorkers implements WorkerLauncher {
                     "com.example.Boom: it broke\n\tat Handler.handle(Handler.java:1)", retryable));
         }
 
+        /** Writes a line to stderr as the worker's stderr pump delivers it: into the output tail, then to the listener. */
         FakeWorker stderr(String line) {
             connection.output().add(line);
+            listener.onStderr(line);
             return this;
+        }
+
+        /** Sends a log frame; {@code taskId} may be null for a line not tagged with a task. */
+        FakeWorker log(String level, String message, String taskId) {
+            return sendLine(codec.encodeLog(level, message, taskId));
+        }
+
+        /** Sends a progress frame for a task. */
+        FakeWorker progress(String taskId, double fraction, String message) {
+            return sendLine(codec.encodeProgress(taskId, fraction, message));
         }
 
         /** The process ends with this code (128 + N for death by signal N). */
