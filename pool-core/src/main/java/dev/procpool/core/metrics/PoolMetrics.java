@@ -1,0 +1,565 @@
+package dev.procpool.core.metrics;
+
+import dev.procpool.FailureReason;
+import dev.procpool.PoolSnapshot;
+import dev.procpool.TaskRejectedException;
+import dev.procpool.Ticker;
+import dev.procpool.WorkerPool;
+import dev.procpool.WorkerSnapshot;
+import dev.procpool.WorkerState;
+import dev.procpool.core.internal.dispatch.DefaultWorkerPool;
+import dev.procpool.core.internal.dispatch.Instruments;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Meter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tag;
+import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.binder.BaseUnits;
+import io.micrometer.core.instrument.binder.MeterBinder;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.WeakHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.function.ToDoubleFunction;
+import java.util.function.ToLongFunction;
+
+/**
+ * Micrometer meters for one {@link WorkerPool}, after Micrometer's {@code ExecutorServiceMetrics} and HikariCP's
+ * metrics tracker: bind it to one or more registries, close it to remove every meter it registered.
+ *
+ * <pre>{@code
+ * WorkerPool pool = WorkerPool.builder().name("resize")...start();
+ * PoolMetrics metrics = new PoolMetrics(pool, Tags.of("service", "thumbnails"));
+ * metrics.bindTo(registry);
+ * ...
+ * metrics.close();   // before or after pool.close(); removes the meters from every registry
+ * pool.close();
+ * }</pre>
+ *
+ * <h2>What is measured</h2>
+ * The names are the constants in {@link Names}; each is documented there with its type, unit and tags. Counters
+ * are {@link FunctionCounter}s over the pool's exact running totals (so they agree with
+ * {@link WorkerPool#metrics()}); gauges read a snapshot of the pool; the wait, execution and spawn-to-ready
+ * {@link Timer}s are fed by the dispatcher as events happen. Units are base units: seconds for timers, bytes for
+ * memory. Counters and gauges show the pool's whole life; timers only what happened after they were bound (a pool's
+ * first workers are ready before it can be bound, so {@link Names#WORKER_STARTUP} times replacements and
+ * scale-ups).
+ *
+ * <h2>Tags</h2>
+ * Every meter carries {@value Names#TAG_POOL}{@code =<pool name>} plus the extra tags given to the constructor.
+ * Only bounded tags are added: {@value Names#TAG_STATE}, {@value Names#TAG_OUTCOME}, {@value Names#TAG_REASON}
+ * (the lower-case name of a {@link FailureReason} or {@link TaskRejectedException.Kind}) and
+ * {@value Names#TAG_STAT}. Never task ids, worker ids or pids: those would give every task or worker its own time
+ * series. Counters by reason are registered for every enum constant up front, so a series exists (at 0) before
+ * its first event and rates over it work.
+ *
+ * <h2>Percentiles</h2>
+ * The library switches on no percentile histogram and no client-side percentile: their cost and their buckets are
+ * the host's choice. Prometheus renders each timer as a summary ({@code _count}, {@code _sum}) plus a
+ * {@code _max} gauge. To get histogram buckets, add a {@code MeterFilter} to the registry <em>before</em> binding:
+ * <pre>{@code
+ * registry.config().meterFilter(new MeterFilter() {
+ *     public DistributionStatisticConfig configure(Meter.Id id, DistributionStatisticConfig config) {
+ *         return id.getName().startsWith(PoolMetrics.Names.PREFIX + ".")
+ *                 && id.getType() == Meter.Type.TIMER
+ *                 ? DistributionStatisticConfig.builder().percentilesHistogram(true).build().merge(config)
+ *                 : config;
+ *     }
+ * });
+ * }</pre>
+ * (With Spring Boot: {@code management.metrics.distribution.percentiles-histogram.procpool=true}.)
+ *
+ * <h2>Freshness and cost</h2>
+ * A scrape reads a few dozen meters. So that it does not take the dispatcher's lock a few dozen times, the
+ * counters, the pool snapshot and the worker list are each read at most once per {@code cacheFor} (1 second by
+ * default) and shared by the meters that need them; a value can therefore be up to {@code cacheFor} old. The cache
+ * runs on the pool's {@link dev.procpool.PoolConfig#ticker() ticker}, so with a fake ticker the values move when
+ * the ticker does; pass {@link Duration#ZERO} to read afresh on every meter. The timers record under the
+ * dispatcher's lock and never block.
+ *
+ * <h2>Thread-safety</h2>
+ * All methods are thread-safe. {@link #bindTo(MeterRegistry)} may be called for several registries; binding a
+ * registry a second time does nothing. {@link #close()} is idempotent; binding after it throws. Bind one
+ * {@code PoolMetrics} per pool and registry: two binders for the same pool on the same registry share meters, and
+ * closing one removes them for both. Several binders on one pool may coexist (each on its own registry); the
+ * dispatcher's timings reach all of them.
+ */
+public final class PoolMetrics implements MeterBinder, AutoCloseable {
+
+    /** The default for how long a read of the pool's state serves the meters. */
+    public static final Duration DEFAULT_CACHE_FOR = Duration.ofSeconds(1);
+
+    /**
+     * Every meter name and tag key, in one place: renaming one changes what dashboards see, and a test pins them
+     * as Prometheus renders them ({@code .} becomes {@code _}; counters get {@code _total}; the base unit is
+     * appended, as in {@code procpool_task_wait_seconds}).
+     */
+    public static final class Names {
+        private Names() {
+        }
+
+        /** The prefix of every meter name. */
+        public static final String PREFIX = "procpool";
+
+        // ---------------------------------------------------------------- workers
+
+        /** Gauge: live workers, by {@value #TAG_STATE} = {@code idle | busy | unhealthy}. */
+        public static final String WORKERS = PREFIX + ".workers";
+        /** Counter: workers started, first ones and replacements alike. */
+        public static final String WORKER_STARTS = PREFIX + ".worker.starts";
+        /**
+         * Counter: workers replaced after a failure, by {@value #TAG_REASON} (the lower-case {@link FailureReason}
+         * that stopped the worker). Recycling a healthy worker is not a restart.
+         */
+        public static final String WORKER_RESTARTS = PREFIX + ".worker.restarts";
+        /** Counter: workers declared zombies (heartbeats lost) and killed. */
+        public static final String WORKER_ZOMBIES = PREFIX + ".worker.zombies";
+        /**
+         * Gauge, bytes: resident memory of the live workers, by {@value #TAG_STAT} = {@code total} (sum) or
+         * {@code max} (the largest worker).
+         */
+        public static final String WORKER_MEMORY_RSS = PREFIX + ".worker.memory.rss";
+        /** Timer, seconds: from launching a worker process to its {@code ready} frame. */
+        public static final String WORKER_STARTUP = PREFIX + ".worker.startup";
+        /** Gauge: tasks served per worker started (the higher, the better warm workers are reused). */
+        public static final String WORKER_REUSE = PREFIX + ".worker.reuse";
+
+        // ---------------------------------------------------------------- queue
+
+        /** Gauge: tasks queued to run (not counting those waiting for a retry). */
+        public static final String QUEUE_DEPTH = PREFIX + ".queue.depth";
+        /** Gauge: failed tasks waiting out their backoff before they are queued again. */
+        public static final String QUEUE_RETRY_WAITING = PREFIX + ".queue.retry.waiting";
+
+        // ---------------------------------------------------------------- tasks
+
+        /** Counter: tasks accepted by {@code submitTask}. */
+        public static final String TASKS_SUBMITTED = PREFIX + ".tasks.submitted";
+        /**
+         * Counter: tasks that reached a terminal state, by {@value #TAG_OUTCOME} = {@code succeeded | failed |
+         * dead_lettered | cancelled}. {@code failed} counts only tasks that failed and were not kept in the
+         * dead-letter queue (its capacity is 0); the snapshot's {@code tasks.failed} is
+         * {@code failed + dead_lettered}.
+         */
+        public static final String TASKS_COMPLETED = PREFIX + ".tasks.completed";
+        /** Counter: failed attempts, retried or not, by {@value #TAG_REASON} (lower-case {@link FailureReason}). */
+        public static final String TASKS_ATTEMPT_FAILURES = PREFIX + ".tasks.attempt.failures";
+        /** Counter: failed attempts that were scheduled to be retried. */
+        public static final String TASKS_RETRIED = PREFIX + ".tasks.retried";
+        /**
+         * Counter: submissions refused, by {@value #TAG_REASON} (lower-case {@link TaskRejectedException.Kind},
+         * for example {@code queue_full}).
+         */
+        public static final String TASKS_REJECTED = PREFIX + ".tasks.rejected";
+        /** Gauge: tasks running on workers now. */
+        public static final String TASKS_INFLIGHT = PREFIX + ".tasks.inflight";
+        /** Timer, seconds: time from being queued (or re-queued for a retry) to being dispatched to a worker. */
+        public static final String TASK_WAIT = PREFIX + ".task.wait";
+        /**
+         * Timer, seconds: run time of an attempt, from dispatch to its end, by {@value #TAG_OUTCOME} =
+         * {@code succeeded | failed}. Attempts ended by a cancel are not recorded.
+         */
+        public static final String TASK_EXECUTION = PREFIX + ".task.execution";
+
+        // ---------------------------------------------------------------- dead letters
+
+        /** Gauge: entries in the dead-letter queue now. */
+        public static final String DEADLETTER_SIZE = PREFIX + ".deadletter.size";
+        /** Counter: entries added to the dead-letter queue. */
+        public static final String DEADLETTER_ADDED = PREFIX + ".deadletter.added";
+        /** Counter: entries evicted from the full dead-letter queue to make room. */
+        public static final String DEADLETTER_EVICTED = PREFIX + ".deadletter.evicted";
+
+        // ---------------------------------------------------------------- tags
+
+        /** Tag on every meter: the pool's name. */
+        public static final String TAG_POOL = "pool";
+        /** Tag of {@link #WORKERS}. */
+        public static final String TAG_STATE = "state";
+        /** Tag of {@link #TASKS_COMPLETED} and {@link #TASK_EXECUTION}. */
+        public static final String TAG_OUTCOME = "outcome";
+        /** Tag of {@link #TASKS_ATTEMPT_FAILURES}, {@link #TASKS_REJECTED} and {@link #WORKER_RESTARTS}. */
+        public static final String TAG_REASON = "reason";
+        /** Tag of {@link #WORKER_MEMORY_RSS}. */
+        public static final String TAG_STAT = "stat";
+
+        /** The tag keys this binder sets itself; extra tags may not use them. */
+        public static final Set<String> RESERVED_TAGS = Set.of(TAG_POOL, TAG_STATE, TAG_OUTCOME, TAG_REASON, TAG_STAT);
+
+        /** The value of a {@value #TAG_REASON} tag for an enum constant: its lower-case name. */
+        public static String reason(Enum<?> constant) {
+            return constant.name().toLowerCase(Locale.ROOT);
+        }
+    }
+
+    private final DefaultWorkerPool pool;
+    private final Tags tags;
+    private final Reader reader;
+    /** Meters registered, per registry bound (identity: registries do not define equality). */
+    private final Map<MeterRegistry, Binding> bindings = new IdentityHashMap<>();
+    private boolean closed;
+
+    /** Meters for {@code pool}, tagged with its name only. */
+    public PoolMetrics(WorkerPool pool) {
+        this(pool, Tags.empty());
+    }
+
+    /**
+     * Meters for {@code pool}, tagged with its name and {@code extraTags}.
+     *
+     * @throws IllegalArgumentException if the pool is not this library's engine, or an extra tag uses a key the
+     *                                  binder sets itself ({@link Names#RESERVED_TAGS})
+     */
+    public PoolMetrics(WorkerPool pool, Iterable<Tag> extraTags) {
+        this(pool, extraTags, DEFAULT_CACHE_FOR);
+    }
+
+    /**
+     * Meters for {@code pool}; each read of the pool's state serves the meters for {@code cacheFor}
+     * ({@link Duration#ZERO}: every meter reads afresh).
+     *
+     * @throws IllegalArgumentException if the pool is not this library's engine, an extra tag uses a key the
+     *                                  binder sets itself, or {@code cacheFor} is negative
+     */
+    public PoolMetrics(WorkerPool pool, Iterable<Tag> extraTags, Duration cacheFor) {
+        Objects.requireNonNull(pool, "pool");
+        Objects.requireNonNull(extraTags, "extraTags");
+        Objects.requireNonNull(cacheFor, "cacheFor");
+        if (!(pool instanceof DefaultWorkerPool engine)) {
+            throw new IllegalArgumentException("pool must be a pool started by procpool-core (WorkerPool.builder()"
+                    + "...start()), was " + pool.getClass().getName());
+        }
+        if (cacheFor.isNegative()) {
+            throw new IllegalArgumentException("cacheFor must not be negative, was " + cacheFor);
+        }
+        Tags extra = Tags.of(extraTags);
+        for (Tag tag : extra) {
+            if (Names.RESERVED_TAGS.contains(tag.getKey())) {
+                throw new IllegalArgumentException("extraTags must not use the key \"" + tag.getKey()
+                        + "\": PoolMetrics sets " + Names.RESERVED_TAGS + " itself");
+            }
+        }
+        this.pool = engine;
+        this.tags = extra.and(Names.TAG_POOL, engine.name());
+        this.reader = new Reader(engine, engine.config().ticker(), cacheFor.toNanos());
+    }
+
+    /**
+     * Registers this pool's meters in {@code registry}. Binding the same registry again does nothing.
+     *
+     * @throws IllegalStateException if this binder was closed
+     */
+    @Override
+    public void bindTo(MeterRegistry registry) {
+        Objects.requireNonNull(registry, "registry");
+        synchronized (this) {
+            if (closed) {
+                throw new IllegalStateException("PoolMetrics of pool \"" + pool.name() + "\" is closed");
+            }
+            if (bindings.containsKey(registry)) {
+                return;
+            }
+            Binding binding = register(registry);
+            bindings.put(registry, binding);
+            Fanout.add(pool, binding.timers);
+        }
+    }
+
+    /**
+     * Removes every meter this binder registered from every registry it was bound to, and stops the dispatcher
+     * reporting timings to it. Idempotent.
+     */
+    @Override
+    public void close() {
+        List<Map.Entry<MeterRegistry, Binding>> bound;
+        synchronized (this) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            bound = new ArrayList<>(bindings.entrySet());
+            bindings.clear();
+        }
+        for (Map.Entry<MeterRegistry, Binding> entry : bound) {
+            Fanout.remove(pool, entry.getValue().timers);
+            for (Meter meter : entry.getValue().meters) {
+                entry.getKey().remove(meter);
+            }
+        }
+    }
+
+    @Override
+    public String toString() {
+        synchronized (this) {
+            return "PoolMetrics{" + pool.name() + ", registries=" + bindings.size() + (closed ? ", closed" : "")
+                    + '}';
+        }
+    }
+
+    // ------------------------------------------------------------------ registration
+
+    /** What one registry holds: every meter registered (to remove them) and the timers the dispatcher feeds. */
+    private record Binding(List<Meter> meters, Timers timers) {
+    }
+
+    private Binding register(MeterRegistry registry) {
+        List<Meter> meters = new ArrayList<>();
+        Reader r = reader;
+
+        // workers
+        meters.add(gauge(registry, Names.WORKERS, "Live workers by state", Tags.of(Names.TAG_STATE, "idle"), null,
+                x -> r.snapshot().workers().idle()));
+        meters.add(gauge(registry, Names.WORKERS, "Live workers by state", Tags.of(Names.TAG_STATE, "busy"), null,
+                x -> r.snapshot().workers().busy()));
+        meters.add(gauge(registry, Names.WORKERS, "Live workers by state", Tags.of(Names.TAG_STATE, "unhealthy"),
+                null, x -> r.snapshot().workers().unhealthy()));
+        meters.add(counter(registry, Names.WORKER_STARTS, "Workers started, replacements included", Tags.empty(),
+                DefaultWorkerPool.CounterView::workersStarted));
+        for (FailureReason reason : FailureReason.values()) {
+            meters.add(counter(registry, Names.WORKER_RESTARTS, "Workers replaced after a failure, by reason",
+                    Tags.of(Names.TAG_REASON, Names.reason(reason)),
+                    c -> c.restartsByReason().getOrDefault(reason, 0L)));
+        }
+        meters.add(counter(registry, Names.WORKER_ZOMBIES, "Workers declared zombies (heartbeats lost)",
+                Tags.empty(), DefaultWorkerPool.CounterView::zombies));
+        meters.add(gauge(registry, Names.WORKER_MEMORY_RSS, "Resident memory of the live workers",
+                Tags.of(Names.TAG_STAT, "total"), BaseUnits.BYTES, x -> r.rss().total()));
+        meters.add(gauge(registry, Names.WORKER_MEMORY_RSS, "Resident memory of the live workers",
+                Tags.of(Names.TAG_STAT, "max"), BaseUnits.BYTES, x -> r.rss().max()));
+        meters.add(gauge(registry, Names.WORKER_REUSE, "Tasks served per worker started", Tags.empty(), null,
+                x -> r.snapshot().performance().workerReuseRate()));
+
+        // queue
+        meters.add(gauge(registry, Names.QUEUE_DEPTH, "Tasks queued to run", Tags.empty(), null,
+                x -> r.snapshot().queue().depth()));
+        meters.add(gauge(registry, Names.QUEUE_RETRY_WAITING, "Failed tasks waiting to be retried", Tags.empty(),
+                null, x -> r.snapshot().queue().waitingToRetry()));
+
+        // tasks
+        meters.add(counter(registry, Names.TASKS_SUBMITTED, "Tasks accepted", Tags.empty(),
+                DefaultWorkerPool.CounterView::submitted));
+        String completed = "Tasks that reached a terminal state, by outcome";
+        meters.add(counter(registry, Names.TASKS_COMPLETED, completed, Tags.of(Names.TAG_OUTCOME, "succeeded"),
+                DefaultWorkerPool.CounterView::succeeded));
+        meters.add(counter(registry, Names.TASKS_COMPLETED, completed, Tags.of(Names.TAG_OUTCOME, "failed"),
+                DefaultWorkerPool.CounterView::failed));
+        meters.add(counter(registry, Names.TASKS_COMPLETED, completed, Tags.of(Names.TAG_OUTCOME, "dead_lettered"),
+                DefaultWorkerPool.CounterView::deadLettered));
+        meters.add(counter(registry, Names.TASKS_COMPLETED, completed, Tags.of(Names.TAG_OUTCOME, "cancelled"),
+                DefaultWorkerPool.CounterView::cancelled));
+        for (FailureReason reason : FailureReason.values()) {
+            meters.add(counter(registry, Names.TASKS_ATTEMPT_FAILURES, "Failed attempts, by reason",
+                    Tags.of(Names.TAG_REASON, Names.reason(reason)),
+                    c -> c.attemptFailures().getOrDefault(reason, 0L)));
+        }
+        meters.add(counter(registry, Names.TASKS_RETRIED, "Failed attempts scheduled for a retry", Tags.empty(),
+                DefaultWorkerPool.CounterView::retried));
+        for (TaskRejectedException.Kind kind : TaskRejectedException.Kind.values()) {
+            meters.add(counter(registry, Names.TASKS_REJECTED, "Submissions refused, by reason",
+                    Tags.of(Names.TAG_REASON, Names.reason(kind)), c -> c.rejected().getOrDefault(kind, 0L)));
+        }
+        meters.add(gauge(registry, Names.TASKS_INFLIGHT, "Tasks running on workers", Tags.empty(), null,
+                x -> r.snapshot().tasks().running()));
+
+        // dead letters: the size is one synchronized read, cheap enough to read directly
+        meters.add(gauge(registry, Names.DEADLETTER_SIZE, "Entries in the dead-letter queue", Tags.empty(), null,
+                x -> pool.deadLetters().size()));
+        meters.add(counter(registry, Names.DEADLETTER_ADDED, "Entries added to the dead-letter queue", Tags.empty(),
+                DefaultWorkerPool.CounterView::deadLettersAdded));
+        meters.add(counter(registry, Names.DEADLETTER_EVICTED, "Entries evicted from the full dead-letter queue",
+                Tags.empty(), DefaultWorkerPool.CounterView::deadLettersEvicted));
+
+        // timers, fed by the dispatcher; no histogram or percentiles here: the host decides (see the class doc)
+        Timer wait = timer(registry, Names.TASK_WAIT, "Time tasks waited in the queue before dispatch", Tags.empty());
+        Timer succeeded = timer(registry, Names.TASK_EXECUTION, "Run time of attempts, by outcome",
+                Tags.of(Names.TAG_OUTCOME, "succeeded"));
+        Timer failed = timer(registry, Names.TASK_EXECUTION, "Run time of attempts, by outcome",
+                Tags.of(Names.TAG_OUTCOME, "failed"));
+        Timer startup = timer(registry, Names.WORKER_STARTUP, "Time from launching a worker to its ready frame",
+                Tags.empty());
+        meters.addAll(List.of(wait, succeeded, failed, startup));
+        return new Binding(List.copyOf(meters), new Timers(wait, succeeded, failed, startup));
+    }
+
+    /**
+     * A gauge over the reader. The function captures the reader, so the meter keeps it (and the pool) reachable
+     * for as long as it is registered, even if the caller drops this binder without closing it.
+     */
+    private Gauge gauge(MeterRegistry registry, String name, String description, Tags extra, String baseUnit,
+                        ToDoubleFunction<Reader> value) {
+        Reader r = reader;
+        return Gauge.builder(name, r, value)
+                .strongReference(true)
+                .tags(tags.and(extra))
+                .description(description)
+                .baseUnit(baseUnit)
+                .register(registry);
+    }
+
+    private FunctionCounter counter(MeterRegistry registry, String name, String description, Tags extra,
+                                    ToLongFunction<DefaultWorkerPool.CounterView> value) {
+        Reader r = reader;
+        // FunctionCounter holds its state object weakly; the lambda holds the reader strongly.
+        return FunctionCounter.builder(name, r, ignored -> value.applyAsLong(r.counters()))
+                .tags(tags.and(extra))
+                .description(description)
+                .register(registry);
+    }
+
+    private Timer timer(MeterRegistry registry, String name, String description, Tags extra) {
+        return Timer.builder(name)
+                .tags(tags.and(extra))
+                .description(description)
+                .register(registry);
+    }
+
+    // ------------------------------------------------------------------ reading the pool
+
+    /** RSS figures over the live workers. */
+    private record Rss(long total, long max) {
+    }
+
+    /**
+     * Reads the pool's state at most once per {@code ttlNanos} of the pool's ticker, so that one scrape takes the
+     * dispatcher's lock a few times, not once per meter.
+     */
+    private static final class Reader {
+        private final DefaultWorkerPool pool;
+        private final Ticker ticker;
+        private final long ttlNanos;
+        private final Cached<DefaultWorkerPool.CounterView> counters = new Cached<>();
+        private final Cached<PoolSnapshot> snapshot = new Cached<>();
+        private final Cached<Rss> rss = new Cached<>();
+
+        Reader(DefaultWorkerPool pool, Ticker ticker, long ttlNanos) {
+            this.pool = pool;
+            this.ticker = ticker;
+            this.ttlNanos = ttlNanos;
+        }
+
+        DefaultWorkerPool.CounterView counters() {
+            return counters.get(this, DefaultWorkerPool::counters);
+        }
+
+        PoolSnapshot snapshot() {
+            return snapshot.get(this, DefaultWorkerPool::metrics);
+        }
+
+        Rss rss() {
+            return rss.get(this, p -> {
+                long total = 0;
+                long max = 0;
+                for (WorkerSnapshot worker : p.workers()) {
+                    if (worker.state() != WorkerState.DEAD) {
+                        total += worker.rssBytes();
+                        max = Math.max(max, worker.rssBytes());
+                    }
+                }
+                return new Rss(total, max);
+            });
+        }
+    }
+
+    /** One cached value, read at most once per TTL; each cache has its own monitor. */
+    private static final class Cached<T> {
+        private T value;
+        private long readAt;
+
+        synchronized T get(Reader reader, java.util.function.Function<DefaultWorkerPool, T> read) {
+            long now = reader.ticker.read();
+            if (value == null || reader.ttlNanos == 0 || now - readAt >= reader.ttlNanos) {
+                value = read.apply(reader.pool);
+                readAt = now;
+            }
+            return value;
+        }
+    }
+
+    // ------------------------------------------------------------------ timings from the dispatcher
+
+    /**
+     * The timers of one registry. Compared by identity (not a record): meters equal by id, and the same ids live
+     * in every registry bound.
+     */
+    private static final class Timers {
+        final Timer wait;
+        final Timer succeeded;
+        final Timer failed;
+        final Timer startup;
+
+        Timers(Timer wait, Timer succeeded, Timer failed, Timer startup) {
+            this.wait = wait;
+            this.succeeded = succeeded;
+            this.failed = failed;
+            this.startup = startup;
+        }
+    }
+
+    /**
+     * The {@link Instruments} of one pool: the dispatcher holds a single one, so every binding of every binder of
+     * that pool hangs off the same fan-out. When the last binding goes, the pool gets {@link Instruments#NONE}
+     * back. Called under the dispatcher's lock: it only records into timers (non-blocking) over a copy-on-write
+     * list.
+     */
+    private static final class Fanout implements Instruments {
+        /** Weak keys: a fan-out does not keep its pool alive (it holds no reference to it). */
+        private static final Map<DefaultWorkerPool, Fanout> BY_POOL = new WeakHashMap<>();
+
+        private final List<Timers> sinks = new CopyOnWriteArrayList<>();
+
+        static void add(DefaultWorkerPool pool, Timers timers) {
+            synchronized (BY_POOL) {
+                BY_POOL.computeIfAbsent(pool, p -> {
+                    Fanout fanout = new Fanout();
+                    p.instruments(fanout);
+                    return fanout;
+                }).sinks.add(timers);
+            }
+        }
+
+        static void remove(DefaultWorkerPool pool, Timers timers) {
+            synchronized (BY_POOL) {
+                Fanout fanout = BY_POOL.get(pool);
+                if (fanout == null) {
+                    return;
+                }
+                fanout.sinks.remove(timers);
+                if (fanout.sinks.isEmpty()) {
+                    BY_POOL.remove(pool);
+                    pool.instruments(Instruments.NONE);
+                }
+            }
+        }
+
+        @Override
+        public void taskDispatched(long waitNanos) {
+            for (Timers t : sinks) {
+                t.wait.record(waitNanos, TimeUnit.NANOSECONDS);
+            }
+        }
+
+        @Override
+        public void attemptEnded(long runNanos, boolean succeeded) {
+            for (Timers t : sinks) {
+                (succeeded ? t.succeeded : t.failed).record(runNanos, TimeUnit.NANOSECONDS);
+            }
+        }
+
+        @Override
+        public void workerReady(long startupNanos) {
+            for (Timers t : sinks) {
+                t.startup.record(startupNanos, TimeUnit.NANOSECONDS);
+            }
+        }
+    }
+}
