@@ -32,7 +32,10 @@ public final class RestartPolicy {
         this.window = b.window;
     }
 
-    /** 100 ms doubling to 30 s, ±20 % jitter, at most 10 restarts per 60 s. */
+    /**
+     * 20 ms doubling to 30 s, ±20 % jitter, at most 10 restarts per 60 s: a single crash is replaced almost at
+     * once, a crash loop slows down quickly.
+     */
     public static RestartPolicy defaults() {
         return DEFAULTS;
     }
@@ -73,7 +76,7 @@ public final class RestartPolicy {
 
     /** Builds a {@link RestartPolicy}; each setter validates its argument. Not thread-safe. */
     public static final class Builder {
-        private Duration initialDelay = Duration.ofMillis(100);
+        private Duration initialDelay = Duration.ofMillis(20);
         private double multiplier = 2.0;
         private Duration maxDelay = Duration.ofSeconds(30);
         private double jitter = 0.2;
