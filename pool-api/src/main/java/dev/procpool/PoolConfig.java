@@ -569,11 +569,7 @@ public final class PoolConfig {
         }
 
         private static Duration positive(String setting, Duration value) {
-            Objects.requireNonNull(value, setting);
-            if (value.isNegative() || value.isZero()) {
-                throw new IllegalArgumentException(setting + " must be positive, was " + value);
-            }
-            return value;
+            return Checks.positive(setting, value);
         }
     }
 }

@@ -1,7 +1,6 @@
 package dev.procpool;
 
 import java.time.Duration;
-import java.util.Objects;
 
 /**
  * How the pool replaces workers that die. Immutable; build one with {@link #builder()}.
@@ -88,58 +87,37 @@ public final class RestartPolicy {
 
         /** Delay before replacing a worker after the first failure; zero or positive. */
         public Builder initialDelay(Duration delay) {
-            Objects.requireNonNull(delay, "initialDelay");
-            if (delay.isNegative()) {
-                throw new IllegalArgumentException("initialDelay must be zero or positive, was " + delay);
-            }
-            this.initialDelay = delay;
+            this.initialDelay = Checks.notNegative("initialDelay", delay);
             return this;
         }
 
         /** Growth factor of consecutive delays: 1 to 10. */
         public Builder multiplier(double multiplier) {
-            if (!(multiplier >= 1.0 && multiplier <= 10.0)) {
-                throw new IllegalArgumentException("multiplier must be between 1 and 10, was " + multiplier);
-            }
-            this.multiplier = multiplier;
+            this.multiplier = Checks.multiplier(multiplier);
             return this;
         }
 
         /** The longest delay, also the pace of replacements while degraded; positive. */
         public Builder maxDelay(Duration delay) {
-            Objects.requireNonNull(delay, "maxDelay");
-            if (delay.isNegative() || delay.isZero()) {
-                throw new IllegalArgumentException("maxDelay must be positive, was " + delay);
-            }
-            this.maxDelay = delay;
+            this.maxDelay = Checks.positive("maxDelay", delay);
             return this;
         }
 
         /** Random spread of each delay, as a fraction: 0 to 1. */
         public Builder jitter(double jitter) {
-            if (!(jitter >= 0.0 && jitter <= 1.0)) {
-                throw new IllegalArgumentException("jitter must be between 0 and 1, was " + jitter);
-            }
-            this.jitter = jitter;
+            this.jitter = Checks.jitter(jitter);
             return this;
         }
 
         /** Restarts allowed within the window before the pool is degraded: 1 to 10,000. */
         public Builder maxRestarts(int maxRestarts) {
-            if (maxRestarts < 1 || maxRestarts > 10_000) {
-                throw new IllegalArgumentException("maxRestarts must be between 1 and 10000, was " + maxRestarts);
-            }
-            this.maxRestarts = maxRestarts;
+            this.maxRestarts = Checks.between("maxRestarts", maxRestarts, 1, 10_000);
             return this;
         }
 
         /** The window of the restart intensity, and how long a worker must stay up to reset the backoff. */
         public Builder window(Duration window) {
-            Objects.requireNonNull(window, "window");
-            if (window.isNegative() || window.isZero()) {
-                throw new IllegalArgumentException("window must be positive, was " + window);
-            }
-            this.window = window;
+            this.window = Checks.positive("window", window);
             return this;
         }
 

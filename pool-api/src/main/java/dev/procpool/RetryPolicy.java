@@ -109,40 +109,31 @@ public final class RetryPolicy {
 
         /** Attempts in all, counting the first: 1 (no retry) to 100. */
         public Builder maxAttempts(int maxAttempts) {
-            if (maxAttempts < 1 || maxAttempts > 100) {
-                throw new IllegalArgumentException("maxAttempts must be between 1 and 100, was " + maxAttempts);
-            }
-            this.maxAttempts = maxAttempts;
+            this.maxAttempts = Checks.between("maxAttempts", maxAttempts, 1, 100);
             return this;
         }
 
         /** The delay before the second attempt; zero or positive. */
         public Builder initialDelay(Duration delay) {
-            this.initialDelay = notNegative("initialDelay", delay);
+            this.initialDelay = Checks.notNegative("initialDelay", delay);
             return this;
         }
 
         /** The factor each further delay grows by: 1 to 10. */
         public Builder multiplier(double multiplier) {
-            if (!(multiplier >= 1.0 && multiplier <= 10.0)) {
-                throw new IllegalArgumentException("multiplier must be between 1 and 10, was " + multiplier);
-            }
-            this.multiplier = multiplier;
+            this.multiplier = Checks.multiplier(multiplier);
             return this;
         }
 
         /** The longest delay; zero or positive, and at least initialDelay (checked by build()). */
         public Builder maxDelay(Duration delay) {
-            this.maxDelay = notNegative("maxDelay", delay);
+            this.maxDelay = Checks.notNegative("maxDelay", delay);
             return this;
         }
 
         /** Random spread of each delay, as a fraction: 0 (none) to 1. */
         public Builder jitter(double jitter) {
-            if (!(jitter >= 0.0 && jitter <= 1.0)) {
-                throw new IllegalArgumentException("jitter must be between 0 and 1, was " + jitter);
-            }
-            this.jitter = jitter;
+            this.jitter = Checks.jitter(jitter);
             return this;
         }
 
@@ -174,14 +165,6 @@ public final class RetryPolicy {
                         + initialDelay + ")");
             }
             return new RetryPolicy(this);
-        }
-
-        private static Duration notNegative(String setting, Duration value) {
-            Objects.requireNonNull(value, setting);
-            if (value.isNegative()) {
-                throw new IllegalArgumentException(setting + " must be zero or positive, was " + value);
-            }
-            return value;
         }
     }
 }

@@ -62,7 +62,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * Runs every shipped non-Java worker against PROTOCOL.md's conformance checklist: the reference Python worker (a
- * pool-core test resource) and the Node.js worker that pool-examples ships. One test per checklist item, observed
+ * shipped by pool-examples too) and the Node.js worker that pool-examples ships. One test per checklist item, observed
  * through the public API where the pool shows it, and by driving the worker process directly with raw frames where
  * the pool hides it (which line came first, exit status, stdin end of file, exact line lengths, heartbeat timing).
  */
@@ -90,10 +90,9 @@ class ConformanceIT {
     }
 
     static Stream<ShippedWorker> workers() {
-        Path python = TestPools.resource("workers/python_worker.py");
+        Path python = TestPools.referenceWorker("python_worker.py");
         // Failsafe runs with the module directory (pool-core/) as the working directory.
-        Path node = Path.of(System.getProperty("user.dir")).resolveSibling("pool-examples")
-                .resolve("src/main/resources/workers/node_worker.js");
+        Path node = TestPools.referenceWorker("node_worker.js");
         assertTrue(Files.isRegularFile(node), "the shipped Node worker is missing: " + node
                 + " (user.dir " + System.getProperty("user.dir") + ")");
         return Stream.of(

@@ -271,7 +271,7 @@ class FaultToleranceIT {
                 + "if os.path.exists(" + pyString(broken.toString()) + "):\n"
                 + "    sys.stderr.write('configuration missing\\n'); sys.exit(7)\n"
                 + "sys.argv = ['worker']\n"
-                + "runpy.run_path(" + pyString(TestPools.resource("workers/python_worker.py").toString())
+                + "runpy.run_path(" + pyString(TestPools.referenceWorker("python_worker.py").toString())
                 + ", run_name='__main__')\n";
         try (WorkerPool pool = WorkerPool.builder().name("storm").workers(1).command("python3", "-c", script)
                 .heartbeatInterval(HEARTBEAT).heartbeatTimeout(HEARTBEAT_TIMEOUT)

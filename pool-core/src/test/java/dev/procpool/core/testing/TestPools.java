@@ -25,9 +25,22 @@ public final class TestPools {
                 : spec.withExtraJvmOptions(Arrays.stream(options.trim().split("\\s+")).toList());
     }
 
-    /** The reference Python worker in the test resources. */
+    /** The reference Python worker that pool-examples ships. */
     public static WorkerSpec.Command pythonWorker() {
-        return WorkerSpec.command("python3", resource("workers/python_worker.py").toString());
+        return WorkerSpec.command("python3", referenceWorker("python_worker.py").toString());
+    }
+
+    /**
+     * A reference worker script shipped by pool-examples (one copy for users and tests). Integration tests run
+     * with the module directory as working directory, so the sibling module is found from there.
+     */
+    public static Path referenceWorker(String fileName) {
+        Path script = Path.of(System.getProperty("user.dir")).resolveSibling("pool-examples")
+                .resolve("src/main/resources/workers").resolve(fileName);
+        if (!java.nio.file.Files.isRegularFile(script)) {
+            throw new IllegalStateException("reference worker " + script + " not found");
+        }
+        return script;
     }
 
     public static Path resource(String name) {

@@ -146,7 +146,8 @@ public final class PriorityHeap<T extends QueueEntry> implements TaskQueue<T> {
         entry.queueIndex(index);
     }
 
-    private static boolean before(QueueEntry a, QueueEntry b) {
+    /** Run order: rank, then sequence. */
+    static boolean before(QueueEntry a, QueueEntry b) {
         return a.rank() < b.rank() || (a.rank() == b.rank() && a.sequence() < b.sequence());
     }
 

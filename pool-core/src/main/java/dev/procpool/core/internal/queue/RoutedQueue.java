@@ -43,7 +43,7 @@ public final class RoutedQueue<T extends QueueEntry> implements TaskQueue<T> {
         T best = null;
         for (PriorityHeap<T> heap : heaps.values()) {
             T head = heap.peekFirst(e -> true);
-            if (head != null && (best == null || before(head, best)) && eligible.test(head)) {
+            if (head != null && (best == null || PriorityHeap.before(head, best)) && eligible.test(head)) {
                 best = head;
             }
         }
@@ -75,10 +75,6 @@ public final class RoutedQueue<T extends QueueEntry> implements TaskQueue<T> {
             all.add(next);
         }
         return all;
-    }
-
-    private static boolean before(QueueEntry a, QueueEntry b) {
-        return a.rank() < b.rank() || (a.rank() == b.rank() && a.sequence() < b.sequence());
     }
 
     /** Removes empty heaps; for tests. */
