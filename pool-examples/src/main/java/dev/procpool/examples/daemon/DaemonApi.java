@@ -205,6 +205,7 @@ final class DaemonApi implements HttpHandler {
             case "shutdown" -> {
                 exact(exchange, path, method, "POST");
                 onlyParameters(query);
+                stopAccepting(); // before answering, so a task sent after this answer is refused
                 ObjectNode body = mapper.createObjectNode().put("status", "stopping")
                         .put("message", "no new tasks are accepted; running and queued tasks finish, then the "
                                 + "workers and the daemon stop");
