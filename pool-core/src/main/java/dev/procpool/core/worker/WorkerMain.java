@@ -13,15 +13,15 @@ import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The Java worker runtime: the main class worker JVMs run. Arguments are the {@link dev.procpool.TaskHandler}
@@ -45,18 +45,19 @@ public final class WorkerMain {
     private final HandlerInvoker invoker;
     private final int maxFrameBytes;
     private final Map<String, WorkerTaskContext> running = new ConcurrentHashMap<>();
-    private final ExecutorService taskThreads;
+    private final int concurrency;
+    /** Held by the one thread that reads stdin (leader/followers: no hand-off between reading and running). */
+    private final Semaphore reader = new Semaphore(1);
+    /** Tasks read while every slot was busy (prefetched); started by the next thread that frees a slot. */
+    private final ArrayDeque<WorkerTaskContext> waiting = new ArrayDeque<>();
+    private int busy;
+    private BoundedLineReader input;
 
     private WorkerMain(OutputStream frames, Map<String, TaskHandler> handlers, int maxFrameBytes, int concurrency) {
         this.frames = frames;
         this.invoker = new HandlerInvoker(codec, handlers, maxFrameBytes);
         this.maxFrameBytes = maxFrameBytes;
-        AtomicInteger count = new AtomicInteger();
-        this.taskThreads = Executors.newFixedThreadPool(concurrency, r -> {
-            Thread thread = new Thread(r, "procpool-worker-task-" + count.incrementAndGet());
-            thread.setDaemon(true);
-            return thread;
-        });
+        this.concurrency = concurrency;
     }
 
     public static void main(String[] args) {
@@ -94,7 +95,50 @@ public final class WorkerMain {
         });
         heartbeat.scheduleAtFixedRate(this::heartbeat, heartbeatMs, heartbeatMs, TimeUnit.MILLISECONDS);
 
-        BoundedLineReader input = new BoundedLineReader(System.in, maxFrameBytes);
+        input = new BoundedLineReader(System.in, maxFrameBytes);
+        // concurrency + 1 threads take turns: one reads stdin; when it reads a task it passes the reading on and
+        // runs the task itself, so a task starts on the thread that read it, with no hand-off on the way.
+        for (int i = 1; i <= concurrency; i++) {
+            Thread thread = new Thread(this::serve, "procpool-worker-" + i);
+            thread.setDaemon(true);
+            thread.start();
+        }
+        serve();
+    }
+
+    private void serve() {
+        while (true) {
+            WorkerTaskContext next;
+            synchronized (waiting) {
+                next = busy < concurrency ? waiting.pollFirst() : null;
+                if (next != null) {
+                    busy++;
+                }
+            }
+            if (next != null) {
+                runTask(next);
+                continue;
+            }
+            reader.acquireUninterruptibly();
+            WorkerTaskContext task = readUntilTask();
+            boolean runNow;
+            synchronized (waiting) {
+                runNow = busy < concurrency && waiting.isEmpty();
+                if (runNow) {
+                    busy++;
+                } else {
+                    waiting.addLast(task); // prefetched: it waits for a free slot
+                }
+            }
+            reader.release(); // another thread reads on
+            if (runNow) {
+                runTask(task);
+            }
+        }
+    }
+
+    /** Reads frames, handling all but tasks, until a task arrives; exits the process when stdin ends. */
+    private WorkerTaskContext readUntilTask() {
         try {
             byte[] line;
             while ((line = input.readLine()) != null) {
@@ -102,7 +146,7 @@ public final class WorkerMain {
                 if (frame instanceof Frame.Task task) {
                     WorkerTaskContext context = new WorkerTaskContext(task, codec, this::send);
                     running.put(task.id(), context);
-                    taskThreads.execute(() -> runTask(context));
+                    return context;
                 } else if (frame instanceof Frame.Cancel cancel) {
                     WorkerTaskContext context = running.get(cancel.id());
                     if (context != null) {
@@ -119,6 +163,7 @@ public final class WorkerMain {
             System.err.println("procpool worker: reading stdin failed: " + e.getMessage());
         }
         exit(0); // stdin ended: the host is gone or wants us gone
+        throw new AssertionError("unreachable");
     }
 
     private void runTask(WorkerTaskContext context) {
@@ -138,6 +183,9 @@ public final class WorkerMain {
             System.err.flush();
             TaskOutputStream.end(); // a last line without a newline goes out before the answer
             running.remove(id);
+            synchronized (waiting) {
+                busy--;
+            }
         }
         send(answer);
     }
