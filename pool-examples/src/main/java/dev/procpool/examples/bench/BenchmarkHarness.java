@@ -554,12 +554,12 @@ public final class BenchmarkHarness {
         try (WorkerPool pool = pool("bench-w2", 2, javaSpec()).queueCapacity(Math.max(100_000, n + 1)).start()) {
             throughput(run, "w2.pool", "pool, 2 Java workers", pool, true);
         }
-        // Diagnostic: the same with 8 tasks in flight per worker (WorkerGroup.maxConcurrency), i.e. pipelined.
+        // Pipelined: 32 tasks sent ahead to each worker (WorkerGroup.prefetch), so workers never wait for the host.
         WorkerGroup pipelined = WorkerGroup.builder(PoolConfig.DEFAULT_GROUP, javaSpec()).workers(2)
-                .maxConcurrency(8).build();
+                .prefetch(32).build();
         try (WorkerPool pool = pool("bench-w2-pipelined", pipelined).queueCapacity(Math.max(100_000, n + 1))
                 .start()) {
-            throughput(run, "w2.pipelined", "pool, 2 Java workers × maxConcurrency 8 (diagnostic)", pool, true);
+            throughput(run, "w2.pipelined", "pool, 2 Java workers, prefetch 32", pool, true);
         }
         try (WorkerPool pool = pool("bench-w2-inproc", 2, WorkerSpec.inProcess(BenchHandler.class))
                 .queueCapacity(Math.max(100_000, n + 1)).start()) {
@@ -670,6 +670,13 @@ public final class BenchmarkHarness {
                     Stats.millis(split[1]));
             results.put(run, "W3", "w3.pool.warm.run", "pool, warm: dispatch to answer per task (mean)", "ms",
                     Stats.millis(split[0]));
+        }
+        // The same with the next task sent ahead (WorkerGroup.prefetch 1): a worker never idles between tasks.
+        WorkerGroup ahead = WorkerGroup.builder(PoolConfig.DEFAULT_GROUP, javaSpec()).workers(2).prefetch(1).build();
+        try (WorkerPool pool = pool("bench-w3-prefetch", ahead).start()) {
+            shaBatch(pool, n); // cold run, not reported
+            results.put(run, "W3", "w3.prefetch.warm", "pool, 2 Java workers, prefetch 1, warm: total", "s",
+                    shaBatch(pool, n) / 1e9);
         }
         ExecutorService executor = Executors.newFixedThreadPool(2);
         try {
@@ -1064,6 +1071,8 @@ public final class BenchmarkHarness {
         results.ratio("W2", "pool host CPU per task / ExecutorService's", "w2.pool.hostCpu", "w2.exec.hostCpu",
                 "× ExecutorService", none);
         results.ratio("W3", "pool cold total / ideal", "w3.pool.cold", "w3.ideal", "× ideal", none);
+        results.ratio("W3", "pool (prefetch 1) warm total / ideal", "w3.prefetch.warm", "w3.ideal", "× ideal",
+                none);
         results.ratio("W3", "pool warm total / ideal", "w3.pool.warm", "w3.ideal", "× ideal",
                 new Results.Bound(true, 1.15, "≤ 1.15×"));
         results.ratio("W3", "ExecutorService warm total / ideal", "w3.exec.warm", "w3.ideal", "× ideal", none);
@@ -1080,7 +1089,11 @@ public final class BenchmarkHarness {
         results.target("W1 p50 ≤ 2× raw pipe p50", "ratio:w1.pool.p50/w1.raw.p50",
                 new Results.Bound(true, 2.0, "≤ 2×"));
         results.target("W2 ≥ 200,000 tasks/s", "w2.pool.rate", new Results.Bound(false, 200_000, "≥ 200,000"));
+        results.target("W2 ≥ 200,000 tasks/s (prefetch 32)", "w2.pipelined.rate",
+                new Results.Bound(false, 200_000, "≥ 200,000"));
         results.target("W3 warm ≤ 1.15× ideal", "ratio:w3.pool.warm/w3.ideal",
+                new Results.Bound(true, 1.15, "≤ 1.15×"));
+        results.target("W3 warm ≤ 1.15× ideal (prefetch 1)", "ratio:w3.prefetch.warm/w3.ideal",
                 new Results.Bound(true, 1.15, "≤ 1.15×"));
         results.target("W4 ≤ 250 ms with tuning (pool defaults: options + AppCDS)", "w4.defaults",
                 new Results.Bound(true, 250, "≤ 250 ms"));
