@@ -22,6 +22,7 @@ public record BatchResult(List<Outcome> outcomes) {
             }
         }
 
+        /** Whether the task succeeded. */
         public boolean succeeded() {
             return result != null;
         }

@@ -25,6 +25,7 @@ public final class ItemBatch {
 
     /** One item's outcome: its result (an element of the handler's array), or its failure. */
     public record ItemOutcome(Object item, Object result, TaskFailedException failure) {
+        /** Whether the item has a result. */
         public boolean succeeded() {
             return failure == null;
         }
@@ -36,10 +37,12 @@ public final class ItemBatch {
             items = List.copyOf(items);
         }
 
+        /** How many items succeeded. */
         public long succeeded() {
             return items.stream().filter(ItemOutcome::succeeded).count();
         }
 
+        /** How many items failed. */
         public long failed() {
             return items.size() - succeeded();
         }

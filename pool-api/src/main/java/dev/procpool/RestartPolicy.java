@@ -39,30 +39,37 @@ public final class RestartPolicy {
         return DEFAULTS;
     }
 
+    /** A builder starting from the defaults. */
     public static Builder builder() {
         return new Builder();
     }
 
+    /** The delay before replacing a worker after the first of consecutive failures. */
     public Duration initialDelay() {
         return initialDelay;
     }
 
+    /** The growth factor of consecutive delays. */
     public double multiplier() {
         return multiplier;
     }
 
+    /** The longest delay, and the pace of replacements while the pool is degraded. */
     public Duration maxDelay() {
         return maxDelay;
     }
 
+    /** The random spread of each delay, as a fraction. */
     public double jitter() {
         return jitter;
     }
 
+    /** Restarts allowed within {@link #window()} before the pool is degraded. */
     public int maxRestarts() {
         return maxRestarts;
     }
 
+    /** The window of the restart intensity, and how long a worker must stay up to reset the backoff. */
     public Duration window() {
         return window;
     }
@@ -121,6 +128,11 @@ public final class RestartPolicy {
             return this;
         }
 
+        /**
+         * The immutable policy.
+         *
+         * @throws IllegalStateException if maxDelay is shorter than initialDelay
+         */
         public RestartPolicy build() {
             if (maxDelay.compareTo(initialDelay) < 0) {
                 throw new IllegalStateException("maxDelay (" + maxDelay + ") must not be shorter than initialDelay ("

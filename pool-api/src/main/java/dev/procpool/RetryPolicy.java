@@ -53,6 +53,7 @@ public final class RetryPolicy {
         return NONE;
     }
 
+    /** A builder starting from the defaults. */
     public static Builder builder() {
         return new Builder();
     }
@@ -62,14 +63,17 @@ public final class RetryPolicy {
         return maxAttempts;
     }
 
+    /** The delay before the second attempt. */
     public Duration initialDelay() {
         return initialDelay;
     }
 
+    /** The factor each further delay grows by. */
     public double multiplier() {
         return multiplier;
     }
 
+    /** The longest delay between attempts. */
     public Duration maxDelay() {
         return maxDelay;
     }
