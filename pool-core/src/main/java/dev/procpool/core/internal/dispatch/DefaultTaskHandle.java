@@ -51,6 +51,9 @@ final class DefaultTaskHandle implements TaskHandle {
     private static final long SPIN_NANOS = 30_000;
 
     private void spinBriefly() {
+        if (task.state != TaskState.RUNNING) {
+            return; // a queued task will not end within a spin: park at once and leave the CPU to the workers
+        }
         long until = System.nanoTime() + SPIN_NANOS;
         while (!task.future.isDone() && System.nanoTime() < until) {
             Thread.onSpinWait();
