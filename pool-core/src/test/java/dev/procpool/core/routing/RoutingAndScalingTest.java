@@ -53,9 +53,17 @@ class RoutingAndScalingTest {
             if (context.taskType().equals("gate")) {
                 gate((String) payload.get("name")).await(30, TimeUnit.SECONDS);
             } else if (payload.get("ms") instanceof Number ms && ms.intValue() > 0) {
-                Thread.sleep(ms.intValue()); // the task's own work
+                burnCpu(ms.intValue()); // the task's own work
             }
             return Map.of("thread", Thread.currentThread().getName());
+        }
+
+        /** Work that takes about {@code ms} milliseconds of CPU. */
+        private static void burnCpu(int ms) {
+            long until = System.nanoTime() + ms * 1_000_000L;
+            while (System.nanoTime() < until) {
+                Thread.onSpinWait();
+            }
         }
 
         static CountDownLatch gate(String name) {

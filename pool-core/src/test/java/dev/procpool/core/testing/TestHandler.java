@@ -51,7 +51,7 @@ public final class TestHandler implements TaskHandler {
             case "sleep" -> {
                 long until = System.nanoTime() + ((Number) context.payload(Map.class).get("ms")).longValue() * 1_000_000L;
                 while (System.nanoTime() < until && !context.isCancelled()) {
-                    Thread.sleep(5);
+                    Thread.sleep(5); // the task's behaviour: a long task that notices cancellation
                 }
                 return Map.of("cancelled", context.isCancelled(), "pid", pid);
             }
@@ -59,7 +59,7 @@ public final class TestHandler implements TaskHandler {
                 Path path = Path.of(context.payload(Map.class).get("path").toString());
                 long until = System.nanoTime() + 60_000_000_000L;
                 while (!Files.exists(path) && System.nanoTime() < until && !context.isCancelled()) {
-                    Thread.sleep(2);
+                    Thread.sleep(2); // the task's behaviour: it holds its worker until the test opens the gate
                 }
                 return Map.of("pid", pid, "order", order);
             }

@@ -43,14 +43,6 @@ public final class TestPools {
         return script;
     }
 
-    public static Path resource(String name) {
-        try {
-            return Path.of(TestPools.class.getClassLoader().getResource(name).toURI());
-        } catch (Exception e) {
-            throw new IllegalStateException("test resource " + name + " not found", e);
-        }
-    }
-
     /** Waits until none of the given pids is alive. */
     public static void assertAllDead(List<Long> pids, Duration within) {
         await("worker processes " + pids + " to exit").atMost(within).pollInterval(Duration.ofMillis(20))

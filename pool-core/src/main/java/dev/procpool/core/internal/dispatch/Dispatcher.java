@@ -1297,18 +1297,6 @@ final class Dispatcher {
         }
     }
 
-    /** Each group's target size, for snapshots. */
-    Map<String, Integer> groupTargets() {
-        lock.lock();
-        try {
-            Map<String, Integer> targets = new LinkedHashMap<>();
-            groups.forEach((name, group) -> targets.put(name, group.target));
-            return targets;
-        } finally {
-            lock.unlock();
-        }
-    }
-
     // ------------------------------------------------------------------ stopping workers
 
     /** How a stop begins; it escalates to SIGTERM and then SIGKILL after a grace period each. */

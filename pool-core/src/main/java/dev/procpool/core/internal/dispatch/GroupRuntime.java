@@ -39,7 +39,6 @@ final class GroupRuntime {
         boolean type = announcedTaskTypes == null || announcedTaskTypes.isEmpty()
                 || announcedTaskTypes.contains(key.type());
         boolean capabilities = announcedCapabilities == null
-                || config.capabilities().containsAll(key.requiredCapabilities())
                 || union(config.capabilities(), announcedCapabilities).containsAll(key.requiredCapabilities());
         return type && capabilities;
     }

@@ -110,10 +110,6 @@ public final class WorkerProcess implements WorkerConnection {
         return process.isAlive();
     }
 
-    public ProcessHandle handle() {
-        return process.toHandle();
-    }
-
     @Override
     public OutputTail output() {
         return stderrTail;
@@ -170,11 +166,6 @@ public final class WorkerProcess implements WorkerConnection {
         for (ProcessHandle child : children) {
             child.destroyForcibly(); // ProcessHandle checks the start time, so a reused pid is never hit
         }
-    }
-
-    /** Whether the worker or any child remembered at the stop is still running. */
-    public boolean treeAlive() {
-        return process.isAlive() || descendantsAtStop.stream().anyMatch(ProcessHandle::isAlive);
     }
 
     /** Sends a signal by name (QUIT, STOP, CONT, …) with the system's {@code kill}; for diagnostics and tests. */

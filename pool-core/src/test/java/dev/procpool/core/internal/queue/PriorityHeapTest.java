@@ -16,45 +16,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class PriorityHeapTest {
 
-    /** A queue entry as the dispatcher's task records are: fixed rank and sequence, a mutable slot. */
-    static final class Entry implements QueueEntry {
-        final String name;
-        final long rank;
-        final long sequence;
-        int index = -1;
-
-        Entry(String name, long rank, long sequence) {
-            this.name = name;
-            this.rank = rank;
-            this.sequence = sequence;
-        }
-
-        @Override
-        public long rank() {
-            return rank;
-        }
-
-        @Override
-        public long sequence() {
-            return sequence;
-        }
-
-        @Override
-        public int queueIndex() {
-            return index;
-        }
-
-        @Override
-        public void queueIndex(int index) {
-            this.index = index;
-        }
-
-        @Override
-        public String toString() {
-            return name + "(" + rank + "/" + sequence + ")";
-        }
-    }
-
     private static final Comparator<Entry> RUN_ORDER =
             Comparator.comparingLong((Entry e) -> e.rank).thenComparingLong(e -> e.sequence);
 

@@ -11,49 +11,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class RoutedQueueTest {
 
-    static final class Entry implements QueueEntry {
-        final String route;
-        final long rank;
-        final long sequence;
-        int index = -1;
-
-        Entry(String route, long rank, long sequence) {
-            this.route = route;
-            this.rank = rank;
-            this.sequence = sequence;
-        }
-
-        @Override
-        public Object routingKey() {
-            return route;
-        }
-
-        @Override
-        public long rank() {
-            return rank;
-        }
-
-        @Override
-        public long sequence() {
-            return sequence;
-        }
-
-        @Override
-        public int queueIndex() {
-            return index;
-        }
-
-        @Override
-        public void queueIndex(int index) {
-            this.index = index;
-        }
-
-        @Override
-        public String toString() {
-            return route + "/" + rank + "/" + sequence;
-        }
-    }
-
     @Test
     void aTaskForBusyWorkersDoesNotHideTasksOthersCanRun() {
         RoutedQueue<Entry> queue = new RoutedQueue<>();
