@@ -204,6 +204,10 @@ class FaultToleranceIT {
                     () -> task.await(Duration.ofSeconds(20)));
             assertEquals(FailureReason.TIMEOUT, failure.reason());
             TestPools.assertAllDead(List.of(before), Duration.ofSeconds(5));
+            // The JVM was asked for a thread dump; the stack of the looping task thread is kept with the attempt.
+            List<String> forensics = pool.deadLetters().get(task.id()).orElseThrow().attempts().get(0).stderrTail();
+            assertTrue(forensics.stream().anyMatch(l -> l.startsWith("[thread dump]")
+                    && l.contains("FaultInjectionHandler.handle(")), forensics.toString());
             TaskResult next = pool.submitTask("fault", fault("none")).await(Duration.ofSeconds(20));
             assertNotEquals(before, next.workerPid());
         }

@@ -65,6 +65,8 @@ final class Dispatcher {
     private static final Logger LOG = LoggerFactory.getLogger(Dispatcher.class);
     /** How long a zombie JVM gets to print the thread dump asked for with SIGQUIT before SIGTERM. */
     private static final long THREAD_DUMP_WAIT_NANOS = TimeUnit.MILLISECONDS.toNanos(500);
+    /** The most lines of task-thread stacks kept with a failed attempt. */
+    private static final int THREAD_DUMP_LINES = 80;
     /** Affinity keys remembered at most; beyond it the least recently used are forgotten. */
     static final int MAX_AFFINITY_KEYS = 65_536;
     /** The longest output line kept with a task. */
@@ -580,7 +582,7 @@ final class Dispatcher {
         task.failedAttempts.add(new AttemptRecord(task.attempts, worker.id, worker.pid, reason, detail,
                 exit == null ? null : exit.code(), exit == null || exit.signal() == 0 ? null : exit.signal(),
                 Duration.ofNanos(now - task.dispatchedAt), Math.max(task.peakRssBytes, worker.rssBytes),
-                process == null ? List.of() : process.output().lines(), remote));
+                forensicOutput(worker), remote));
         counters.failuresByReason.merge(reason, 1L, Long::sum);
         instruments.attemptEnded(now - task.dispatchedAt, false);
         boolean retry = task.retryPolicy.shouldRetry(reason, task.attempts, retryable)
@@ -624,6 +626,22 @@ final class Dispatcher {
             counters.failed++;
             finishLocked(task, TaskState.FAILED, failure, fx);
         }
+    }
+
+    /**
+     * The output tail of a worker, followed by the stacks of the threads that were running tasks when it was asked
+     * for a thread dump: a dump is longer than the tail, and those stacks are the part that explains a hang.
+     */
+    private static List<String> forensicOutput(WorkerRecord worker) {
+        List<String> tail = worker.process == null ? List.of() : worker.process.output().lines();
+        List<String> stacks = ThreadDumps.taskStacks(worker.stoppingOutput, THREAD_DUMP_LINES);
+        if (stacks.isEmpty()) {
+            return tail;
+        }
+        List<String> all = new ArrayList<>(tail.size() + stacks.size());
+        all.addAll(tail);
+        stacks.forEach(line -> all.add("[thread dump] " + line));
+        return all;
     }
 
     private void requeueDueRetriesLocked(long now) {
@@ -833,7 +851,10 @@ final class Dispatcher {
                 worker.process.output().add("[stdout] " + text);
             }
             if (worker.isStopping()) {
-                // a thread dump asked for with SIGQUIT, or last words: kept in the output tail, not a warning
+                // a thread dump asked for with SIGQUIT, or last words: kept, not a warning
+                if (worker.stoppingOutput.size() < WorkerRecord.MAX_STOPPING_LINES) {
+                    worker.stoppingOutput.add(text);
+                }
                 LOG.debug("worker {} (stopping) wrote: {}", worker.id, text);
             } else {
                 LOG.warn("worker {} wrote a line to stdout that is not a frame ({}), ignored: {}", worker.id,

@@ -53,6 +53,10 @@ final class WorkerRecord implements LoadBalancer.WorkerView {
     boolean stable;
     /** A hot spare: started and ready, but given no task until it replaces a dead worker. */
     boolean spare;
+    /** The most stray stdout lines kept from a stopping worker (a JVM thread dump is a few hundred). */
+    static final int MAX_STOPPING_LINES = 2000;
+    /** Stray stdout lines written while the worker was being stopped: a thread dump, or last words. */
+    final java.util.List<String> stoppingOutput = new java.util.ArrayList<>(0);
     /** Since when the worker has had no task (for idle retirement). */
     long idleSince;
 
