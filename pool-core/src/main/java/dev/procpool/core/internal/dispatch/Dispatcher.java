@@ -118,6 +118,8 @@ final class Dispatcher {
     private final Counters counters = new Counters();
     private final OutputStore outputs;
     /** Class-data-sharing archives for Java workers; null when switched off. */
+    /** {@link PoolConfig#priorityAgingStep()} in nanoseconds; 0 without aging. */
+    private final long agingStepNanos;
     private final ClassDataSharing classDataSharing;
     private volatile Instruments instruments = Instruments.NONE;
 
@@ -148,6 +150,7 @@ final class Dispatcher {
 
     Dispatcher(PoolConfig config, Collaborators with, DeadLetters deadLetters) {
         this.config = config;
+        this.agingStepNanos = config.priorityAgingStep().map(Duration::toNanos).orElse(0L);
         this.codec = with.codec();
         this.launcher = with.launcher();
         this.memory = with.memory();
@@ -352,7 +355,7 @@ final class Dispatcher {
                     + "\" is already in use in pool \"" + config.name() + "\"; ids must be unique among the "
                     + "pool's unfinished tasks");
         }
-        if (groups.values().stream().noneMatch(g -> g.mayServe(task.routingKey))) {
+        if (!mayBeServedLocked(task.routingKey)) {
             throw new TaskRejectedException(TaskRejectedException.Kind.NO_CAPABLE_WORKER, "no worker of pool \""
                     + config.name() + "\" serves task type \"" + task.type() + "\""
                     + (task.requiredCapabilities().isEmpty() ? ""
@@ -368,6 +371,15 @@ final class Dispatcher {
                     task.request.priority()));
         }
         dispatchLocked(fx);
+    }
+
+    private boolean mayBeServedLocked(TaskRecord.RoutingKey key) {
+        for (GroupRuntime group : groups.values()) {
+            if (group.mayServe(key)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private void checkAcceptingLocked(TaskRecord task) {
@@ -405,9 +417,9 @@ final class Dispatcher {
     private void enqueueLocked(TaskRecord task, long now) {
         task.state = TaskState.QUEUED;
         task.queuedAt = now;
-        task.rank = config.priorityAgingStep()
-                .map(step -> task.request.priority() * step.toNanos() + (task.submittedAt - startedAt))
-                .orElse((long) task.request.priority());
+        task.rank = agingStepNanos > 0
+                ? task.request.priority() * agingStepNanos + (task.submittedAt - startedAt)
+                : task.request.priority();
         queue.add(task);
     }
 
@@ -476,7 +488,7 @@ final class Dispatcher {
             if (available.isEmpty()) {
                 return;
             }
-            TaskRecord task = queue.peekFirst(t -> available.stream().anyMatch(w -> w.canRun(t)));
+            TaskRecord task = queue.peekFirst(t -> anyCanRun(available, t));
             if (task == null) {
                 return;
             }
@@ -486,6 +498,15 @@ final class Dispatcher {
             signalRoomLocked();
             startAttemptLocked(task, worker, fx);
         }
+    }
+
+    private static boolean anyCanRun(List<WorkerRecord> workers, TaskRecord task) {
+        for (WorkerRecord worker : workers) {
+            if (worker.canRun(task)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Affinity first (the key's worker, if it is among the candidates), then the load balancer. */
@@ -502,7 +523,10 @@ final class Dispatcher {
             chosen = candidates.get(0);
         } else {
             GroupRuntime group = candidates.get(0).group;
-            boolean oneGroup = candidates.stream().allMatch(w -> w.group == group);
+            boolean oneGroup = true;
+            for (WorkerRecord candidate : candidates) {
+                oneGroup &= candidate.group == group;
+            }
             LoadBalancer balancer = oneGroup ? group.config.loadBalancer().orElse(config.loadBalancer())
                     : config.loadBalancer();
             LoadBalancer.WorkerView view = balancer.choose(task, candidates);
@@ -774,10 +798,18 @@ final class Dispatcher {
 
         @Override
         public void onFrame(Frame frame, byte[] line) {
+            onFrames(List.of(frame), List.of(line));
+        }
+
+        /** A burst of answers is handled under one lock, and the tasks it frees go out together. */
+        @Override
+        public void onFrames(List<Frame> frames, List<byte[]> lines) {
             Effects fx = new Effects();
             lock.lock();
             try {
-                onFrameLocked(worker, frame, line, fx);
+                for (int i = 0; i < frames.size(); i++) {
+                    onFrameLocked(worker, frames.get(i), lines.get(i), fx);
+                }
             } finally {
                 lock.unlock();
             }
@@ -1743,10 +1775,18 @@ final class Dispatcher {
 
     // ------------------------------------------------------------------ effects
 
-    /** I/O decided under the lock and carried out after it is released, in order. */
+    /**
+     * I/O decided under the lock and carried out after it is released, in order. Frames for the same worker that
+     * follow each other go out in one write.
+     */
     private final class Effects {
-        private final List<Runnable> actions = new ArrayList<>(4);
+        /** {@link Runnable}s and {@link Send}s, in the order decided. */
+        private final List<Object> actions = new ArrayList<>(4);
         private List<Object[]> completions;
+
+        /** A frame to send; {@code task} is set for a task frame, whose end offset it records. */
+        private record Send(WorkerConnection process, byte[] frame, TaskRecord task) {
+        }
 
         void add(Runnable action) {
             actions.add(action);
@@ -1755,14 +1795,13 @@ final class Dispatcher {
         void send(WorkerRecord worker, byte[] frame) {
             WorkerConnection process = worker.process;
             if (process != null) {
-                actions.add(() -> process.send(frame));
+                actions.add(new Send(process, frame, null));
             }
         }
 
         void sendTask(WorkerRecord worker, TaskRecord task, int attempt, long timeoutMs) {
-            WorkerConnection process = worker.process;
-            actions.add(() -> task.frameEnd = process.send(
-                    codec.encodeTask(task.id, task.type(), attempt, timeoutMs, task.payloadJson)));
+            actions.add(new Send(worker.process,
+                    codec.encodeTask(task.id, task.type(), attempt, timeoutMs, task.payloadJson), task));
         }
 
         void complete(TaskRecord task, Object outcome) {
@@ -1774,13 +1813,19 @@ final class Dispatcher {
 
         /** Frames go out first so workers start on new tasks before callers' callbacks run. */
         void run() {
-            for (Runnable action : actions) {
-                try {
-                    action.run();
-                } catch (RuntimeException e) {
-                    LOG.error("procpool: an effect failed", e);
+            int sendsFrom = 0;
+            for (int i = 0; i < actions.size(); i++) {
+                if (actions.get(i) instanceof Runnable action) {
+                    sendAll(sendsFrom, i); // frames decided before an action go out before it
+                    sendsFrom = i + 1;
+                    try {
+                        action.run();
+                    } catch (RuntimeException e) {
+                        LOG.error("procpool: an effect failed", e);
+                    }
                 }
             }
+            sendAll(sendsFrom, actions.size());
             if (completions != null) {
                 for (Object[] completion : completions) {
                     TaskRecord task = (TaskRecord) completion[0];
@@ -1790,6 +1835,55 @@ final class Dispatcher {
                     if (!first) {
                         LOG.error("procpool bug: task {} completed twice", task.id);
                     }
+                }
+            }
+        }
+
+        /** Sends the frames in {@code actions[from, to)}, all of them {@link Send}s, one write per worker. */
+        private void sendAll(int from, int to) {
+            for (int i = from; i < to; i++) {
+                Send first = (Send) actions.get(i);
+                if (first == null) {
+                    continue; // already sent with an earlier frame to the same worker
+                }
+                int bytes = 0;
+                int count = 0;
+                for (int j = i; j < to; j++) {
+                    if (actions.get(j) instanceof Send send && send.process == first.process) {
+                        bytes += send.frame.length;
+                        count++;
+                    }
+                }
+                try {
+                    if (count == 1) {
+                        long end = first.process.send(first.frame);
+                        if (first.task != null) {
+                            first.task.frameEnd = end;
+                        }
+                        continue;
+                    }
+                    byte[] joined = new byte[bytes];
+                    List<Send> sends = new ArrayList<>(count);
+                    int at = 0;
+                    for (int j = i; j < to; j++) {
+                        if (actions.get(j) instanceof Send send && send.process == first.process) {
+                            System.arraycopy(send.frame, 0, joined, at, send.frame.length);
+                            at += send.frame.length;
+                            sends.add(send);
+                            actions.set(j, null);
+                        }
+                    }
+                    long end = first.process.send(joined);
+                    // each task frame ends where the bytes after it begin
+                    for (int k = sends.size() - 1; k >= 0; k--) {
+                        Send send = sends.get(k);
+                        if (send.task != null) {
+                            send.task.frameEnd = end;
+                        }
+                        end -= send.frame.length;
+                    }
+                } catch (RuntimeException e) {
+                    LOG.error("procpool: sending to a worker failed", e);
                 }
             }
         }

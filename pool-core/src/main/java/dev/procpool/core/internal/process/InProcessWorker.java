@@ -94,12 +94,20 @@ public final class InProcessWorker implements WorkerConnection {
     }
 
     @Override
-    public synchronized long send(byte[] frame) {
-        offered += frame.length;
-        if (exited.get()) {
-            return offered;
+    public synchronized long send(byte[] frames) {
+        offered += frames.length;
+        int start = 0;
+        for (int i = 0; i < frames.length && !exited.get(); i++) {
+            if (frames[i] == '\n') {
+                receive(Arrays.copyOfRange(frames, start, i));
+                start = i + 1;
+            }
         }
-        Frame decoded = codec.decode(Arrays.copyOf(frame, frame.length - 1));
+        return offered;
+    }
+
+    private void receive(byte[] line) {
+        Frame decoded = codec.decode(line);
         if (decoded instanceof Frame.Task task) {
             WorkerTaskContext context = new WorkerTaskContext(task, codec, this::deliver);
             running.put(task.id(), context);
@@ -112,7 +120,6 @@ public final class InProcessWorker implements WorkerConnection {
         } else if (decoded instanceof Frame.Shutdown) {
             exit(0);
         }
-        return offered;
     }
 
     private void run(WorkerTaskContext context) {

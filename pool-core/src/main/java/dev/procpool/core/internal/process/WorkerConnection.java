@@ -4,8 +4,11 @@ package dev.procpool.core.internal.process;
 public interface WorkerConnection {
     long pid();
 
-    /** Sends a frame without blocking; returns the offset just past it (see {@link FrameWriter}). */
-    long send(byte[] frame);
+    /**
+     * Sends one or more whole frames (each ending in {@code \n}) without blocking; returns the offset just past
+     * them (see {@link FrameWriter}).
+     */
+    long send(byte[] frames);
 
     /** The worker has read all input before {@code offset}. */
     void consumedUpTo(long offset);

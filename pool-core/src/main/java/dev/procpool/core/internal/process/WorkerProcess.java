@@ -27,6 +27,8 @@ import java.util.concurrent.TimeUnit;
 public final class WorkerProcess implements WorkerConnection {
     private static final Logger LOG = LoggerFactory.getLogger(WorkerProcess.class);
     private static final int TAIL_LINES = 50;
+    /** Lines already buffered are handed over together, up to this many. */
+    private static final int MAX_LINES_PER_BATCH = 64;
 
     /** What the process reports; called from its reader threads. */
     public interface Listener {
@@ -35,6 +37,16 @@ public final class WorkerProcess implements WorkerConnection {
 
         /** A line arrived on stdout: a frame, or {@link Frame.NotAFrame}. */
         void onFrame(Frame frame, byte[] line);
+
+        /**
+         * Lines that arrived together on stdout, in order ({@code frames.get(i)} decoded from {@code lines.get(i)}).
+         * A listener that can take them at once saves work per line; by default each goes to {@link #onFrame}.
+         */
+        default void onFrames(List<Frame> frames, List<byte[]> lines) {
+            for (int i = 0; i < frames.size(); i++) {
+                onFrame(frames.get(i), lines.get(i));
+            }
+        }
 
         /** The worker wrote a line to stderr. */
         default void onStderr(String line) {
@@ -115,10 +127,10 @@ public final class WorkerProcess implements WorkerConnection {
         return stderrTail;
     }
 
-    /** Sends a frame; never blocks. Returns the offset past the frame (see {@link FrameWriter}). */
+    /** Sends frames; never blocks. Returns the offset past them (see {@link FrameWriter}). */
     @Override
-    public long send(byte[] frame) {
-        return writer.send(frame);
+    public long send(byte[] frames) {
+        return writer.send(frames);
     }
 
     /** The worker has read all input before {@code offset}. */
@@ -186,15 +198,25 @@ public final class WorkerProcess implements WorkerConnection {
 
     private void readFrames(FrameCodec codec, int maxFrameBytes, Listener listener) {
         BoundedLineReader reader = new BoundedLineReader(process.getInputStream(), maxFrameBytes);
+        List<Frame> frames = new java.util.ArrayList<>();
+        List<byte[]> lines = new java.util.ArrayList<>();
         try {
             byte[] line;
             while ((line = reader.readLine()) != null) {
-                listener.onFrame(codec.decode(line), line);
+                frames.add(codec.decode(line));
+                lines.add(line);
+                // lines that have arrived already go along: one hand-over for a burst of answers
+                if (lines.size() == MAX_LINES_PER_BATCH || !reader.hasLine()) {
+                    deliver(listener, frames, lines);
+                }
             }
+            deliver(listener, frames, lines);
         } catch (FrameTooLargeException e) {
+            deliver(listener, frames, lines); // the lines before the oversized one are good
             listener.onProtocolError(e.getMessage());
             discard(process.getInputStream());
         } catch (IOException e) {
+            deliver(listener, frames, lines);
             LOG.debug("reading the stdout of worker {} failed", workerId, e);
         } catch (RuntimeException | Error e) {
             LOG.error("procpool bug: handling a frame of worker {} failed; stopping the worker", workerId, e);
@@ -208,6 +230,17 @@ public final class WorkerProcess implements WorkerConnection {
             Thread.currentThread().interrupt();
         }
         listener.onExit(status);
+    }
+
+    private static void deliver(Listener listener, List<Frame> frames, List<byte[]> lines) {
+        if (!frames.isEmpty()) {
+            try {
+                listener.onFrames(frames, lines);
+            } finally {
+                frames.clear();
+                lines.clear();
+            }
+        }
     }
 
     private ExitStatus awaitExit() {

@@ -67,6 +67,16 @@ public final class BoundedLineReader {
         }
     }
 
+    /** Whether a whole line is already buffered, so that {@link #readLine()} returns it without reading. */
+    public boolean hasLine() {
+        for (int i = chunkPos; i < chunkEnd; i++) {
+            if (chunk[i] == '\n') {
+                return true;
+            }
+        }
+        return false;
+    }
+
     private byte[] trim(int length) throws FrameTooLargeException {
         if (length > 0 && line[length - 1] == '\r') {
             length--;

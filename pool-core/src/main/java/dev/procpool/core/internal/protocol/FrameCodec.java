@@ -2,9 +2,7 @@ package dev.procpool.core.internal.protocol;
 
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
-import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.io.JsonStringEncoder;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -19,8 +17,9 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * Encodes and decodes protocol frames. Decoding streams over the line's bytes without building a tree, and keeps
- * payloads and results as raw JSON slices, so the host never materializes them unless the caller reads them.
+ * Encodes and decodes protocol frames. Decoding reads the line's bytes in place with a {@link JsonScanner} (no
+ * parser, no tree), and keeps payloads and results as raw JSON slices, checked to be valid JSON, so the host never
+ * materializes them unless the caller reads them.
  * Thread-safe.
  */
 public final class FrameCodec {
@@ -31,6 +30,8 @@ public final class FrameCodec {
 
     private final ObjectMapper mapper;
     private final JsonFactory factory;
+    private final int maxNestingDepth;
+    private final int maxNumberLength;
 
     public FrameCodec() {
         this(newMapper());
@@ -39,6 +40,9 @@ public final class FrameCodec {
     public FrameCodec(ObjectMapper mapper) {
         this.mapper = mapper;
         this.factory = mapper.getFactory();
+        // the mapper's own read limits, so that a raw value accepted here also reads with the mapper
+        this.maxNestingDepth = factory.streamReadConstraints().getMaxNestingDepth();
+        this.maxNumberLength = factory.streamReadConstraints().getMaxNumberLength();
     }
 
     /**
@@ -60,108 +64,113 @@ public final class FrameCodec {
 
     /** Decodes one line. Never throws: anything that is not a frame becomes {@link Frame.NotAFrame}. */
     public Frame decode(byte[] line) {
-        try (JsonParser p = factory.createParser(line)) {
-            if (p.nextToken() != JsonToken.START_OBJECT) {
+        JsonScanner in = new JsonScanner(line, maxNestingDepth, maxNumberLength);
+        try {
+            if (in.peek() != '{') {
                 return new Frame.NotAFrame("not a JSON object");
             }
+            in.expect('{');
             Fields f = new Fields();
-            while (p.nextToken() == JsonToken.FIELD_NAME) {
-                String name = p.currentName();
-                JsonToken token = p.nextToken();
-                switch (name) {
-                    case "v" -> f.version = token == JsonToken.VALUE_NUMBER_INT ? integer(p, token) : skip(p);
-                    case "type" -> f.type = text(p, token);
-                    case "id" -> f.id = text(p, token);
-                    case "pid" -> f.pid = number(p, token);
-                    case "protocol" -> f.protocol = integer(p, token);
-                    case "maxConcurrency" -> f.maxConcurrency = integer(p, token);
-                    case "taskTypes" -> f.taskTypes = strings(p, token);
-                    case "capabilities" -> f.capabilities = strings(p, token);
-                    case "rssBytes" -> f.rss = number(p, token);
-                    case "heapUsedBytes" -> f.heapUsed = number(p, token);
-                    case "heapMaxBytes" -> f.heapMax = number(p, token);
-                    case "result" -> f.result = raw(p, token, line);
-                    case "payload" -> f.payload = raw(p, token, line);
-                    case "kind" -> f.kind = text(p, token);
-                    case "errorClass" -> f.errorClass = text(p, token);
-                    case "message" -> f.message = text(p, token);
-                    case "stack" -> f.stack = text(p, token);
-                    case "retryable" -> f.retryable = token != JsonToken.VALUE_FALSE && skip(p) == -1;
-                    case "taskType" -> f.taskType = text(p, token);
-                    case "attempt" -> f.attempt = integer(p, token);
-                    case "timeoutMs" -> f.timeoutMs = number(p, token);
-                    case "fraction" -> f.fraction = token.isNumeric() ? p.getDoubleValue() : skip(p);
-                    case "level" -> f.level = text(p, token);
-                    default -> p.skipChildren();
-                }
+            if (!in.consume('}')) {
+                do {
+                    String name = in.readString();
+                    in.expect(':');
+                    switch (name) {
+                        case "v" -> f.version = integer(in);
+                        case "type" -> f.type = text(in);
+                        case "id" -> f.id = text(in);
+                        case "pid" -> f.pid = number(in);
+                        case "protocol" -> f.protocol = integer(in);
+                        case "maxConcurrency" -> f.maxConcurrency = integer(in);
+                        case "taskTypes" -> f.taskTypes = strings(in);
+                        case "capabilities" -> f.capabilities = strings(in);
+                        case "rssBytes" -> f.rss = number(in);
+                        case "heapUsedBytes" -> f.heapUsed = number(in);
+                        case "heapMaxBytes" -> f.heapMax = number(in);
+                        case "result" -> f.result = raw(in, line);
+                        case "payload" -> f.payload = raw(in, line);
+                        case "kind" -> f.kind = text(in);
+                        case "errorClass" -> f.errorClass = text(in);
+                        case "message" -> f.message = text(in);
+                        case "stack" -> f.stack = text(in);
+                        case "retryable" -> {
+                            f.retryable = !in.atFalse();
+                            in.skipValue();
+                        }
+                        case "taskType" -> f.taskType = text(in);
+                        case "attempt" -> f.attempt = integer(in);
+                        case "timeoutMs" -> f.timeoutMs = number(in);
+                        case "fraction" -> f.fraction = in.atNumber() ? in.readDouble() : skip(in);
+                        case "level" -> f.level = text(in);
+                        default -> in.skipValue();
+                    }
+                } while (in.consume(','));
+                in.expect('}');
             }
-            if (p.nextToken() != null) {
+            if (in.peek() != -1) {
                 return new Frame.NotAFrame("text after the JSON object");
             }
             return f.toFrame();
-        } catch (IOException | RuntimeException e) {
-            return new Frame.NotAFrame("not valid JSON: " + e.getClass().getSimpleName());
+        } catch (JsonScanner.MalformedJsonException e) {
+            return new Frame.NotAFrame("not valid JSON: " + e.getMessage() + " at byte " + in.position());
         }
     }
 
-    private static String text(JsonParser p, JsonToken token) throws IOException {
-        if (token == JsonToken.VALUE_STRING) {
-            return p.getText();
+    private static String text(JsonScanner in) throws JsonScanner.MalformedJsonException {
+        if (in.peek() == '"') {
+            return in.readString();
         }
-        p.skipChildren();
+        in.skipValue();
         return null;
     }
 
-    /** Skips the current value (and its children); returns -1, the value of an absent number. */
-    private static int skip(JsonParser p) throws IOException {
-        p.skipChildren();
+    /** Skips the current value; returns -1, the value of an absent number. */
+    private static int skip(JsonScanner in) throws JsonScanner.MalformedJsonException {
+        in.skipValue();
         return -1;
     }
 
     /** An integer member; -1 when it is not an integer or does not fit in an int. */
-    private static int integer(JsonParser p, JsonToken token) throws IOException {
-        long value = number(p, token);
+    private static int integer(JsonScanner in) throws JsonScanner.MalformedJsonException {
+        long value = number(in);
         return value < Integer.MIN_VALUE || value > Integer.MAX_VALUE ? -1 : (int) value;
     }
 
-    private static long number(JsonParser p, JsonToken token) throws IOException {
-        if (token == JsonToken.VALUE_NUMBER_INT) {
-            try {
-                return p.getLongValue();
-            } catch (IOException e) {
-                return -1; // too large for a long
-            }
+    /** A whole-number member; -1 when it is not one or does not fit in a long. */
+    private static long number(JsonScanner in) throws JsonScanner.MalformedJsonException {
+        if (in.atNumber()) {
+            return in.readLong(-1);
         }
-        p.skipChildren();
+        in.skipValue();
         return -1;
     }
 
-    private static List<String> strings(JsonParser p, JsonToken token) throws IOException {
-        if (token != JsonToken.START_ARRAY) {
-            p.skipChildren();
+    private static List<String> strings(JsonScanner in) throws JsonScanner.MalformedJsonException {
+        if (in.peek() != '[') {
+            in.skipValue();
             return List.of();
         }
+        in.expect('[');
         List<String> values = new ArrayList<>();
-        while (p.nextToken() != JsonToken.END_ARRAY) {
-            if (p.currentToken() == JsonToken.VALUE_STRING) {
-                values.add(p.getText());
-            } else {
-                p.skipChildren();
-            }
+        if (!in.consume(']')) {
+            do {
+                if (in.peek() == '"') {
+                    values.add(in.readString());
+                } else {
+                    in.skipValue();
+                }
+            } while (in.consume(','));
+            in.expect(']');
         }
         return List.copyOf(values);
     }
 
-    /** The raw bytes of the current value: byte offsets are exact because the input is a byte array. */
-    private static byte[] raw(JsonParser p, JsonToken token, byte[] line) throws IOException {
-        int start = (int) p.currentTokenLocation().getByteOffset();
-        if (token == JsonToken.START_OBJECT || token == JsonToken.START_ARRAY) {
-            p.skipChildren();
-        } else {
-            p.getText(); // forces a lazily parsed scalar to be consumed
-        }
-        int end = (int) p.currentLocation().getByteOffset();
-        return Arrays.copyOfRange(line, start, end);
+    /** The exact bytes of the next value, checked to be valid JSON. */
+    private static byte[] raw(JsonScanner in, byte[] line) throws JsonScanner.MalformedJsonException {
+        in.peek();
+        int start = in.position();
+        in.skipValue();
+        return Arrays.copyOfRange(line, start, in.position());
     }
 
     private static final class Fields {
@@ -236,30 +245,76 @@ public final class FrameCodec {
 
     /** A task frame with the payload embedded as raw JSON. */
     public byte[] encodeTask(String id, String taskType, int attempt, long timeoutMs, byte[] payloadJson) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream(taskFrameOverhead(id, taskType) + payloadJson.length);
-        writeAscii(out, "{\"v\":1,\"type\":\"task\",\"id\":\"");
-        out.writeBytes(JsonStringEncoder.getInstance().quoteAsUTF8(id));
-        writeAscii(out, "\",\"taskType\":\"");
-        out.writeBytes(JsonStringEncoder.getInstance().quoteAsUTF8(taskType));
-        writeAscii(out, "\",\"attempt\":" + attempt);
+        FrameBytes out = new FrameBytes(taskFrameOverhead(id, taskType) + payloadJson.length);
+        out.ascii("{\"v\":1,\"type\":\"task\",\"id\":").string(id).ascii(",\"taskType\":").string(taskType)
+                .ascii(",\"attempt\":").number(attempt);
         if (timeoutMs > 0) {
-            writeAscii(out, ",\"timeoutMs\":" + timeoutMs);
+            out.ascii(",\"timeoutMs\":").number(timeoutMs);
         }
-        writeAscii(out, ",\"payload\":");
-        out.writeBytes(payloadJson);
-        writeAscii(out, "}\n");
-        return out.toByteArray();
+        return out.ascii(",\"payload\":").raw(payloadJson).ascii("}\n").toByteArray();
     }
 
     /** A result frame with the result embedded as raw JSON. */
     public byte[] encodeResult(String id, byte[] resultJson) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream(48 + id.length() * 6 + resultJson.length);
-        writeAscii(out, "{\"v\":1,\"type\":\"result\",\"id\":\"");
-        out.writeBytes(JsonStringEncoder.getInstance().quoteAsUTF8(id));
-        writeAscii(out, "\",\"result\":");
-        out.writeBytes(resultJson);
-        writeAscii(out, "}\n");
-        return out.toByteArray();
+        FrameBytes out = new FrameBytes(48 + id.length() * 6 + resultJson.length);
+        return out.ascii("{\"v\":1,\"type\":\"result\",\"id\":").string(id).ascii(",\"result\":").raw(resultJson)
+                .ascii("}\n").toByteArray();
+    }
+
+    /** A frame being written into one array, sized up front for the common case. */
+    private static final class FrameBytes {
+        private byte[] bytes;
+        private int length;
+
+        FrameBytes(int capacity) {
+            bytes = new byte[capacity];
+        }
+
+        private void room(int more) {
+            if (length + more > bytes.length) {
+                bytes = Arrays.copyOf(bytes, Math.max(bytes.length * 2, length + more));
+            }
+        }
+
+        FrameBytes ascii(String text) {
+            room(text.length());
+            for (int i = 0; i < text.length(); i++) {
+                bytes[length++] = (byte) text.charAt(i);
+            }
+            return this;
+        }
+
+        FrameBytes number(long value) {
+            return ascii(Long.toString(value));
+        }
+
+        FrameBytes raw(byte[] json) {
+            room(json.length);
+            System.arraycopy(json, 0, bytes, length, json.length);
+            length += json.length;
+            return this;
+        }
+
+        /** A JSON string: printable ASCII is copied as is, anything else goes through Jackson's encoder. */
+        FrameBytes string(String text) {
+            room(text.length() + 2);
+            int start = length;
+            bytes[length++] = '"';
+            for (int i = 0; i < text.length(); i++) {
+                char c = text.charAt(i);
+                if (c < 0x20 || c >= 0x7F || c == '"' || c == '\\') {
+                    length = start;
+                    return ascii("\"").raw(JsonStringEncoder.getInstance().quoteAsUTF8(text)).ascii("\"");
+                }
+                bytes[length++] = (byte) c;
+            }
+            bytes[length++] = '"';
+            return this;
+        }
+
+        byte[] toByteArray() {
+            return length == bytes.length ? bytes : Arrays.copyOf(bytes, length);
+        }
     }
 
     public byte[] encodeCancel(String id) {
@@ -351,11 +406,5 @@ public final class FrameCodec {
         }
         out.write('\n');
         return out.toByteArray();
-    }
-
-    private static void writeAscii(ByteArrayOutputStream out, String ascii) {
-        for (int i = 0; i < ascii.length(); i++) {
-            out.write(ascii.charAt(i));
-        }
     }
 }

@@ -6,26 +6,35 @@ import java.util.List;
 import java.util.function.Predicate;
 
 /**
- * A binary min-heap ordered by rank, then sequence (FIFO among equal ranks). Entries remember their index, so
+ * A 4-ary min-heap ordered by rank, then sequence (FIFO among equal ranks). Entries remember their index, so
  * removal of any entry (a cancelled task) costs O(log n). Not thread-safe.
+ *
+ * <p>Ranks and sequences are copied into arrays beside the entries (an entry's rank is fixed while it is queued):
+ * comparisons read contiguous memory instead of one task object per comparison, and four children per node halve
+ * the depth. With hundreds of thousands of queued tasks this is what keeps taking the head cheap.
  *
  * <p>{@link #peekFirst(Predicate)} with a filter that rejects the head walks the heap in order with a small
  * frontier; the dispatcher only filters by routing, which is uniform within one heap, so in practice it stops at
  * the head.
  */
 public final class PriorityHeap<T extends QueueEntry> implements TaskQueue<T> {
-    private QueueEntry[] heap = new QueueEntry[64];
+    private static final int ARITY = 4;
+
+    private QueueEntry[] heap = new QueueEntry[16];
+    private long[] ranks = new long[16];
+    private long[] sequences = new long[16];
     private int size;
 
     @Override
     public void add(T entry) {
         if (size == heap.length) {
-            heap = Arrays.copyOf(heap, size * 2);
+            int capacity = size * 2;
+            heap = Arrays.copyOf(heap, capacity);
+            ranks = Arrays.copyOf(ranks, capacity);
+            sequences = Arrays.copyOf(sequences, capacity);
         }
-        heap[size] = entry;
-        entry.queueIndex(size);
         size++;
-        siftUp(size - 1);
+        siftUp(size - 1, entry, entry.rank(), entry.sequence());
     }
 
     @Override
@@ -73,8 +82,9 @@ public final class PriorityHeap<T extends QueueEntry> implements TaskQueue<T> {
     }
 
     private void addChildren(PriorityHeap<IndexEntry> frontier, int index) {
-        for (int child = 2 * index + 1; child <= 2 * index + 2 && child < size; child++) {
-            frontier.add(new IndexEntry(child, heap[child].rank(), heap[child].sequence()));
+        int first = ARITY * index + 1;
+        for (int child = first; child < first + ARITY && child < size; child++) {
+            frontier.add(new IndexEntry(child, ranks[child], sequences[child]));
         }
     }
 
@@ -98,12 +108,12 @@ public final class PriorityHeap<T extends QueueEntry> implements TaskQueue<T> {
         size--;
         if (index != size) {
             QueueEntry last = heap[size];
-            heap[index] = last;
-            last.queueIndex(index);
+            long rank = ranks[size];
+            long sequence = sequences[size];
             heap[size] = null;
-            siftDown(index);
-            if (heap[index] == last) {
-                siftUp(index);
+            int at = siftDown(index, last, rank, sequence);
+            if (at == index) {
+                siftUp(index, last, rank, sequence);
             }
         } else {
             heap[size] = null;
@@ -111,39 +121,57 @@ public final class PriorityHeap<T extends QueueEntry> implements TaskQueue<T> {
         removed.queueIndex(-1);
     }
 
-    private void siftUp(int index) {
-        QueueEntry entry = heap[index];
+    /** Places {@code entry} at {@code index} or above it; the slot at {@code index} is free. */
+    private void siftUp(int index, QueueEntry entry, long rank, long sequence) {
         while (index > 0) {
-            int parent = (index - 1) >>> 1;
-            if (!before(entry, heap[parent])) {
+            int parent = (index - 1) / ARITY;
+            if (!before(rank, sequence, ranks[parent], sequences[parent])) {
                 break;
             }
-            heap[index] = heap[parent];
-            heap[index].queueIndex(index);
+            move(parent, index);
             index = parent;
         }
+        put(index, entry, rank, sequence);
+    }
+
+    /** Places {@code entry} at {@code index} or below it; the slot at {@code index} is free. Returns where. */
+    private int siftDown(int index, QueueEntry entry, long rank, long sequence) {
+        while (true) {
+            int first = ARITY * index + 1;
+            if (first >= size) {
+                break;
+            }
+            int best = first;
+            int end = Math.min(first + ARITY, size);
+            for (int child = first + 1; child < end; child++) {
+                if (before(ranks[child], sequences[child], ranks[best], sequences[best])) {
+                    best = child;
+                }
+            }
+            if (!before(ranks[best], sequences[best], rank, sequence)) {
+                break;
+            }
+            move(best, index);
+            index = best;
+        }
+        put(index, entry, rank, sequence);
+        return index;
+    }
+
+    private void move(int from, int to) {
+        QueueEntry entry = heap[from];
+        put(to, entry, ranks[from], sequences[from]);
+    }
+
+    private void put(int index, QueueEntry entry, long rank, long sequence) {
         heap[index] = entry;
+        ranks[index] = rank;
+        sequences[index] = sequence;
         entry.queueIndex(index);
     }
 
-    private void siftDown(int index) {
-        QueueEntry entry = heap[index];
-        int half = size >>> 1;
-        while (index < half) {
-            int child = 2 * index + 1;
-            int right = child + 1;
-            if (right < size && before(heap[right], heap[child])) {
-                child = right;
-            }
-            if (!before(heap[child], entry)) {
-                break;
-            }
-            heap[index] = heap[child];
-            heap[index].queueIndex(index);
-            index = child;
-        }
-        heap[index] = entry;
-        entry.queueIndex(index);
+    private static boolean before(long rankA, long sequenceA, long rankB, long sequenceB) {
+        return rankA < rankB || (rankA == rankB && sequenceA < sequenceB);
     }
 
     /** Run order: rank, then sequence. */

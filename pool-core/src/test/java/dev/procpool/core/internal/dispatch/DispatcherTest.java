@@ -1002,6 +1002,63 @@ class DispatcherTest {
 
     // ============================================================================================ fixed bugs
 
+    // ============================================================================================ batching
+
+    @Nested
+    class Batching {
+        @Test
+        void answers_that_arrive_together_free_tasks_that_go_out_in_one_write_with_exact_offsets() {
+            DispatcherHarness h = harness(commandGroupBuilder(1).prefetch(3).build()).startReady();
+            FakeWorker worker = h.workers.get("w-1");
+            List<TaskRecord> tasks = new ArrayList<>();
+            for (int i = 1; i <= 10; i++) {
+                tasks.add(h.submit("t" + i));
+            }
+            assertEquals(4, worker.connection.writes(), "one slot and three ahead: four tasks, one write each");
+            long[] ends = new long[10];
+            for (int i = 0; i < 4; i++) {
+                ends[i] = tasks.get(i).frameEnd;
+                assertTrue(i == 0 ? ends[0] > 0 : ends[i] > ends[i - 1], "offsets grow with each frame");
+            }
+
+            worker.results("t1", "t2", "t3");
+
+            assertEquals(5, worker.connection.writes(), "the three freed places are filled in one write");
+            assertEquals(List.of("t1", "t2", "t3", "t4", "t5", "t6", "t7"),
+                    worker.tasks().stream().map(Frame.Task::id).toList());
+            assertEquals(ends[2], worker.connection.consumed(), "the worker has read up to the end of t3's frame");
+            for (int i = 0; i < 3; i++) {
+                assertEquals(TaskState.SUCCEEDED, tasks.get(i).state);
+            }
+            long previous = tasks.get(3).frameEnd;
+            for (int i = 4; i < 7; i++) {
+                TaskRecord task = tasks.get(i);
+                assertEquals(TaskState.RUNNING, task.state);
+                assertEquals(previous + h.codec.encodeTask(task.id, "work", 1, 0, task.payloadJson).length,
+                        task.frameEnd, "each frame of the joined write ends where the next begins");
+                previous = task.frameEnd;
+            }
+            worker.results("t4", "t5", "t6", "t7");
+            assertEquals(tasks.get(6).frameEnd, worker.connection.consumed());
+            assertEquals(TaskState.RUNNING, tasks.get(9).state);
+        }
+
+        @Test
+        void frames_for_different_workers_are_joined_per_worker_and_keep_their_order() {
+            DispatcherHarness h = harness(commandGroupBuilder(2).prefetch(1).build()).startReady();
+            FakeWorker first = h.workers.get("w-1");
+            FakeWorker second = h.workers.get("w-2");
+            for (int i = 1; i <= 12; i++) {
+                h.submit("t" + i);
+            }
+            int before = first.connection.writes() + second.connection.writes();
+            first.results(first.tasks().stream().map(Frame.Task::id).toArray(String[]::new));
+            assertEquals(before + 1, first.connection.writes() + second.connection.writes());
+            List<Integer> numbers = first.tasks().stream().map(t -> Integer.parseInt(t.id().substring(1))).toList();
+            assertEquals(numbers.stream().sorted().toList(), numbers, "a worker gets its tasks in queue order");
+        }
+    }
+
     /** Each test here failed on the dispatcher before the bug it names was fixed. */
     @Nested
     class FixedBugs {

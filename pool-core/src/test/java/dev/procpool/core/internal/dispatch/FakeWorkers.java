@@ -101,6 +101,20 @@ final class FakeWorkers implements WorkerLauncher {
             return this;
         }
 
+        /** Sends results that arrive together, as the stdout reader hands over a burst of lines. */
+        FakeWorker results(String... taskIds) {
+            List<Frame> frames = new ArrayList<>();
+            List<byte[]> lines = new ArrayList<>();
+            for (String taskId : taskIds) {
+                byte[] frame = codec.encodeResult(taskId, "1".getBytes(StandardCharsets.UTF_8));
+                byte[] line = Arrays.copyOf(frame, frame.length - 1);
+                frames.add(codec.decode(line));
+                lines.add(line);
+            }
+            listener.onFrames(frames, lines);
+            return this;
+        }
+
         FakeWorker ready() {
             return ready(List.of(), 1);
         }
@@ -178,6 +192,7 @@ final class FakeWorkers implements WorkerLauncher {
         private final List<String> actions = new ArrayList<>();
         private long offered;
         private long consumed;
+        private int writes;
 
         FakeConnection(long pid, FrameCodec codec) {
             this.pid = pid;
@@ -190,15 +205,27 @@ final class FakeWorkers implements WorkerLauncher {
         }
 
         @Override
-        public synchronized long send(byte[] frame) {
-            Frame decoded = codec.decode(frame);
-            if (decoded instanceof Frame.NotAFrame notAFrame) {
-                throw new AssertionError("the host sent a malformed frame (" + notAFrame.why() + "): "
-                        + new String(frame, StandardCharsets.UTF_8));
+        public synchronized long send(byte[] bytes) {
+            if (bytes.length == 0 || bytes[bytes.length - 1] != '\n') {
+                throw new AssertionError("the host sent bytes that do not end a frame: "
+                        + new String(bytes, StandardCharsets.UTF_8));
             }
-            frames.add(decoded);
-            actions.add("send:" + decoded.getClass().getSimpleName());
-            offered += frame.length;
+            int start = 0;
+            for (int i = 0; i < bytes.length; i++) {
+                if (bytes[i] == '\n') {
+                    byte[] frame = Arrays.copyOfRange(bytes, start, i);
+                    Frame decoded = codec.decode(frame);
+                    if (decoded instanceof Frame.NotAFrame notAFrame) {
+                        throw new AssertionError("the host sent a malformed frame (" + notAFrame.why() + "): "
+                                + new String(frame, StandardCharsets.UTF_8));
+                    }
+                    frames.add(decoded);
+                    actions.add("send:" + decoded.getClass().getSimpleName());
+                    start = i + 1;
+                }
+            }
+            offered += bytes.length;
+            writes++;
             return offered;
         }
 
@@ -254,6 +281,11 @@ final class FakeWorkers implements WorkerLauncher {
         /** The actions that stop a process (signals, end of input), without frames and bookkeeping. */
         synchronized List<String> stopActions() {
             return actions.stream().filter(a -> !a.startsWith("send:") && !a.equals("rememberDescendants")).toList();
+        }
+
+        /** How many times the host wrote to the process (several frames may go in one write). */
+        synchronized int writes() {
+            return writes;
         }
 
         synchronized long consumed() {

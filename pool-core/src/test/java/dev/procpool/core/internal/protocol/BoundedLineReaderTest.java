@@ -325,4 +325,25 @@ class BoundedLineReaderTest {
         // The line buffer grows by doubling up to limit + 1, plus one read chunk: about 2 MiB, never 100 MB.
         assertTrue(allocated < 4L * limit, "allocated " + allocated + " bytes for a " + limit + "-byte limit");
     }
+
+    @Test
+    void hasLineTellsWhetherAWholeLineIsBufferedWithoutReading() throws IOException {
+        byte[] data = "one\ntwo\nthr".getBytes(StandardCharsets.US_ASCII);
+        int[] reads = {0};
+        InputStream counting = new ByteArrayInputStream(data) {
+            @Override
+            public synchronized int read(byte[] b, int off, int len) {
+                reads[0]++;
+                return super.read(b, off, len);
+            }
+        };
+        BoundedLineReader reader = new BoundedLineReader(counting, 100);
+        assertEquals(false, reader.hasLine(), "nothing is buffered before the first read");
+        assertEquals("one", new String(reader.readLine(), StandardCharsets.US_ASCII));
+        assertTrue(reader.hasLine());
+        assertEquals("two", new String(reader.readLine(), StandardCharsets.US_ASCII));
+        assertEquals(false, reader.hasLine(), "\"thr\" has no terminator yet");
+        assertEquals(1, reads[0], "hasLine never reads");
+        assertEquals("thr", new String(reader.readLine(), StandardCharsets.US_ASCII));
+    }
 }
