@@ -7,6 +7,7 @@ import dev.procpool.core.internal.protocol.FrameCodec;
 
 import java.io.BufferedOutputStream;
 import java.io.FileDescriptor;
+import java.io.FileInputStream;
 import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -95,7 +96,9 @@ public final class WorkerMain {
         });
         heartbeat.scheduleAtFixedRate(this::heartbeat, heartbeatMs, heartbeatMs, TimeUnit.MILLISECONDS);
 
-        input = new BoundedLineReader(System.in, maxFrameBytes);
+        // The raw stream: the reader buffers itself, and System.in's buffering asks the kernel how much is left
+        // (fstat and ioctl) after every read.
+        input = new BoundedLineReader(new FileInputStream(FileDescriptor.in), maxFrameBytes);
         // concurrency + 1 threads take turns: one reads stdin; when it reads a task it passes the reading on and
         // runs the task itself, so a task starts on the thread that read it, with no hand-off on the way.
         for (int i = 1; i <= concurrency; i++) {

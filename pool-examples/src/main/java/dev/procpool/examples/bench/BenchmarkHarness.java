@@ -93,12 +93,14 @@ public final class BenchmarkHarness {
 
     /**
      * How many tasks and round trips each workload uses. The warm-ups are long because the C2 compilers of the
-     * host and of the workers were still busy after 30,000 round trips or 60,000 tiny tasks (seen with perf).
+     * host and of the workers were still busy after 30,000 round trips or 60,000 tiny tasks (seen with perf). W2
+     * warms up with batches of {@code w2Warmup} tasks until {@code w2WarmupMillis} have passed: fresh workers
+     * reached their steady CPU cost per task (about 4 µs for both) only after 200,000–300,000 tasks.
      */
-    record Sizes(int w1Warmup, int w1RoundTrips, int w2Warmup, int w2Tasks, int w3Tasks, int spawnTasks,
-                 int memWorkers, long calibrationWarmupMillis) {
-        static final Sizes FULL = new Sizes(20_000, 20_000, 100_000, 200_000, 2_000, 10, 4, 2_000);
-        static final Sizes QUICK = new Sizes(200, 2_000, 2_000, 20_000, 200, 3, 2, 300);
+    record Sizes(int w1Warmup, int w1RoundTrips, int w2Warmup, long w2WarmupMillis, int w2Tasks, int w3Tasks,
+                 int spawnTasks, int memWorkers, long calibrationWarmupMillis) {
+        static final Sizes FULL = new Sizes(20_000, 20_000, 100_000, 4_000, 200_000, 2_000, 10, 4, 2_000);
+        static final Sizes QUICK = new Sizes(200, 2_000, 2_000, 0, 20_000, 200, 3, 2, 300);
     }
 
     record Options(int runs, boolean quick, Set<String> only, Path out, List<String> jvmOptions) {
@@ -569,7 +571,10 @@ public final class BenchmarkHarness {
     }
 
     private void throughput(int run, String key, String who, WorkerPool pool, boolean processWorkers) {
-        tinyBatch(pool, sizes.w2Warmup());
+        long warmUntil = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(sizes.w2WarmupMillis());
+        do {
+            tinyBatch(pool, sizes.w2Warmup());
+        } while (System.nanoTime() < warmUntil);
         List<Long> pids = pool.workers().stream().map(WorkerSnapshot::pid).toList();
         long workerCpu0 = processWorkers ? workersCpu(pids) : -1;
         long hostCpu0 = os.getProcessCpuTime();
@@ -623,7 +628,10 @@ public final class BenchmarkHarness {
     private void executorThroughput(int run) throws Exception {
         ExecutorService executor = Executors.newFixedThreadPool(2);
         try {
-            executorBatch(executor, sizes.w2Warmup());
+            long warmUntil = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(sizes.w2WarmupMillis());
+            do {
+                executorBatch(executor, sizes.w2Warmup());
+            } while (System.nanoTime() < warmUntil);
             int n = sizes.w2Tasks();
             long hostCpu0 = os.getProcessCpuTime();
             long start = System.nanoTime();
@@ -1175,7 +1183,7 @@ public final class BenchmarkHarness {
         json.put("runs", options.runs());
         json.put("quick", options.quick());
         json.put("sizes", Map.of("w1Warmup", sizes.w1Warmup(), "w1RoundTrips", sizes.w1RoundTrips(),
-                "w2Warmup", sizes.w2Warmup(), "w2Tasks", sizes.w2Tasks(), "w3Tasks", sizes.w3Tasks(),
+                "w2Warmup", sizes.w2Warmup(), "w2WarmupMillis", sizes.w2WarmupMillis(), "w2Tasks", sizes.w2Tasks(), "w3Tasks", sizes.w3Tasks(),
                 "spawnTasks", sizes.spawnTasks(), "memWorkers", sizes.memWorkers(), "shaRoundsPerTask", shaRounds));
         json.put("loadAverageStart", loadAtStart);
         json.put("loadAverageEnd", loadAtEnd);

@@ -550,9 +550,7 @@ final class Dispatcher {
         task.dispatchedAt = now;
         task.timedOut = false;
         task.peakRssBytes = worker.rssBytes;
-        if (!task.output.isEmpty()) {
-            task.output.clear();
-        }
+        task.clearOutput();
         counters.waitNanos += now - task.queuedAt;
         counters.waits++;
         instruments.taskDispatched(now - task.queuedAt);
@@ -570,8 +568,8 @@ final class Dispatcher {
     /** Moves a task to a terminal state and schedules its future's completion. */
     private void finishLocked(TaskRecord task, TaskState terminal, Object outcome, Effects fx) {
         task.state = terminal;
-        if (!task.output.isEmpty()) {
-            List<String> lines = List.copyOf(task.output);
+        if (task.hasOutput()) {
+            List<String> lines = task.outputLines();
             outputs.put(task.id, lines, now());
             long pid = task.lastWorkerPid;
             config.taskLogDirectory().ifPresent(dir -> fx.add(() -> TaskLogs.write(dir, task.id, pid, lines)));
@@ -603,7 +601,7 @@ final class Dispatcher {
                                      ExitStatus exit, RemoteError remote, boolean retryable, Effects fx) {
         long now = now();
         WorkerConnection process = worker.process;
-        task.failedAttempts.add(new AttemptRecord(task.attempts, worker.id, worker.pid, reason, detail,
+        task.addFailedAttempt(new AttemptRecord(task.attempts, worker.id, worker.pid, reason, detail,
                 exit == null ? null : exit.code(), exit == null || exit.signal() == 0 ? null : exit.signal(),
                 Duration.ofNanos(now - task.dispatchedAt), Math.max(task.peakRssBytes, worker.rssBytes),
                 forensicOutput(worker), remote));
@@ -676,7 +674,7 @@ final class Dispatcher {
 
     private TaskFailedException failure(TaskRecord task, FailureReason reason, RemoteError remote, String detail) {
         return new TaskFailedException(task.id, task.type(), reason, task.attempts, remote, detail,
-                List.copyOf(task.output));
+                task.outputLines());
     }
 
     /** The output of an ended task, if still retained. */
@@ -695,10 +693,7 @@ final class Dispatcher {
         if (max == 0) {
             return;
         }
-        if (task.output.size() == max) {
-            task.output.removeFirst();
-        }
-        task.output.addLast(line.length() > MAX_LINE_CHARS ? cut(line, MAX_LINE_CHARS) + "…" : line);
+        task.addOutput(line.length() > MAX_LINE_CHARS ? cut(line, MAX_LINE_CHARS) + "…" : line, max);
     }
 
     /** The first {@code max} characters, one fewer if that would split a surrogate pair (an emoji, say). */
@@ -997,7 +992,7 @@ final class Dispatcher {
                 Duration runTime = Duration.ofNanos(now - task.dispatchedAt);
                 finishLocked(task, TaskState.SUCCEEDED, new DefaultTaskResult(task.id, task.type(), result.result(),
                         worker.id, worker.pid, task.attempts, Duration.ofNanos(task.dispatchedAt - task.queuedAt),
-                        runTime, List.copyOf(task.output), codec.mapper()), fx);
+                        runTime, task.outputLines(), codec.mapper()), fx);
                 if (listening()) {
                     publish(new PoolEvent.TaskCompleted(config.name(), clock.instant(), task.id, task.type(),
                             worker.id, task.attempts, runTime));

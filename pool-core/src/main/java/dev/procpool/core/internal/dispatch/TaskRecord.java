@@ -30,8 +30,11 @@ final class TaskRecord implements QueueEntry, LoadBalancer.TaskView {
     final long timeoutNanos;
     final RetryPolicy retryPolicy;
     final CompletableFuture<TaskResult> future = new CompletableFuture<>();
-    /** The failed attempts so far, for the dead-letter entry. */
-    final List<AttemptRecord> failedAttempts = new ArrayList<>(0); // no array until the first failure
+    /**
+     * The failed attempts so far, for the dead-letter entry. Most tasks never fail, and a queue can hold hundreds of
+     * thousands of tasks: the list exists only from the first failure, as does {@link #output}.
+     */
+    List<AttemptRecord> failedAttempts = List.of();
 
     volatile TaskState state = TaskState.QUEUED;
     /** Offset just past this task's frame in its worker's input; see FrameWriter. */
@@ -52,10 +55,42 @@ final class TaskRecord implements QueueEntry, LoadBalancer.TaskView {
     long retryAt;
     /** The highest worker RSS seen during the current attempt. */
     long peakRssBytes;
-    /** What the current attempt wrote, the last lines only. */
-    final java.util.ArrayDeque<String> output = new java.util.ArrayDeque<>(0);
+    /** What the current attempt wrote, the last lines only; null until the first line. */
+    private java.util.ArrayDeque<String> output;
     /** Callbacks for reported progress, copied on write; most tasks have none, so no list is allocated. */
     volatile List<java.util.function.Consumer<dev.procpool.TaskProgress>> progressListeners = List.of();
+
+    void addFailedAttempt(AttemptRecord attempt) {
+        if (failedAttempts.isEmpty()) {
+            failedAttempts = new ArrayList<>(2);
+        }
+        failedAttempts.add(attempt);
+    }
+
+    /** Keeps a line the current attempt wrote, dropping the oldest beyond {@code max}. */
+    void addOutput(String line, int max) {
+        if (output == null) {
+            output = new java.util.ArrayDeque<>(4);
+        }
+        if (output.size() == max) {
+            output.removeFirst();
+        }
+        output.addLast(line);
+    }
+
+    boolean hasOutput() {
+        return output != null && !output.isEmpty();
+    }
+
+    List<String> outputLines() {
+        return output == null ? List.of() : List.copyOf(output);
+    }
+
+    void clearOutput() {
+        if (output != null) {
+            output.clear();
+        }
+    }
 
     synchronized void addProgressListener(java.util.function.Consumer<dev.procpool.TaskProgress> listener) {
         List<java.util.function.Consumer<dev.procpool.TaskProgress>> more = new ArrayList<>(progressListeners);

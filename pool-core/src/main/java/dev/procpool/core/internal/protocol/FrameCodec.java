@@ -243,22 +243,39 @@ public final class FrameCodec {
         return 96 + 6 * (id.length() + taskType.length());
     }
 
+    private static final String TASK_START = "{\"v\":1,\"type\":\"task\",\"id\":";
+    private static final String TASK_TYPE = ",\"taskType\":";
+    private static final String TASK_ATTEMPT = ",\"attempt\":";
+    private static final String TASK_TIMEOUT = ",\"timeoutMs\":";
+    private static final String TASK_PAYLOAD = ",\"payload\":";
+    private static final String RESULT_START = "{\"v\":1,\"type\":\"result\",\"id\":";
+    private static final String RESULT_VALUE = ",\"result\":";
+    private static final String END = "}\n";
+
     /** A task frame with the payload embedded as raw JSON. */
     public byte[] encodeTask(String id, String taskType, int attempt, long timeoutMs, byte[] payloadJson) {
-        FrameBytes out = new FrameBytes(taskFrameOverhead(id, taskType) + payloadJson.length);
-        out.ascii("{\"v\":1,\"type\":\"task\",\"id\":").string(id).ascii(",\"taskType\":").string(taskType)
-                .ascii(",\"attempt\":").number(attempt);
+        int idBytes = FrameBytes.plainStringBytes(id);
+        int typeBytes = FrameBytes.plainStringBytes(taskType);
+        // exact when the strings need no escaping (the usual case), so the array is not copied at the end
+        int size = idBytes < 0 || typeBytes < 0 ? taskFrameOverhead(id, taskType) + payloadJson.length
+                : TASK_START.length() + idBytes + TASK_TYPE.length() + typeBytes + TASK_ATTEMPT.length()
+                + FrameBytes.digits(attempt) + (timeoutMs > 0 ? TASK_TIMEOUT.length() + FrameBytes.digits(timeoutMs) : 0)
+                + TASK_PAYLOAD.length() + payloadJson.length + END.length();
+        FrameBytes out = new FrameBytes(size);
+        out.ascii(TASK_START).string(id).ascii(TASK_TYPE).string(taskType).ascii(TASK_ATTEMPT).number(attempt);
         if (timeoutMs > 0) {
-            out.ascii(",\"timeoutMs\":").number(timeoutMs);
+            out.ascii(TASK_TIMEOUT).number(timeoutMs);
         }
-        return out.ascii(",\"payload\":").raw(payloadJson).ascii("}\n").toByteArray();
+        return out.ascii(TASK_PAYLOAD).raw(payloadJson).ascii(END).toByteArray();
     }
 
     /** A result frame with the result embedded as raw JSON. */
     public byte[] encodeResult(String id, byte[] resultJson) {
-        FrameBytes out = new FrameBytes(48 + id.length() * 6 + resultJson.length);
-        return out.ascii("{\"v\":1,\"type\":\"result\",\"id\":").string(id).ascii(",\"result\":").raw(resultJson)
-                .ascii("}\n").toByteArray();
+        int idBytes = FrameBytes.plainStringBytes(id);
+        int size = (idBytes < 0 ? 2 + 6 * id.length() : idBytes) + RESULT_START.length() + RESULT_VALUE.length()
+                + resultJson.length + END.length();
+        return new FrameBytes(size).ascii(RESULT_START).string(id).ascii(RESULT_VALUE).raw(resultJson).ascii(END)
+                .toByteArray();
     }
 
     /** A frame being written into one array, sized up front for the common case. */
@@ -268,6 +285,28 @@ public final class FrameCodec {
 
         FrameBytes(int capacity) {
             bytes = new byte[capacity];
+        }
+
+        /** The bytes {@code text} takes as a JSON string with its quotes, or -1 if it needs escaping. */
+        static int plainStringBytes(String text) {
+            for (int i = 0; i < text.length(); i++) {
+                if (!plain(text.charAt(i))) {
+                    return -1;
+                }
+            }
+            return text.length() + 2;
+        }
+
+        private static boolean plain(char c) {
+            return c >= 0x20 && c < 0x7F && c != '"' && c != '\\';
+        }
+
+        static int digits(long value) {
+            int digits = value < 0 ? 2 : 1;
+            for (long rest = Math.abs(value / 10); rest > 0; rest /= 10) {
+                digits++;
+            }
+            return digits;
         }
 
         private void room(int more) {
@@ -302,7 +341,7 @@ public final class FrameCodec {
             bytes[length++] = '"';
             for (int i = 0; i < text.length(); i++) {
                 char c = text.charAt(i);
-                if (c < 0x20 || c >= 0x7F || c == '"' || c == '\\') {
+                if (!plain(c)) {
                     length = start;
                     return ascii("\"").raw(JsonStringEncoder.getInstance().quoteAsUTF8(text)).ascii("\"");
                 }

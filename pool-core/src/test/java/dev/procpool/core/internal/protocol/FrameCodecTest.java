@@ -407,6 +407,18 @@ class FrameCodecTest {
         }
 
         @ParameterizedTest
+        @ValueSource(longs = {0, 1, 9, 10, 99, 100, 999_999, 1_000_000, Integer.MAX_VALUE, Long.MAX_VALUE})
+        void numbersOfEveryWidthRoundTrip(long value) {
+            int attempt = (int) Math.min(value, Integer.MAX_VALUE);
+            Frame.Task task = assertInstanceOf(Frame.Task.class,
+                    decodeLine(codec.encodeTask("t-" + value, "echo", attempt, value, utf8("[1]"))));
+            assertEquals("t-" + value, task.id());
+            assertEquals(attempt, task.attempt());
+            assertEquals(value, task.timeoutMs());
+            assertArrayEquals(utf8("[1]"), task.payload());
+        }
+
+        @ParameterizedTest
         @MethodSource("awkwardIds")
         void taskRoundTripsThroughDecode(String id) throws IOException {
             byte[] payload = utf8("{\"w\":64,\"s\":\"caf\u00e9\",\"list\":[1,2,3]}");
