@@ -48,7 +48,7 @@ final class DefaultTaskHandle implements TaskHandle {
      * How long a caller waiting for a result spins before it parks. A round trip to a warm worker takes tens of
      * microseconds, about what waking a parked thread costs; a short spin saves that wake-up.
      */
-    private static final long SPIN_NANOS = Long.getLong("spin", 30_000);
+    private static final long SPIN_NANOS = 30_000;
 
     private void spinBriefly() {
         if (task.state != TaskState.RUNNING) {
