@@ -143,9 +143,9 @@ public final class WorkerMain {
     /** Reads frames, handling all but tasks, until a task arrives; exits the process when stdin ends. */
     private WorkerTaskContext readUntilTask() {
         try {
-            byte[] line;
-            while ((line = input.readLine()) != null) {
-                Frame frame = codec.decode(line);
+            int length;
+            while ((length = input.nextLine()) >= 0) {
+                Frame frame = codec.decode(input.buffer(), length);
                 if (frame instanceof Frame.Task task) {
                     WorkerTaskContext context = new WorkerTaskContext(task, codec, this::send);
                     running.put(task.id(), context);

@@ -17,21 +17,22 @@ final class DefaultTaskResult implements TaskResult {
     private final String workerId;
     private final long workerPid;
     private final int attempt;
-    private final Duration queueTime;
-    private final Duration runTime;
+    /** Durations are made when asked for: most callers never look at them. */
+    private final long queueNanos;
+    private final long runNanos;
     private final List<String> output;
     private final ObjectMapper mapper;
 
     DefaultTaskResult(String taskId, String taskType, byte[] json, String workerId, long workerPid, int attempt,
-                      Duration queueTime, Duration runTime, List<String> output, ObjectMapper mapper) {
+                      long queueNanos, long runNanos, List<String> output, ObjectMapper mapper) {
         this.taskId = taskId;
         this.taskType = taskType;
         this.json = json;
         this.workerId = workerId;
         this.workerPid = workerPid;
         this.attempt = attempt;
-        this.queueTime = queueTime;
-        this.runTime = runTime;
+        this.queueNanos = queueNanos;
+        this.runNanos = runNanos;
         this.output = output;
         this.mapper = mapper;
     }
@@ -78,12 +79,12 @@ final class DefaultTaskResult implements TaskResult {
 
     @Override
     public Duration queueTime() {
-        return queueTime;
+        return Duration.ofNanos(queueNanos);
     }
 
     @Override
     public Duration runTime() {
-        return runTime;
+        return Duration.ofNanos(runNanos);
     }
 
     @Override

@@ -105,6 +105,11 @@ final class Dispatcher {
             new PriorityQueue<>(Comparator.comparingLong((TaskRecord t) -> t.retryAt).thenComparingLong(t -> t.sequence));
     /** Tasks accepted and not yet released: not terminal, or terminal but still held by a worker. */
     private final Map<String, TaskRecord> liveTasks = new HashMap<>();
+    /** Shared routing keys, bounded: task types are few in practice, but nothing stops a caller from using many. */
+    private final Map<TaskRecord.RoutingKey, TaskRecord.RoutingKey> routingKeys = new HashMap<>();
+    private static final int MAX_SHARED_ROUTING_KEYS = 1024;
+    /** Set while a burst of frames from one worker is handled: dispatching waits for the end of the burst. */
+    private boolean answersArriving;
     private final List<WorkerRecord> workers = new ArrayList<>();
     private final Map<String, GroupRuntime> groups = new LinkedHashMap<>();
     private PoolState state = PoolState.NEW;
@@ -363,6 +368,7 @@ final class Dispatcher {
                     + "; the workers serve " + servedTypesLocked() + " with capabilities "
                     + capabilitiesLocked());
         }
+        task.routingKey = internLocked(task.routingKey);
         liveTasks.put(task.id, task);
         counters.submitted++;
         enqueueLocked(task, task.submittedAt);
@@ -371,6 +377,18 @@ final class Dispatcher {
                     task.request.priority()));
         }
         dispatchLocked(fx);
+    }
+
+    /** One shared instance per routing key: queued tasks hold a reference instead of a copy each. */
+    private TaskRecord.RoutingKey internLocked(TaskRecord.RoutingKey key) {
+        TaskRecord.RoutingKey shared = routingKeys.get(key);
+        if (shared != null) {
+            return shared;
+        }
+        if (routingKeys.size() < MAX_SHARED_ROUTING_KEYS) {
+            routingKeys.put(key, key);
+        }
+        return key;
     }
 
     private boolean mayBeServedLocked(TaskRecord.RoutingKey key) {
@@ -792,19 +810,27 @@ final class Dispatcher {
         }
 
         @Override
-        public void onFrame(Frame frame, byte[] line) {
-            onFrames(List.of(frame), List.of(line));
+        public void onFrame(Frame frame) {
+            onFrames(List.of(frame));
         }
 
         /** A burst of answers is handled under one lock, and the tasks it frees go out together. */
         @Override
-        public void onFrames(List<Frame> frames, List<byte[]> lines) {
+        public void onFrames(List<Frame> frames) {
             Effects fx = new Effects();
             lock.lock();
             try {
-                for (int i = 0; i < frames.size(); i++) {
-                    onFrameLocked(worker, frames.get(i), lines.get(i), fx);
+                // the slots freed by the whole burst are filled in one pass at its end
+                answersArriving = true;
+                try {
+                    for (int i = 0; i < frames.size(); i++) {
+                        onFrameLocked(worker, frames.get(i), fx);
+                    }
+                } finally {
+                    answersArriving = false;
                 }
+                dispatchLocked(fx);
+                stopIdleWorkersIfDrained(fx);
             } finally {
                 lock.unlock();
             }
@@ -848,7 +874,7 @@ final class Dispatcher {
         }
     }
 
-    private void onFrameLocked(WorkerRecord worker, Frame frame, byte[] line, Effects fx) {
+    private void onFrameLocked(WorkerRecord worker, Frame frame, Effects fx) {
         long now = now();
         if (!(frame instanceof Frame.NotAFrame)) {
             worker.lastFrameAt = now;
@@ -873,7 +899,7 @@ final class Dispatcher {
             onReadyLocked(worker, ready, now, fx);
         } else if (frame instanceof Frame.NotAFrame notAFrame) {
             worker.nonFrameLines++;
-            String text = new String(line, 0, Math.min(line.length, 300), StandardCharsets.UTF_8);
+            String text = notAFrame.text();
             if (worker.process != null) {
                 worker.process.output().add("[stdout] " + text);
             }
@@ -989,13 +1015,13 @@ final class Dispatcher {
                 counters.runNanos += now - task.dispatchedAt;
                 counters.runs++;
                 instruments.attemptEnded(now - task.dispatchedAt, true);
-                Duration runTime = Duration.ofNanos(now - task.dispatchedAt);
+                long runNanos = now - task.dispatchedAt;
                 finishLocked(task, TaskState.SUCCEEDED, new DefaultTaskResult(task.id, task.type(), result.result(),
-                        worker.id, worker.pid, task.attempts, Duration.ofNanos(task.dispatchedAt - task.queuedAt),
-                        runTime, task.outputLines(), codec.mapper()), fx);
+                        worker.id, worker.pid, task.attempts, task.dispatchedAt - task.queuedAt, runNanos,
+                        task.outputLines(), codec.mapper()), fx);
                 if (listening()) {
                     publish(new PoolEvent.TaskCompleted(config.name(), clock.instant(), task.id, task.type(),
-                            worker.id, task.attempts, runTime));
+                            worker.id, task.attempts, Duration.ofNanos(runNanos)));
                 }
             } else {
                 Frame.Error error = (Frame.Error) answer;
@@ -1013,8 +1039,10 @@ final class Dispatcher {
             }
         }
         retireIfDueLocked(worker, now, fx);
-        dispatchLocked(fx);
-        stopIdleWorkersIfDrained(fx);
+        if (!answersArriving) {
+            dispatchLocked(fx);
+            stopIdleWorkersIfDrained(fx);
+        }
     }
 
     private void onExitLocked(WorkerRecord worker, ExitStatus status, long oomKills, Effects fx) {

@@ -22,7 +22,8 @@ final class TaskRecord implements QueueEntry, LoadBalancer.TaskView {
     final TaskRequest request;
     final byte[] payloadJson;
     final long sequence;
-    final RoutingKey routingKey;
+    /** Set at construction; the dispatcher swaps in its shared instance for equal keys (see submit). */
+    RoutingKey routingKey;
     /** Queue order, set each time the task is queued (priority, lifted by aging). */
     long rank;
     final long submittedAt;

@@ -83,8 +83,7 @@ public final class InProcessWorker implements WorkerConnection {
     /** Hands a frame "written" by the worker to the host, as its stdout reader would. */
     private void deliver(byte[] frame) {
         if (!exited.get()) {
-            byte[] line = Arrays.copyOf(frame, frame.length - 1); // without its '\n'
-            listener.onFrame(codec.decode(line), line);
+            listener.onFrame(codec.decode(frame, frame.length - 1)); // without its '\n'
         }
     }
 

@@ -35,17 +35,15 @@ public final class WorkerProcess implements WorkerConnection {
         /** The process exists; called once, before any other event, on the launching thread. */
         void onLaunched(WorkerConnection process);
 
-        /** A line arrived on stdout: a frame, or {@link Frame.NotAFrame}. */
-        void onFrame(Frame frame, byte[] line);
+        /** A line arrived on stdout: a frame, or {@link Frame.NotAFrame} (which keeps the start of the line). */
+        void onFrame(Frame frame);
 
         /**
-         * Lines that arrived together on stdout, in order ({@code frames.get(i)} decoded from {@code lines.get(i)}).
-         * A listener that can take them at once saves work per line; by default each goes to {@link #onFrame}.
+         * Lines that arrived together on stdout, decoded, in order. A listener that can take them at once saves work
+         * per line; by default each goes to {@link #onFrame}.
          */
-        default void onFrames(List<Frame> frames, List<byte[]> lines) {
-            for (int i = 0; i < frames.size(); i++) {
-                onFrame(frames.get(i), lines.get(i));
-            }
+        default void onFrames(List<Frame> frames) {
+            frames.forEach(this::onFrame);
         }
 
         /** The worker wrote a line to stderr. */
@@ -199,24 +197,22 @@ public final class WorkerProcess implements WorkerConnection {
     private void readFrames(FrameCodec codec, int maxFrameBytes, Listener listener) {
         BoundedLineReader reader = new BoundedLineReader(process.getInputStream(), maxFrameBytes);
         List<Frame> frames = new java.util.ArrayList<>();
-        List<byte[]> lines = new java.util.ArrayList<>();
         try {
-            byte[] line;
-            while ((line = reader.readLine()) != null) {
-                frames.add(codec.decode(line));
-                lines.add(line);
+            int length;
+            while ((length = reader.nextLine()) >= 0) {
+                frames.add(codec.decode(reader.buffer(), length));
                 // lines that have arrived already go along: one hand-over for a burst of answers
-                if (lines.size() == MAX_LINES_PER_BATCH || !reader.hasLine()) {
-                    deliver(listener, frames, lines);
+                if (frames.size() == MAX_LINES_PER_BATCH || !reader.hasLine()) {
+                    deliver(listener, frames);
                 }
             }
-            deliver(listener, frames, lines);
+            deliver(listener, frames);
         } catch (FrameTooLargeException e) {
-            deliver(listener, frames, lines); // the lines before the oversized one are good
+            deliver(listener, frames); // the lines before the oversized one are good
             listener.onProtocolError(e.getMessage());
             discard(process.getInputStream());
         } catch (IOException e) {
-            deliver(listener, frames, lines);
+            deliver(listener, frames);
             LOG.debug("reading the stdout of worker {} failed", workerId, e);
         } catch (RuntimeException | Error e) {
             LOG.error("procpool bug: handling a frame of worker {} failed; stopping the worker", workerId, e);
@@ -232,13 +228,12 @@ public final class WorkerProcess implements WorkerConnection {
         listener.onExit(status);
     }
 
-    private static void deliver(Listener listener, List<Frame> frames, List<byte[]> lines) {
+    private static void deliver(Listener listener, List<Frame> frames) {
         if (!frames.isEmpty()) {
             try {
-                listener.onFrames(frames, lines);
+                listener.onFrames(frames);
             } finally {
                 frames.clear();
-                lines.clear();
             }
         }
     }

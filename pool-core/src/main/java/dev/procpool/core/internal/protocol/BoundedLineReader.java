@@ -30,12 +30,23 @@ public final class BoundedLineReader {
      * @throws FrameTooLargeException if the line exceeds the limit
      */
     public byte[] readLine() throws IOException {
+        int length = nextLine();
+        return length < 0 ? null : Arrays.copyOf(line, length);
+    }
+
+    /**
+     * Reads the next line into {@link #buffer()} without copying it out: returns its length (without the terminator
+     * and a {@code \r} before it), or -1 at end of stream. The buffer's content stays valid until the next call.
+     *
+     * @throws FrameTooLargeException if the line exceeds the limit
+     */
+    public int nextLine() throws IOException {
         int length = 0;
         while (true) {
             if (chunkPos == chunkEnd) {
                 int read = in.read(chunk, 0, chunk.length);
                 if (read < 0) {
-                    return length == 0 ? null : trim(length);
+                    return length == 0 ? -1 : trim(length);
                 }
                 chunkPos = 0;
                 chunkEnd = read;
@@ -67,6 +78,11 @@ public final class BoundedLineReader {
         }
     }
 
+    /** The line {@link #nextLine()} read, in its first bytes. */
+    public byte[] buffer() {
+        return line;
+    }
+
     /** Whether a whole line is already buffered, so that {@link #readLine()} returns it without reading. */
     public boolean hasLine() {
         for (int i = chunkPos; i < chunkEnd; i++) {
@@ -77,13 +93,13 @@ public final class BoundedLineReader {
         return false;
     }
 
-    private byte[] trim(int length) throws FrameTooLargeException {
+    private int trim(int length) throws FrameTooLargeException {
         if (length > 0 && line[length - 1] == '\r') {
             length--;
         }
         if (length > maxLineBytes) {
             throw new FrameTooLargeException(maxLineBytes);
         }
-        return Arrays.copyOf(line, length);
+        return length;
     }
 }

@@ -47,7 +47,12 @@ public sealed interface Frame {
     record Unknown(String type) implements Frame {
     }
 
-    /** A line that is not a frame at all (not JSON, not an object, no type, or missing required members). */
-    record NotAFrame(String why) implements Frame {
+    /**
+     * A line that is not a frame at all (not JSON, not an object, no type, or missing required members);
+     * {@code text} is the start of the line, for logs.
+     */
+    record NotAFrame(String why, String text) implements Frame {
+        /** How much of the line {@link #text} keeps, in bytes. */
+        public static final int MAX_TEXT_BYTES = 300;
     }
 }

@@ -62,58 +62,116 @@ public final class FrameCodec {
 
     // ---------------------------------------------------------------- decoding
 
+    /** The members a frame may have; {@code M_…} are their indices. */
+    private static final byte[][] MEMBERS = ascii("v", "type", "id", "pid", "protocol", "maxConcurrency", "taskTypes", "capabilities", "rssBytes", "heapUsedBytes", "heapMaxBytes", "result", "payload", "kind", "errorClass", "message", "stack", "retryable", "taskType", "attempt", "timeoutMs", "fraction", "level");
+    private static final int M_V = 0;
+    private static final int M_TYPE = 1;
+    private static final int M_ID = 2;
+    private static final int M_PID = 3;
+    private static final int M_PROTOCOL = 4;
+    private static final int M_MAX_CONCURRENCY = 5;
+    private static final int M_TASK_TYPES = 6;
+    private static final int M_CAPABILITIES = 7;
+    private static final int M_RSS_BYTES = 8;
+    private static final int M_HEAP_USED_BYTES = 9;
+    private static final int M_HEAP_MAX_BYTES = 10;
+    private static final int M_RESULT = 11;
+    private static final int M_PAYLOAD = 12;
+    private static final int M_KIND = 13;
+    private static final int M_ERROR_CLASS = 14;
+    private static final int M_MESSAGE = 15;
+    private static final int M_STACK = 16;
+    private static final int M_RETRYABLE = 17;
+    private static final int M_TASK_TYPE = 18;
+    private static final int M_ATTEMPT = 19;
+    private static final int M_TIMEOUT_MS = 20;
+    private static final int M_FRACTION = 21;
+    private static final int M_LEVEL = 22;
+
+    private static byte[][] ascii(String... names) {
+        byte[][] bytes = new byte[names.length][];
+        for (int i = 0; i < names.length; i++) {
+            bytes[i] = names[i].getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        }
+        return bytes;
+    }
+
     /** Decodes one line. Never throws: anything that is not a frame becomes {@link Frame.NotAFrame}. */
     public Frame decode(byte[] line) {
-        JsonScanner in = new JsonScanner(line, maxNestingDepth, maxNumberLength);
+        return decode(line, line.length);
+    }
+
+    /**
+     * Decodes the line {@code buffer[0, length)}; the buffer may be reused afterwards, as nothing refers to it.
+     * Never throws: anything that is not a frame becomes {@link Frame.NotAFrame}.
+     */
+    public Frame decode(byte[] buffer, int length) {
+        Frame frame = decodeFrame(buffer, length);
+        if (frame instanceof Frame.NotAFrame notAFrame) {
+            // the start of the line, for the log
+            int kept = Math.min(length, Frame.NotAFrame.MAX_TEXT_BYTES);
+            return new Frame.NotAFrame(notAFrame.why(),
+                    new String(buffer, 0, kept, java.nio.charset.StandardCharsets.UTF_8));
+        }
+        return frame;
+    }
+
+    private Frame decodeFrame(byte[] line, int length) {
+        JsonScanner in = new JsonScanner(line, length, maxNestingDepth, maxNumberLength);
         try {
             if (in.peek() != '{') {
-                return new Frame.NotAFrame("not a JSON object");
+                return notAFrame("not a JSON object");
             }
             in.expect('{');
             Fields f = new Fields();
             if (!in.consume('}')) {
                 do {
-                    String name = in.readString();
+                    int member = in.readMember(MEMBERS);
                     in.expect(':');
-                    switch (name) {
-                        case "v" -> f.version = integer(in);
-                        case "type" -> f.type = text(in);
-                        case "id" -> f.id = text(in);
-                        case "pid" -> f.pid = number(in);
-                        case "protocol" -> f.protocol = integer(in);
-                        case "maxConcurrency" -> f.maxConcurrency = integer(in);
-                        case "taskTypes" -> f.taskTypes = strings(in);
-                        case "capabilities" -> f.capabilities = strings(in);
-                        case "rssBytes" -> f.rss = number(in);
-                        case "heapUsedBytes" -> f.heapUsed = number(in);
-                        case "heapMaxBytes" -> f.heapMax = number(in);
-                        case "result" -> f.result = raw(in, line);
-                        case "payload" -> f.payload = raw(in, line);
-                        case "kind" -> f.kind = text(in);
-                        case "errorClass" -> f.errorClass = text(in);
-                        case "message" -> f.message = text(in);
-                        case "stack" -> f.stack = text(in);
-                        case "retryable" -> {
+                    switch (member) {
+                        case M_V -> f.version = integer(in);
+                        case M_TYPE -> f.type = text(in);
+                        case M_ID -> f.id = text(in);
+                        case M_PID -> f.pid = number(in);
+                        case M_PROTOCOL -> f.protocol = integer(in);
+                        case M_MAX_CONCURRENCY -> f.maxConcurrency = integer(in);
+                        case M_TASK_TYPES -> f.taskTypes = strings(in);
+                        case M_CAPABILITIES -> f.capabilities = strings(in);
+                        case M_RSS_BYTES -> f.rss = number(in);
+                        case M_HEAP_USED_BYTES -> f.heapUsed = number(in);
+                        case M_HEAP_MAX_BYTES -> f.heapMax = number(in);
+                        case M_RESULT -> f.result = raw(in, line);
+                        case M_PAYLOAD -> f.payload = raw(in, line);
+                        case M_KIND -> f.kind = text(in);
+                        case M_ERROR_CLASS -> f.errorClass = text(in);
+                        case M_MESSAGE -> f.message = text(in);
+                        case M_STACK -> f.stack = text(in);
+                        case M_RETRYABLE -> {
                             f.retryable = !in.atFalse();
                             in.skipValue();
                         }
-                        case "taskType" -> f.taskType = text(in);
-                        case "attempt" -> f.attempt = integer(in);
-                        case "timeoutMs" -> f.timeoutMs = number(in);
-                        case "fraction" -> f.fraction = in.atNumber() ? in.readDouble() : skip(in);
-                        case "level" -> f.level = text(in);
+                        case M_TASK_TYPE -> f.taskType = text(in);
+                        case M_ATTEMPT -> f.attempt = integer(in);
+                        case M_TIMEOUT_MS -> f.timeoutMs = number(in);
+                        case M_FRACTION -> f.fraction = in.atNumber() ? in.readDouble() : skip(in);
+                        case M_LEVEL -> f.level = text(in);
                         default -> in.skipValue();
                     }
                 } while (in.consume(','));
                 in.expect('}');
             }
             if (in.peek() != -1) {
-                return new Frame.NotAFrame("text after the JSON object");
+                return notAFrame("text after the JSON object");
             }
             return f.toFrame();
         } catch (JsonScanner.MalformedJsonException e) {
-            return new Frame.NotAFrame("not valid JSON: " + e.getMessage() + " at byte " + in.position());
+            return notAFrame("not valid JSON: " + e.getMessage() + " at byte " + in.position());
         }
+    }
+
+    /** Why a line is not a frame; {@link #decode(byte[], int)} adds the line's text. */
+    private static Frame.NotAFrame notAFrame(String why) {
+        return new Frame.NotAFrame(why, null);
     }
 
     private static String text(JsonScanner in) throws JsonScanner.MalformedJsonException {
@@ -200,13 +258,13 @@ public final class FrameCodec {
 
         Frame toFrame() {
             if (type == null) {
-                return new Frame.NotAFrame("no \"type\" member");
+                return notAFrame("no \"type\" member");
             }
             if (version != PROTOCOL_VERSION) {
-                return new Frame.NotAFrame("\"v\" is not " + PROTOCOL_VERSION);
+                return notAFrame("\"v\" is not " + PROTOCOL_VERSION);
             }
             return switch (type) {
-                case "ready" -> pid <= 0 ? new Frame.NotAFrame("ready without a positive \"pid\"")
+                case "ready" -> pid <= 0 ? notAFrame("ready without a positive \"pid\"")
                         : new Frame.Ready(pid, protocol, taskTypes, capabilities, Math.max(1, maxConcurrency));
                 case "heartbeat" -> new Frame.Heartbeat(Math.max(0, rss), Math.max(0, heapUsed), Math.max(0, heapMax));
                 case "result" -> id == null ? missing("id")
@@ -226,7 +284,7 @@ public final class FrameCodec {
         }
 
         private Frame missing(String member) {
-            return new Frame.NotAFrame(type + " frame without " + member);
+            return notAFrame(type + " frame without " + member);
         }
     }
 

@@ -22,6 +22,8 @@ final class JsonScanner {
     }
 
     private final byte[] in;
+    /** The text is {@code in[0, end)}. */
+    private final int end;
     private final int maxDepth;
     private final int maxNumberLength;
     private int pos;
@@ -29,11 +31,16 @@ final class JsonScanner {
     private boolean[] containers = new boolean[8];
 
     JsonScanner(byte[] in, int maxDepth, int maxNumberLength) {
+        this(in, in.length, maxDepth, maxNumberLength);
+    }
+
+    JsonScanner(byte[] in, int length, int maxDepth, int maxNumberLength) {
         this.in = in;
+        this.end = length;
         this.maxDepth = maxDepth;
         this.maxNumberLength = maxNumberLength;
         // A UTF-8 byte order mark is allowed before the text, as JSON parsers allow it.
-        if (in.length >= 3 && in[0] == (byte) 0xEF && in[1] == (byte) 0xBB && in[2] == (byte) 0xBF) {
+        if (length >= 3 && in[0] == (byte) 0xEF && in[1] == (byte) 0xBB && in[2] == (byte) 0xBF) {
             pos = 3;
         }
     }
@@ -44,7 +51,7 @@ final class JsonScanner {
 
     /** Skips whitespace and returns the next byte without consuming it, or -1 at the end. */
     int peek() {
-        while (pos < in.length) {
+        while (pos < end) {
             byte b = in[pos];
             if (b != ' ' && b != '\t' && b != '\n' && b != '\r') {
                 return b & 0xFF;
@@ -79,7 +86,7 @@ final class JsonScanner {
         int start = ++pos;
         boolean ascii = true;
         while (true) {
-            if (pos >= in.length) {
+            if (pos >= end) {
                 throw malformed("unterminated string");
             }
             int b = in[pos] & 0xFF;
@@ -101,6 +108,38 @@ final class JsonScanner {
         }
     }
 
+    /**
+     * Reads a member name (the next token must be a string) and returns its index in {@code names}, or -1 if it is
+     * none of them. Names without escapes, the usual case, are compared as bytes: no string is made.
+     */
+    int readMember(byte[][] names) throws MalformedJsonException {
+        if (peek() != '"') {
+            throw malformed("expected a member name");
+        }
+        int start = pos + 1;
+        int at = start;
+        while (at < end && in[at] != '"' && in[at] != '\\' && in[at] >= 0x20) {
+            at++; // bytes above 0x7F are negative and stop here too, for the checked path below
+        }
+        if (at < end && in[at] == '"') {
+            pos = at + 1;
+            int length = at - start;
+            for (int i = 0; i < names.length; i++) {
+                if (names[i].length == length && Arrays.equals(in, start, at, names[i], 0, length)) {
+                    return i;
+                }
+            }
+            return -1;
+        }
+        byte[] name = readString().getBytes(StandardCharsets.UTF_8); // escapes or non-ASCII: rare
+        for (int i = 0; i < names.length; i++) {
+            if (Arrays.equals(name, names[i])) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
     /** The slow path of {@link #readString()}: from the first backslash on. */
     private String readEscapedString(int start) throws MalformedJsonException {
         StringBuilder text = new StringBuilder(pos - start + 16);
@@ -112,7 +151,7 @@ final class JsonScanner {
     /** Reads the rest of a string up to and including its closing quote, appending it to {@code text} if given. */
     private void stringRest(StringBuilder text) throws MalformedJsonException {
         while (true) {
-            if (pos >= in.length) {
+            if (pos >= end) {
                 throw malformed("unterminated string");
             }
             int b = in[pos] & 0xFF;
@@ -143,7 +182,7 @@ final class JsonScanner {
 
     /** Reads the escape at {@code pos} (a backslash) and returns the character it stands for. */
     private char readEscape() throws MalformedJsonException {
-        if (pos + 1 >= in.length) {
+        if (pos + 1 >= end) {
             throw malformed("unterminated escape");
         }
         byte kind = in[pos + 1];
@@ -158,7 +197,7 @@ final class JsonScanner {
             case 'r' -> '\r';
             case 't' -> '\t';
             case 'u' -> {
-                if (pos + 4 > in.length) {
+                if (pos + 4 > end) {
                     throw malformed("short \\u escape");
                 }
                 int value = 0;
@@ -201,7 +240,7 @@ final class JsonScanner {
         } else {
             throw malformed("invalid UTF-8");
         }
-        if (at + length > in.length) {
+        if (at + length > end) {
             throw malformed("truncated UTF-8");
         }
         int second = in[at + 1] & 0xFF;
@@ -234,29 +273,29 @@ final class JsonScanner {
      */
     boolean readNumber() throws MalformedJsonException {
         int start = pos;
-        if (pos < in.length && in[pos] == '-') {
+        if (pos < end && in[pos] == '-') {
             pos++;
         }
-        if (pos >= in.length || !digit(in[pos])) {
+        if (pos >= end || !digit(in[pos])) {
             throw malformed("bad number");
         }
         if (in[pos] == '0') {
             pos++; // a leading zero stands alone: "01" fails at the next token
         } else {
-            while (pos < in.length && digit(in[pos])) {
+            while (pos < end && digit(in[pos])) {
                 pos++;
             }
         }
         boolean whole = true;
-        if (pos < in.length && in[pos] == '.') {
+        if (pos < end && in[pos] == '.') {
             whole = false;
             pos++;
             requireDigits();
         }
-        if (pos < in.length && (in[pos] == 'e' || in[pos] == 'E')) {
+        if (pos < end && (in[pos] == 'e' || in[pos] == 'E')) {
             whole = false;
             pos++;
-            if (pos < in.length && (in[pos] == '+' || in[pos] == '-')) {
+            if (pos < end && (in[pos] == '+' || in[pos] == '-')) {
                 pos++;
             }
             requireDigits();
@@ -268,10 +307,10 @@ final class JsonScanner {
     }
 
     private void requireDigits() throws MalformedJsonException {
-        if (pos >= in.length || !digit(in[pos])) {
+        if (pos >= end || !digit(in[pos])) {
             throw malformed("bad number");
         }
-        while (pos < in.length && digit(in[pos])) {
+        while (pos < end && digit(in[pos])) {
             pos++;
         }
     }
@@ -399,7 +438,7 @@ final class JsonScanner {
     }
 
     private void literal(String word) throws MalformedJsonException {
-        if (pos + word.length() > in.length) {
+        if (pos + word.length() > end) {
             throw malformed("unexpected end");
         }
         for (int i = 0; i < word.length(); i++) {

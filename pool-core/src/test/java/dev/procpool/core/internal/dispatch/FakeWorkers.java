@@ -96,22 +96,18 @@ final class FakeWorkers implements WorkerLauncher {
             while (end > 0 && (bytes[end - 1] == '\n' || bytes[end - 1] == '\r')) {
                 end--;
             }
-            byte[] line = Arrays.copyOf(bytes, end);
-            listener.onFrame(codec.decode(line), line);
+            listener.onFrame(codec.decode(Arrays.copyOf(bytes, end)));
             return this;
         }
 
         /** Sends results that arrive together, as the stdout reader hands over a burst of lines. */
         FakeWorker results(String... taskIds) {
             List<Frame> frames = new ArrayList<>();
-            List<byte[]> lines = new ArrayList<>();
             for (String taskId : taskIds) {
                 byte[] frame = codec.encodeResult(taskId, "1".getBytes(StandardCharsets.UTF_8));
-                byte[] line = Arrays.copyOf(frame, frame.length - 1);
-                frames.add(codec.decode(line));
-                lines.add(line);
+                frames.add(codec.decode(frame, frame.length - 1));
             }
-            listener.onFrames(frames, lines);
+            listener.onFrames(frames);
             return this;
         }
 

@@ -346,4 +346,19 @@ class BoundedLineReaderTest {
         assertEquals(1, reads[0], "hasLine never reads");
         assertEquals("thr", new String(reader.readLine(), StandardCharsets.US_ASCII));
     }
+
+    @Test
+    void nextLineReusesItsBufferAndReportsTheLength() throws IOException {
+        BoundedLineReader reader = new BoundedLineReader(new ByteArrayInputStream(
+                "first line\r\nx\n\nlast".getBytes(StandardCharsets.US_ASCII)), 100);
+        assertEquals(10, reader.nextLine());
+        assertEquals("first line", new String(reader.buffer(), 0, 10, StandardCharsets.US_ASCII));
+        byte[] buffer = reader.buffer();
+        assertEquals(1, reader.nextLine());
+        assertEquals('x', reader.buffer()[0]);
+        assertTrue(buffer == reader.buffer(), "the same buffer serves every line that fits");
+        assertEquals(0, reader.nextLine(), "an empty line");
+        assertEquals(4, reader.nextLine(), "a last line without a terminator");
+        assertEquals(-1, reader.nextLine());
+    }
 }

@@ -356,6 +356,19 @@ class FrameCodecTest {
         }
 
         @Test
+        void keepsTheStartOfTheLineForTheLog() {
+            assertEquals("hello world", assertInstanceOf(Frame.NotAFrame.class, decode("hello world")).text());
+            String longLine = "x".repeat(1000);
+            assertEquals("x".repeat(Frame.NotAFrame.MAX_TEXT_BYTES),
+                    assertInstanceOf(Frame.NotAFrame.class, decode(longLine)).text());
+            String frame = "{\"v\":1,\"type\":\"shutdown\"}";
+            byte[] buffer = utf8(frame + " and then garbage that is not looked at");
+            assertEquals(new Frame.Shutdown(), codec.decode(buffer, frame.length()), "only the given length");
+            Frame.NotAFrame cut = assertInstanceOf(Frame.NotAFrame.class, codec.decode(buffer, 10));
+            assertEquals("{\"v\":1,\"ty", cut.text());
+        }
+
+        @Test
         void invalidUtf8IsNotAFrame() {
             byte[] line = {'{', '"', 'v', '"', ':', '1', ',', '"', 't', 'y', 'p', 'e', '"', ':', '"', (byte) 0xff,
                     (byte) 0xfe, '"', '}'};
