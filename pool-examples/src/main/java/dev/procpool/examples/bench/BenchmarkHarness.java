@@ -95,12 +95,14 @@ public final class BenchmarkHarness {
      * How many tasks and round trips each workload uses. The warm-ups are long because the C2 compilers of the
      * host and of the workers were still busy after 30,000 round trips or 60,000 tiny tasks (seen with perf). W2
      * warms up with batches of {@code w2Warmup} tasks until {@code w2WarmupMillis} have passed: fresh workers
-     * reached their steady CPU cost per task (about 4 µs for both) only after 200,000–300,000 tasks.
+     * reached their steady CPU cost per task (about 4 µs for both) only after 200,000–300,000 tasks. W1 likewise
+     * makes at least {@code w1Warmup} round trips and goes on until {@code w1WarmupMillis} have passed, for the
+     * pool and for every baseline alike.
      */
-    record Sizes(int w1Warmup, int w1RoundTrips, int w2Warmup, long w2WarmupMillis, int w2Tasks, int w3Tasks,
-                 int spawnTasks, int memWorkers, long calibrationWarmupMillis) {
-        static final Sizes FULL = new Sizes(20_000, 20_000, 100_000, 4_000, 200_000, 2_000, 10, 4, 2_000);
-        static final Sizes QUICK = new Sizes(200, 2_000, 2_000, 0, 20_000, 200, 3, 2, 300);
+    record Sizes(int w1Warmup, long w1WarmupMillis, int w1RoundTrips, int w2Warmup, long w2WarmupMillis,
+                 int w2Tasks, int w3Tasks, int spawnTasks, int memWorkers, long calibrationWarmupMillis) {
+        static final Sizes FULL = new Sizes(20_000, 3_000, 20_000, 100_000, 4_000, 200_000, 2_000, 10, 4, 2_000);
+        static final Sizes QUICK = new Sizes(200, 0, 2_000, 2_000, 0, 20_000, 200, 3, 2, 300);
     }
 
     record Options(int runs, boolean quick, Set<String> only, Path out, List<String> jvmOptions) {
@@ -371,6 +373,19 @@ public final class BenchmarkHarness {
 
     // ------------------------------------------------------------------ W1
 
+    @FunctionalInterface
+    private interface Round {
+        void run() throws Exception;
+    }
+
+    /** Runs {@code round} at least {@code minRounds} times and until {@code millis} have passed (JIT warm-up). */
+    private static void warmUp(int minRounds, long millis, Round round) throws Exception {
+        long until = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
+        for (int i = 0; i < minRounds || System.nanoTime() < until; i++) {
+            round.run();
+        }
+    }
+
     private void w1Latency(int run) throws Exception {
         try (WorkerPool pool = pool("bench-w1", 1, javaSpec()).start()) {
             latency(run, "w1.pool", "pool, 1 Java worker", pool, true);
@@ -382,10 +397,9 @@ public final class BenchmarkHarness {
         executorLatency(run);
     }
 
-    private void latency(int run, String key, String who, WorkerPool pool, boolean processWorker) {
-        for (int i = 0; i < sizes.w1Warmup(); i++) {
-            pool.submitTask(BenchHandler.ECHO, payload).join();
-        }
+    private void latency(int run, String key, String who, WorkerPool pool, boolean processWorker)
+            throws Exception {
+        warmUp(sizes.w1Warmup(), sizes.w1WarmupMillis(), () -> pool.submitTask(BenchHandler.ECHO, payload).join());
         long workerPid = pool.workers().get(0).pid();
         CpuProbe probe = new CpuProbe(workerPid);
         int n = sizes.w1RoundTrips();
@@ -477,7 +491,7 @@ public final class BenchmarkHarness {
         }
     }
 
-    private void rawPipeLatency(int run) throws IOException, InterruptedException {
+    private void rawPipeLatency(int run) throws Exception {
         Process process = startRawPipeWorker();
         try {
             OutputStream toWorker = process.getOutputStream();
@@ -485,9 +499,8 @@ public final class BenchmarkHarness {
             byte[] frame = payload.getBytes(StandardCharsets.US_ASCII);
             check(frame.length == RawPipeWorker.FRAME_BYTES, "payload is not " + RawPipeWorker.FRAME_BYTES + " bytes");
             byte[] reply = new byte[RawPipeWorker.FRAME_BYTES];
-            for (int i = 0; i < sizes.w1Warmup(); i++) {
-                rawRoundTrip(toWorker, fromWorker, frame, reply);
-            }
+            warmUp(sizes.w1Warmup(), sizes.w1WarmupMillis(),
+                    () -> rawRoundTrip(toWorker, fromWorker, frame, reply));
             int n = sizes.w1RoundTrips();
             long[] latencies = new long[n];
             CpuProbe probe = new CpuProbe(process.pid());
@@ -526,9 +539,7 @@ public final class BenchmarkHarness {
     private void executorLatency(int run) throws Exception {
         ExecutorService executor = Executors.newFixedThreadPool(2);
         try {
-            for (int i = 0; i < sizes.w1Warmup(); i++) {
-                executor.submit(() -> echo(payload)).get();
-            }
+            warmUp(sizes.w1Warmup(), sizes.w1WarmupMillis(), () -> executor.submit(() -> echo(payload)).get());
             int n = sizes.w1RoundTrips();
             long[] latencies = new long[n];
             for (int i = 0; i < n; i++) {
@@ -570,11 +581,9 @@ public final class BenchmarkHarness {
         executorThroughput(run);
     }
 
-    private void throughput(int run, String key, String who, WorkerPool pool, boolean processWorkers) {
-        long warmUntil = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(sizes.w2WarmupMillis());
-        do {
-            tinyBatch(pool, sizes.w2Warmup());
-        } while (System.nanoTime() < warmUntil);
+    private void throughput(int run, String key, String who, WorkerPool pool, boolean processWorkers)
+            throws Exception {
+        warmUp(1, sizes.w2WarmupMillis(), () -> tinyBatch(pool, sizes.w2Warmup()));
         List<Long> pids = pool.workers().stream().map(WorkerSnapshot::pid).toList();
         long workerCpu0 = processWorkers ? workersCpu(pids) : -1;
         long hostCpu0 = os.getProcessCpuTime();
@@ -628,10 +637,7 @@ public final class BenchmarkHarness {
     private void executorThroughput(int run) throws Exception {
         ExecutorService executor = Executors.newFixedThreadPool(2);
         try {
-            long warmUntil = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(sizes.w2WarmupMillis());
-            do {
-                executorBatch(executor, sizes.w2Warmup());
-            } while (System.nanoTime() < warmUntil);
+            warmUp(1, sizes.w2WarmupMillis(), () -> executorBatch(executor, sizes.w2Warmup()));
             int n = sizes.w2Tasks();
             long hostCpu0 = os.getProcessCpuTime();
             long start = System.nanoTime();
@@ -1182,8 +1188,9 @@ public final class BenchmarkHarness {
         json.put("arguments", List.of(args));
         json.put("runs", options.runs());
         json.put("quick", options.quick());
-        json.put("sizes", Map.of("w1Warmup", sizes.w1Warmup(), "w1RoundTrips", sizes.w1RoundTrips(),
-                "w2Warmup", sizes.w2Warmup(), "w2WarmupMillis", sizes.w2WarmupMillis(), "w2Tasks", sizes.w2Tasks(), "w3Tasks", sizes.w3Tasks(),
+        json.put("sizes", Map.of("w1Warmup", sizes.w1Warmup(), "w1WarmupMillis", sizes.w1WarmupMillis(),
+                "w1RoundTrips", sizes.w1RoundTrips(), "w2Warmup", sizes.w2Warmup(),
+                "w2WarmupMillis", sizes.w2WarmupMillis(), "w2Tasks", sizes.w2Tasks(), "w3Tasks", sizes.w3Tasks(),
                 "spawnTasks", sizes.spawnTasks(), "memWorkers", sizes.memWorkers(), "shaRoundsPerTask", shaRounds));
         json.put("loadAverageStart", loadAtStart);
         json.put("loadAverageEnd", loadAtEnd);
