@@ -27,8 +27,9 @@ import java.util.concurrent.TimeUnit;
 /**
  * The Java worker runtime: the main class worker JVMs run. Arguments are the {@link dev.procpool.TaskHandler}
  * classes to serve. It speaks the protocol in PROTOCOL.md on stdin/stdout, moves {@code System.out} to stderr
- * before any user code runs, heartbeats from its own thread, runs tasks on a task thread while the main thread
- * keeps reading (so cancels and shutdowns are seen at once), and exits when stdin ends.
+ * before any user code runs, heartbeats from its own thread, runs each task on the thread that read it while
+ * another thread reads on (at once while slots are free, within {@link ReaderHandOff#DELAY_NANOS} otherwise, so
+ * cancels and shutdowns are seen during a task), and exits when stdin ends.
  */
 public final class WorkerMain {
     /** Exit status when the worker cannot start (bad arguments, a handler that cannot be created). */
@@ -49,6 +50,7 @@ public final class WorkerMain {
     private final int concurrency;
     /** Held by the one thread that reads stdin (leader/followers: no hand-off between reading and running). */
     private final Semaphore reader = new Semaphore(1);
+    private final ReaderHandOff handOff = new ReaderHandOff(reader);
     /** Tasks read while every slot was busy (prefetched); started by the next thread that frees a slot. */
     private final ArrayDeque<WorkerTaskContext> waiting = new ArrayDeque<>();
     private int busy;
@@ -100,7 +102,8 @@ public final class WorkerMain {
         // (fstat and ioctl) after every read.
         input = new BoundedLineReader(new FileInputStream(FileDescriptor.in), maxFrameBytes);
         // concurrency + 1 threads take turns: one reads stdin; when it reads a task it passes the reading on and
-        // runs the task itself, so a task starts on the thread that read it, with no hand-off on the way.
+        // runs the task itself, so a task starts on the thread that read it, with no hand-off on the way. When that
+        // task takes the last free slot, the reading is passed on only if the task runs long (ReaderHandOff).
         for (int i = 1; i <= concurrency; i++) {
             Thread thread = new Thread(this::serve, "procpool-worker-" + i);
             thread.setDaemon(true);
@@ -123,8 +126,16 @@ public final class WorkerMain {
                 continue;
             }
             reader.acquireUninterruptibly();
+            readAndRun();
+        }
+    }
+
+    /** Holding the reading permit: reads tasks and runs them until the permit has gone to another thread. */
+    private void readAndRun() {
+        while (true) {
             WorkerTaskContext task = readUntilTask();
             boolean runNow;
+            boolean slotsLeft;
             synchronized (waiting) {
                 runNow = busy < concurrency && waiting.isEmpty();
                 if (runNow) {
@@ -132,10 +143,22 @@ public final class WorkerMain {
                 } else {
                     waiting.addLast(task); // prefetched: it waits for a free slot
                 }
+                slotsLeft = busy < concurrency;
             }
-            reader.release(); // another thread reads on
-            if (runNow) {
+            if (!runNow) {
+                reader.release(); // another thread (or this one, at the top of serve) reads on
+                return;
+            }
+            if (slotsLeft) {
+                reader.release(); // another thread reads on, and may start a task beside this one
                 runTask(task);
+                return;
+            }
+            // The last free slot: keep reading after the task unless it runs long (see ReaderHandOff).
+            handOff.lend();
+            runTask(task);
+            if (!handOff.reclaim()) {
+                return;
             }
         }
     }
