@@ -14,11 +14,15 @@ import java.util.concurrent.locks.LockSupport;
  * it runs its task ({@link #lend()}); a watchdog gives the permit to the waiting threads if the task is still
  * running after {@link #DELAY_NANOS} (a cancel is then read at most that much later), and the reading thread takes
  * it back when the task ends in time ({@link #reclaim()}). The watchdog polls only while tasks come and go, and
- * sleeps when the worker is idle.
+ * sleeps when the worker is idle. While tasks come and go it wakes once per {@link #DELAY_NANOS}, not once per task.
  */
 final class ReaderHandOff {
-    /** How long a task may hold the reading before it is handed over. */
-    static final long DELAY_NANOS = TimeUnit.MICROSECONDS.toNanos(200);
+    /**
+     * How long a task may hold the reading before it is handed over. Long enough that tasks of about a millisecond,
+     * the common short CPU-bound task, end before it (no thread woken for them at all); short next to any cancel
+     * grace period.
+     */
+    static final long DELAY_NANOS = TimeUnit.MILLISECONDS.toNanos(2);
     /** With no task for this long the watchdog sleeps until the next one. */
     static final long IDLE_NANOS = TimeUnit.MILLISECONDS.toNanos(20);
 
