@@ -27,13 +27,16 @@ final class ReaderHandOff {
     static final long IDLE_NANOS = TimeUnit.MILLISECONDS.toNanos(20);
 
     private final Semaphore reader;
+    private final Runnable onHandOver;
     private final AtomicBoolean lent = new AtomicBoolean();
     private volatile long lentAt;
     private volatile boolean sleeping;
     private final Thread watchdog;
 
-    ReaderHandOff(Semaphore reader) {
+    /** {@code onHandOver} runs on the watchdog just before it hands the reading over. */
+    ReaderHandOff(Semaphore reader, Runnable onHandOver) {
         this.reader = reader;
+        this.onHandOver = onHandOver;
         this.watchdog = new Thread(this::watch, "procpool-worker-reader-watchdog");
         watchdog.setDaemon(true);
         watchdog.start();
@@ -70,6 +73,7 @@ final class ReaderHandOff {
                 long held = now - lentAt;
                 if (held >= DELAY_NANOS) {
                     if (lent.compareAndSet(true, false)) {
+                        onHandOver.run();
                         reader.release(); // on behalf of the thread running the long task
                     }
                 } else {

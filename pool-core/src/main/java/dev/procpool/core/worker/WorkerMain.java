@@ -37,6 +37,11 @@ public final class WorkerMain {
     /** Exit status after a reported OutOfMemoryError (the JVM's own ExitOnOutOfMemoryError also uses 3). */
     public static final int EXIT_OUT_OF_MEMORY = 3;
 
+    /** A task shorter than this whose successor is already read lets its answer wait for company. */
+    private static final long SHORT_TASK_NANOS = TimeUnit.MICROSECONDS.toNanos(100);
+    private static final int MAX_WAITING_ANSWERS = 64;
+    private static final long MAX_ANSWER_WAIT_NANOS = TimeUnit.MICROSECONDS.toNanos(200);
+
     /** Set by fault injection to simulate a worker that hangs without heartbeats. */
     static volatile boolean heartbeatsPaused;
     /** The real stdout, for fault injection that writes garbage where frames go. */
@@ -50,7 +55,10 @@ public final class WorkerMain {
     private final int concurrency;
     /** Held by the one thread that reads stdin (leader/followers: no hand-off between reading and running). */
     private final Semaphore reader = new Semaphore(1);
-    private final ReaderHandOff handOff = new ReaderHandOff(reader);
+    private final ReaderHandOff handOff = new ReaderHandOff(reader, this::flushAnswers);
+    /** Answers written but not flushed, and since when (guarded by {@link #frames}). */
+    private int waitingAnswers;
+    private long waitingSince;
     /** Tasks read while every slot was busy (prefetched); started by the next thread that frees a slot. */
     private final ArrayDeque<WorkerTaskContext> waiting = new ArrayDeque<>();
     private int busy;
@@ -156,8 +164,12 @@ public final class WorkerMain {
             }
             // The last free slot: keep reading after the task unless it runs long (see ReaderHandOff).
             handOff.lend();
-            runTask(task);
-            if (!handOff.reclaim()) {
+            long start = System.nanoTime();
+            byte[] answer = execute(task);
+            boolean stillReading = handOff.reclaim();
+            // A short task with the next one already read: its answer may wait to go out with the next ones.
+            sendAnswer(answer, stillReading && System.nanoTime() - start < SHORT_TASK_NANOS && input.hasLine());
+            if (!stillReading) {
                 return;
             }
         }
@@ -167,7 +179,13 @@ public final class WorkerMain {
     private WorkerTaskContext readUntilTask() {
         try {
             int length;
-            while ((length = input.nextLine()) >= 0) {
+            while (true) {
+                if (!input.hasLine()) {
+                    flushAnswers(); // about to wait for input: nothing may stay behind
+                }
+                if ((length = input.nextLine()) < 0) {
+                    break;
+                }
                 Frame frame = codec.decode(input.buffer(), length);
                 if (frame instanceof Frame.Task task) {
                     WorkerTaskContext context = new WorkerTaskContext(task, codec, this::send);
@@ -179,6 +197,7 @@ public final class WorkerMain {
                         context.cancel();
                     }
                 } else if (frame instanceof Frame.Shutdown) {
+                    flushAnswers();
                     exit(0);
                 } else if (frame instanceof Frame.NotAFrame notAFrame) {
                     System.err.println("procpool worker: ignored an input line that is not a frame: "
@@ -188,11 +207,20 @@ public final class WorkerMain {
         } catch (IOException e) {
             System.err.println("procpool worker: reading stdin failed: " + e.getMessage());
         }
+        flushAnswers();
         exit(0); // stdin ended: the host is gone or wants us gone
         throw new AssertionError("unreachable");
     }
 
     private void runTask(WorkerTaskContext context) {
+        send(execute(context));
+    }
+
+    /**
+     * Runs a task and returns its answer frame; the slot is free again when it returns. Every task runs in this
+     * method: the host finds the stacks of task threads in a thread dump by its name.
+     */
+    private byte[] execute(WorkerTaskContext context) {
         String id = context.taskId();
         byte[] answer;
         TaskOutputStream.begin(id);
@@ -203,7 +231,7 @@ public final class WorkerMain {
             send(codec.encodeError(id, "OUT_OF_MEMORY", e.getClass().getName(), e.getMessage(), "", true));
             System.err.println("procpool worker: out of memory in task " + id + "; exiting");
             exit(EXIT_OUT_OF_MEMORY);
-            return;
+            throw new AssertionError("unreachable");
         } finally {
             System.out.flush();
             System.err.flush();
@@ -213,7 +241,7 @@ public final class WorkerMain {
                 busy--;
             }
         }
-        send(answer);
+        return answer;
     }
 
     private static void sendStatic(byte[] frame) {
@@ -244,13 +272,46 @@ public final class WorkerMain {
     }
 
     private void send(byte[] frame) {
+        sendAnswer(frame, false);
+    }
+
+    /**
+     * Writes a frame; flushes it at once unless {@code mayWait}, in which case it waits for the next frames, at
+     * most {@link #MAX_WAITING_ANSWERS} of them and {@link #MAX_ANSWER_WAIT_NANOS}, so that a burst of short tasks
+     * is answered in few writes. Whatever waits goes out before this worker waits for input, when its reading is
+     * handed over, or with the next frame that does not wait.
+     */
+    private void sendAnswer(byte[] frame, boolean mayWait) {
         synchronized (frames) {
             try {
                 frames.write(frame);
-                frames.flush();
+                long now = mayWait ? System.nanoTime() : 0;
+                if (mayWait && waitingAnswers < MAX_WAITING_ANSWERS
+                        && (waitingAnswers == 0 || now - waitingSince < MAX_ANSWER_WAIT_NANOS)) {
+                    if (waitingAnswers++ == 0) {
+                        waitingSince = now;
+                    }
+                } else {
+                    frames.flush();
+                    waitingAnswers = 0;
+                }
             } catch (IOException e) {
                 // stdout is gone: the host is gone
                 exit(0);
+            }
+        }
+    }
+
+    /** Sends the answers that wait for company, if any. */
+    private void flushAnswers() {
+        synchronized (frames) {
+            if (waitingAnswers > 0) {
+                try {
+                    frames.flush();
+                } catch (IOException e) {
+                    exit(0);
+                }
+                waitingAnswers = 0;
             }
         }
     }

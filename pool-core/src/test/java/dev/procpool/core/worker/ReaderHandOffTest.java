@@ -13,7 +13,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class ReaderHandOffTest {
     /** The reading permit, held by the test as the thread that runs the task. */
     private final Semaphore reader = new Semaphore(0);
-    private final ReaderHandOff handOff = new ReaderHandOff(reader);
+    private final java.util.concurrent.atomic.AtomicInteger handOvers = new java.util.concurrent.atomic.AtomicInteger();
+    private final ReaderHandOff handOff = new ReaderHandOff(reader, handOvers::incrementAndGet);
 
     @Test
     void aTaskThatEndsInTimeKeepsTheReading() {
@@ -39,6 +40,7 @@ class ReaderHandOffTest {
         assertTrue(System.nanoTime() - start >= ReaderHandOff.DELAY_NANOS, "not before the delay");
         assertFalse(handOff.reclaim(), "the runner must not read on: another thread has the permit");
         assertEquals(1, reader.availablePermits());
+        assertEquals(1, handOvers.get(), "the hand-over callback ran once, before the permit went");
     }
 
     @Test

@@ -6,7 +6,7 @@ import java.util.List;
 /** Picks the interesting part out of a HotSpot thread dump (the text SIGQUIT makes a JVM print). */
 final class ThreadDumps {
     /** A frame that every thread running a task has on its stack in the Java worker runtime. */
-    static final String TASK_FRAME = "dev.procpool.core.worker.WorkerMain.runTask";
+    static final String TASK_FRAME = "dev.procpool.core.worker.WorkerMain.execute";
 
     private ThreadDumps() {
     }

@@ -18,7 +18,7 @@ class ThreadDumpsTest {
             "\"procpool-worker-1\" #12 daemon prio=5 runnable",
             "   java.lang.Thread.State: RUNNABLE",
             "\tat com.example.Slow.handle(Slow.java:7)",
-            "\tat dev.procpool.core.worker.WorkerMain.runTask(WorkerMain.java:150)",
+            "\tat dev.procpool.core.worker.WorkerMain.execute(WorkerMain.java:150)",
             "",
             "\"procpool-worker-heartbeat\" #13 daemon prio=5 waiting",
             "   java.lang.Thread.State: TIMED_WAITING (parking)",
@@ -32,7 +32,7 @@ class ThreadDumpsTest {
                 "\"procpool-worker-1\" #12 daemon prio=5 runnable",
                 "   java.lang.Thread.State: RUNNABLE",
                 "\tat com.example.Slow.handle(Slow.java:7)",
-                "\tat dev.procpool.core.worker.WorkerMain.runTask(WorkerMain.java:150)"),
+                "\tat dev.procpool.core.worker.WorkerMain.execute(WorkerMain.java:150)"),
                 ThreadDumps.taskStacks(DUMP, 100));
     }
 
