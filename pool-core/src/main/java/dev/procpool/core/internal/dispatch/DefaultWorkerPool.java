@@ -370,7 +370,12 @@ public final class DefaultWorkerPool implements WorkerPool {
             } catch (RuntimeException e) {
                 LOG.error("procpool: maintenance of pool {} failed", name(), e);
             }
-            LockSupport.parkNanos(this, MAINTENANCE_TICK_NANOS);
+            // the periodic tick, or earlier when a retry or a worker start falls due before it
+            long now = config.ticker().read();
+            long due = dispatcher.nextDueAfter(now);
+            long wait = due == Long.MAX_VALUE ? MAINTENANCE_TICK_NANOS
+                    : Math.max(0, Math.min(MAINTENANCE_TICK_NANOS, due - now)); // differences, as nanoTime wraps
+            LockSupport.parkNanos(this, wait);
         }
     }
 

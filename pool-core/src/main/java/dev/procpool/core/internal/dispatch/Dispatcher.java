@@ -684,6 +684,30 @@ final class Dispatcher {
         return all;
     }
 
+    /**
+     * The earliest retry or worker start still to come after {@code now}, or {@link Long#MAX_VALUE}: when maintenance
+     * must run next, so that a backoff or a restart delay ends on time rather than at the next periodic tick.
+     */
+    long nextDueAfter(long now) {
+        lock.lock();
+        try {
+            long next = Long.MAX_VALUE;
+            TaskRecord retry = retryWaiting.peek();
+            if (retry != null && retry.retryAt > now) {
+                next = retry.retryAt;
+            }
+            for (GroupRuntime group : groups.values()) {
+                Long spawn = group.pendingSpawns.peek();
+                if (spawn != null && spawn > now) {
+                    next = Math.min(next, spawn);
+                }
+            }
+            return next;
+        } finally {
+            lock.unlock();
+        }
+    }
+
     private void requeueDueRetriesLocked(long now) {
         while (!retryWaiting.isEmpty() && retryWaiting.peek().retryAt <= now) {
             enqueueLocked(retryWaiting.poll(), now);

@@ -392,6 +392,25 @@ class DispatcherTest {
     @Nested
     class Retries {
         @Test
+        void maintenance_is_told_when_the_next_retry_and_the_next_restart_fall_due() {
+            DispatcherHarness h = harness(commandGroup(1)).startReady();
+            assertEquals(Long.MAX_VALUE, h.dispatcher.nextDueAfter(h.now()), "nothing pending");
+            TaskRecord task = h.submit("t");
+            long crashedAt = h.ticker.advance(Duration.ofMillis(5));
+            h.workers.get("w-1").exit(128 + ExitStatus.SIGKILL);
+            assertEquals(TaskState.RETRY_WAIT, task.state);
+            long restartAt = crashedAt + RestartPolicy.defaults().initialDelay().toNanos();
+            assertTrue(restartAt < task.retryAt, "the replacement starts before the retry is due");
+            assertEquals(restartAt, h.dispatcher.nextDueAfter(crashedAt), "first the replacement's start");
+            h.maintainAt(restartAt);
+            h.workers.get("w-2").ready();
+            assertEquals(task.retryAt, h.dispatcher.nextDueAfter(restartAt), "then the retry");
+            h.maintainAt(task.retryAt);
+            assertEquals(TaskState.RUNNING, task.state);
+            assertEquals(Long.MAX_VALUE, h.dispatcher.nextDueAfter(task.retryAt));
+        }
+
+        @Test
         void a_crashing_task_is_retried_after_the_backoff_with_the_attempt_number_and_then_dead_lettered() {
             DispatcherHarness h = harness(commandGroup(2)).startReady();
             RetryPolicy policy = RetryPolicy.defaults();
