@@ -97,7 +97,9 @@ public final class WorkerMain {
     }
 
     private void run(int concurrency, long heartbeatMs) {
-        warmUp();
+        if ("1".equals(System.getenv("PROCPOOL_WARM_UP"))) {
+            warmUp(); // a hot spare: nothing waits for it yet, and its first task will be urgent
+        }
         send(codec.encodeReady(ProcessHandle.current().pid(), invoker.taskTypes(), capabilities(),
                 concurrency));
         ScheduledExecutorService heartbeat = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -247,8 +249,9 @@ public final class WorkerMain {
 
     /**
      * Takes the frame and JSON paths of a task once, with a made-up task that no handler sees, before the worker
-     * reports ready: the first real task, often a hot spare's or a replacement's, then finds them loaded and set up.
-     * A fresh worker took about 130 ms for its first tiny task without this.
+     * reports ready, so that its first real task finds them loaded and set up. Only for hot spares: a hot spare's
+     * first tiny task took about 130 ms without it, but on a worker something waits for, the warm-up cost more start
+     * time than it saved on the first task.
      */
     private void warmUp() {
         try {

@@ -780,13 +780,14 @@ final class Dispatcher {
         settings.recycleAfterAge().ifPresent(age -> worker.recycleAtAge = now + (long) (age.toNanos() * spread));
         workers.add(worker);
         counters.workersStarted++;
-        fx.add(() -> launch(worker));
+        boolean spare = worker.spare;
+        fx.add(() -> launch(worker, spare));
         return worker;
     }
 
-    private void launch(WorkerRecord worker) {
+    private void launch(WorkerRecord worker, boolean spare) {
         WorkerProcess.LaunchSpec spec = WorkerCommands.launchSpec(config, worker.group.config, worker.id,
-                classDataSharing);
+                classDataSharing, spare);
         try {
             launcher.launch(worker.id, spec, new Events(worker));
         } catch (IOException | RuntimeException e) {

@@ -63,7 +63,9 @@ final class WorkerCommands {
         }
     }
 
-    static LaunchSpec launchSpec(PoolConfig config, WorkerGroup group, String workerId, ClassDataSharing cds) {
+    /** What to run for a worker; {@code spare} tells the worker that nothing waits for it to be ready. */
+    static LaunchSpec launchSpec(PoolConfig config, WorkerGroup group, String workerId, ClassDataSharing cds,
+                                 boolean spare) {
         List<String> argv = argv(group.spec());
         if (cds != null && group.spec() instanceof WorkerSpec.Java java) {
             List<String> options = cds.optionsFor(workerId, argv.get(0), java.jvmOptions(), classpath(java),
@@ -73,8 +75,11 @@ final class WorkerCommands {
                 argv.addAll(1, options);
             }
         }
-        return new LaunchSpec(argv, environment(config, group, workerId), group.workingDirectory().orElse(null),
-                group.spec());
+        Map<String, String> environment = environment(config, group, workerId);
+        if (spare) {
+            environment.put("PROCPOOL_WARM_UP", "1");
+        }
+        return new LaunchSpec(argv, environment, group.workingDirectory().orElse(null), group.spec());
     }
 
     private static String classpath(WorkerSpec.Java java) {

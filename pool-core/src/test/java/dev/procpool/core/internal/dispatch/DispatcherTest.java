@@ -1078,6 +1078,21 @@ class DispatcherTest {
         }
     }
 
+    @Nested
+    class HotSpares {
+        @Test
+        void only_a_worker_started_as_a_hot_spare_is_told_it_may_warm_up_and_so_is_the_next_spare() {
+            DispatcherHarness h = harness(commandGroupBuilder(1).hotSpares(1).build()).startReady();
+            assertEquals(null, h.workers.get("w-1").spec.environment().get("PROCPOOL_WARM_UP"));
+            assertEquals("1", h.workers.get("w-2").spec.environment().get("PROCPOOL_WARM_UP"));
+
+            long crashedAt = h.ticker.advance(Duration.ofMillis(1));
+            h.workers.get("w-1").exit(128 + ExitStatus.SIGKILL); // w-2 takes over; a new spare is started
+            h.maintainAt(crashedAt + RestartPolicy.defaults().initialDelay().toNanos());
+            assertEquals("1", h.workers.get("w-3").spec.environment().get("PROCPOOL_WARM_UP"));
+        }
+    }
+
     /** Each test here failed on the dispatcher before the bug it names was fixed. */
     @Nested
     class FixedBugs {
