@@ -53,9 +53,18 @@ final class ReaderHandOff {
 
     /**
      * The task ended. Returns whether the caller still holds the reading permit; if not, the watchdog has released
-     * it for the other threads.
+     * it for the other threads, or another thread has taken the reading over.
      */
     boolean reclaim() {
+        return lent.compareAndSet(true, false);
+    }
+
+    /**
+     * A thread whose task ended wants to read while the reading is lent to a running task: returns whether it now
+     * holds the reading permit, taken from the lender (whose {@link #reclaim()} then fails). A slot that frees up
+     * beside a long task is thus filled at once rather than when the watchdog hands the reading over.
+     */
+    boolean takeOver() {
         return lent.compareAndSet(true, false);
     }
 

@@ -136,7 +136,9 @@ public final class WorkerMain {
                 runTask(next);
                 continue;
             }
-            reader.acquireUninterruptibly();
+            if (!handOff.takeOver()) {
+                reader.acquireUninterruptibly();
+            }
             readAndRun();
         }
     }

@@ -27,9 +27,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class WorkerRuntimeIT {
 
     private static WorkerPool pool(String name, int workers, int prefetch) {
+        return pool(name, workers, 1, prefetch);
+    }
+
+    private static WorkerPool pool(String name, int workers, int concurrency, int prefetch) {
         return WorkerPool.builder().name(name)
                 .group(WorkerGroup.builder(PoolConfig.DEFAULT_GROUP, TestPools.javaWorker(TestHandler.class))
-                        .workers(workers).prefetch(prefetch).build())
+                        .workers(workers).maxConcurrency(concurrency).prefetch(prefetch).build())
                 .start();
     }
 
@@ -74,6 +78,26 @@ class WorkerRuntimeIT {
             var tasks = pool.metrics().tasks();
             assertEquals(n, tasks.completed());
             assertEquals(0, tasks.failed());
+        }
+        TestPools.assertAllDead(pids, Duration.ofSeconds(10));
+    }
+
+    @Test
+    void theOtherSlotOfAWorkerKeepsServingBesideALongTask() {
+        List<Long> pids;
+        try (WorkerPool pool = pool("runtime-slots", 1, 2, 0)) {
+            pids = pool.workers().stream().map(WorkerSnapshot::pid).toList();
+            // The long task is read by the thread that takes the last free slot, which keeps the reading while it
+            // runs; the thread that frees the other slot takes the reading over and serves the short tasks.
+            TaskHandle warm = pool.submitTask("echo", Map.of("n", 0));
+            TaskHandle longTask = pool.submitTask("sleep", Map.of("ms", 30_000));
+            warm.await(Duration.ofSeconds(5));
+            for (int i = 1; i <= 50; i++) {
+                assertEquals(Map.of("n", i), pool.submitTask("echo", Map.of("n", i)).await(Duration.ofSeconds(5))
+                        .as(Map.class));
+            }
+            assertEquals(TaskState.RUNNING, longTask.state());
+            assertTrue(longTask.cancel());
         }
         TestPools.assertAllDead(pids, Duration.ofSeconds(10));
     }

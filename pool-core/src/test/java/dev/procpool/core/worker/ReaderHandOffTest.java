@@ -50,4 +50,24 @@ class ReaderHandOffTest {
         await().atMost(Duration.ofSeconds(5)).until(() -> reader.availablePermits() == 1);
         assertFalse(handOff.reclaim());
     }
+
+    @Test
+    void anotherThreadCanTakeTheReadingOverFromARunningTaskAndNobodyReleasesThePermit() {
+        handOff.lend();
+        assertTrue(handOff.takeOver(), "the reading is lent: it can be taken");
+        assertFalse(handOff.reclaim(), "the runner must not read on: the taker has the permit");
+        assertFalse(handOff.takeOver(), "taken once");
+        // the watchdog must not release a permit that was passed on without the semaphore
+        await().during(Duration.ofMillis(100)).atMost(Duration.ofSeconds(5))
+                .until(() -> reader.availablePermits() == 0);
+        assertEquals(0, handOvers.get());
+    }
+
+    @Test
+    void nothingCanBeTakenOverWhenNothingIsLent() {
+        assertFalse(handOff.takeOver());
+        handOff.lend();
+        assertTrue(handOff.reclaim());
+        assertFalse(handOff.takeOver());
+    }
 }
