@@ -302,10 +302,11 @@ public final class WorkerMain {
     }
 
     /**
-     * Writes a frame; flushes it at once unless {@code mayWait}, in which case it waits for the next frames, at
-     * most {@link #MAX_WAITING_ANSWERS} of them and {@link #MAX_ANSWER_WAIT_NANOS}, so that a burst of short tasks
-     * is answered in few writes. Whatever waits goes out before this worker waits for input, when its reading is
-     * handed over, or with the next frame that does not wait.
+     * Writes a frame; flushes it at once unless {@code mayWait}, in which case it waits for the next frames, so
+     * that a burst of short tasks is answered in few writes. The answers waiting go out together once there are
+     * {@link #MAX_WAITING_ANSWERS} or the first has waited {@link #MAX_ANSWER_WAIT_NANOS} (checked at the next
+     * answer), before this worker waits for input, with any frame that does not wait, and when the reading is handed
+     * over: behind a task that turns out long, an answer waits at most {@link ReaderHandOff#DELAY_NANOS}.
      */
     private void sendAnswer(byte[] frame, boolean mayWait) {
         synchronized (frames) {

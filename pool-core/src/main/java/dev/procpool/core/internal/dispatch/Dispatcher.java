@@ -566,6 +566,7 @@ final class Dispatcher {
         task.worker = worker;
         task.lastWorkerPid = worker.pid;
         task.dispatchedAt = now;
+        task.frameEnd = 0; // set once the frame is written; an answer before that tells the writer nothing
         task.timedOut = false;
         task.peakRssBytes = worker.rssBytes;
         task.clearOutput();
@@ -843,13 +844,24 @@ final class Dispatcher {
         @Override
         public void onFrames(List<Frame> frames) {
             Effects fx = new Effects();
+            RuntimeException bug = null;
             lock.lock();
             try {
                 // the slots freed by the whole burst are filled in one pass at its end
                 answersArriving = true;
                 try {
-                    for (int i = 0; i < frames.size(); i++) {
-                        onFrameLocked(worker, frames.get(i), fx);
+                    for (Frame frame : frames) {
+                        try {
+                            onFrameLocked(worker, frame, fx);
+                        } catch (RuntimeException e) {
+                            // a bug: the other frames of the burst are still handled, and their effects carried
+                            // out, before the reader thread stops the worker for it
+                            if (bug == null) {
+                                bug = e;
+                            } else {
+                                bug.addSuppressed(e);
+                            }
+                        }
                     }
                 } finally {
                     answersArriving = false;
@@ -858,8 +870,11 @@ final class Dispatcher {
                 stopIdleWorkersIfDrained(fx);
             } finally {
                 lock.unlock();
+                fx.run();
             }
-            fx.run();
+            if (bug != null) {
+                throw bug;
+            }
         }
 
         @Override

@@ -78,7 +78,7 @@ public final class FrameWriter {
     /** The worker has read every byte before {@code offset}. */
     public synchronized void consumedUpTo(long offset) {
         if (offset > consumed) {
-            consumed = offset;
+            consumed = Math.min(offset, offered); // never past what was written to this worker
         }
     }
 

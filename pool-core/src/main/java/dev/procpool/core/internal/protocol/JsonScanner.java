@@ -7,8 +7,10 @@ import java.util.Arrays;
  * A strict, allocation-light JSON reader over one line of UTF-8 bytes, for the members of a frame. It reads
  * strings, whole numbers and literals in place and skips any other value while checking that it is valid JSON
  * (RFC 8259: no comments, no single quotes, no leading zeros, no unescaped control characters, well-formed UTF-8),
- * iteratively, so that deep nesting costs no stack. Nesting depth and number length are bounded as Jackson bounds
- * them, so a value that passes here also reads with the payload mapper.
+ * iteratively, so that deep nesting costs no stack. Nesting depth and the digits of a number are bounded as Jackson
+ * bounds them, so such values read with the payload mapper too. Strings and
+ * member names are bounded only by the frame limit; one longer than the mapper allows fails when the caller reads
+ * the value, not here.
  *
  * <p>Frames are decoded once per task on both sides of the pipe; building a Jackson parser for each costs more than
  * the frame itself. Not thread-safe: one instance reads one line.
@@ -272,25 +274,24 @@ final class JsonScanner {
      * {@code [start, position())} with {@code start} the position before the call, after whitespace.
      */
     boolean readNumber() throws MalformedJsonException {
-        int start = pos;
         if (pos < end && in[pos] == '-') {
             pos++;
         }
         if (pos >= end || !digit(in[pos])) {
             throw malformed("bad number");
         }
+        int digits;
         if (in[pos] == '0') {
             pos++; // a leading zero stands alone: "01" fails at the next token
+            digits = 1;
         } else {
-            while (pos < end && digit(in[pos])) {
-                pos++;
-            }
+            digits = requireDigits();
         }
         boolean whole = true;
         if (pos < end && in[pos] == '.') {
             whole = false;
             pos++;
-            requireDigits();
+            digits += requireDigits();
         }
         if (pos < end && (in[pos] == 'e' || in[pos] == 'E')) {
             whole = false;
@@ -298,21 +299,25 @@ final class JsonScanner {
             if (pos < end && (in[pos] == '+' || in[pos] == '-')) {
                 pos++;
             }
-            requireDigits();
+            digits += requireDigits();
         }
-        if (pos - start > maxNumberLength) {
-            throw malformed("number longer than " + maxNumberLength + " characters");
+        // Jackson's bound counts digits only: of a whole number, or of all parts of a fraction
+        if (digits > maxNumberLength) {
+            throw malformed("a number with more than " + maxNumberLength + " digits");
         }
         return whole;
     }
 
-    private void requireDigits() throws MalformedJsonException {
+    /** One or more digits; returns how many. */
+    private int requireDigits() throws MalformedJsonException {
         if (pos >= end || !digit(in[pos])) {
             throw malformed("bad number");
         }
+        int start = pos;
         while (pos < end && digit(in[pos])) {
             pos++;
         }
+        return pos - start;
     }
 
     private static boolean digit(byte b) {

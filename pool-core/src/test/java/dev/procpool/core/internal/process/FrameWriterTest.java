@@ -226,6 +226,18 @@ class FrameWriterTest {
         assertSame(threads.created.get(0), stream.writingThreads.get(1));
     }
 
+    @Test
+    void anOffsetBeyondWhatWasWrittenCannotMakeRoomThatIsNotThere() {
+        // An answer read with a stale offset (from another worker's stream) must not let the next frames skip the
+        // writer thread: they could block the caller on a full pipe.
+        FrameWriter writer = writer(stream, threads);
+        writer.send(frame('a', 4000));
+        writer.consumedUpTo(1_000_000); // counts as "all 4000 read", not as room for a million bytes
+        writer.send(frame('b', 2 * LIMIT)); // over the limit on its own: it must queue
+        assertEquals(1, threads.created.size(), "the big frame went through the writer thread");
+        await().atMost(WITHIN).until(() -> stream.size() == 4000 + 2 * LIMIT);
+    }
+
     // ---------------------------------------------------------------- writer thread
 
     @Test

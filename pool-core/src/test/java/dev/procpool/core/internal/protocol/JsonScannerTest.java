@@ -95,9 +95,20 @@ class JsonScannerTest {
     }
 
     @Test
-    void numbersAreBoundedInLength() {
-        assertTrue(scannerAccepts("1".repeat(MAX_NUMBER).getBytes(StandardCharsets.US_ASCII)));
-        assertEquals(false, scannerAccepts("1".repeat(MAX_NUMBER + 1).getBytes(StandardCharsets.US_ASCII)));
+    void numbersAreBoundedInLengthAsJacksonBoundsThem() {
+        String digits = "1".repeat(MAX_NUMBER);
+        String[] numbers = {digits, "-" + digits, "1" + digits, "-1" + digits, digits.substring(1) + ".5",
+                digits + ".5", "0." + digits.substring(1), "0." + digits, "1e" + digits.substring(2),
+                "1.5e" + digits.substring(3), "1.5e" + digits.substring(2)};
+        int accepted = 0;
+        for (String number : numbers) {
+            byte[] json = number.getBytes(StandardCharsets.US_ASCII);
+            boolean expected = jacksonAccepts(json);
+            assertEquals(expected, scannerAccepts(json), () -> "disagree on a number of " + number.length()
+                    + " characters starting " + number.substring(0, 4));
+            accepted += expected ? 1 : 0;
+        }
+        assertTrue(accepted > 0 && accepted < numbers.length, "both sides of the bound are tried: " + accepted);
     }
 
     @ParameterizedTest
