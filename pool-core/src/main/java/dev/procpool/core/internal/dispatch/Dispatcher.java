@@ -1904,50 +1904,44 @@ final class Dispatcher {
 
         /** Sends the frames in {@code actions[from, to)}, all of them {@link Send}s, one write per worker. */
         private void sendAll(int from, int to) {
+            if (from == to) {
+                return;
+            }
+            if (to - from == 1) {
+                write(List.of((Send) actions.get(from))); // the usual case
+                return;
+            }
+            Map<WorkerConnection, List<Send>> byWorker = new LinkedHashMap<>();
             for (int i = from; i < to; i++) {
-                Send first = (Send) actions.get(i);
-                if (first == null) {
-                    continue; // already sent with an earlier frame to the same worker
-                }
-                int bytes = 0;
-                int count = 0;
-                for (int j = i; j < to; j++) {
-                    if (actions.get(j) instanceof Send send && send.process == first.process) {
-                        bytes += send.frame.length;
-                        count++;
-                    }
-                }
-                try {
-                    if (count == 1) {
-                        long end = first.process.send(first.frame);
-                        if (first.task != null) {
-                            first.task.frameEnd = end;
-                        }
-                        continue;
-                    }
-                    byte[] joined = new byte[bytes];
-                    List<Send> sends = new ArrayList<>(count);
+                Send send = (Send) actions.get(i);
+                byWorker.computeIfAbsent(send.process, process -> new ArrayList<>(2)).add(send);
+            }
+            byWorker.values().forEach(this::write);
+        }
+
+        /** Writes frames for one worker in one write; each task frame ends where the bytes after it begin. */
+        private void write(List<Send> sends) {
+            try {
+                WorkerConnection process = sends.get(0).process;
+                byte[] bytes = sends.get(0).frame;
+                if (sends.size() > 1) {
+                    bytes = new byte[sends.stream().mapToInt(send -> send.frame.length).sum()];
                     int at = 0;
-                    for (int j = i; j < to; j++) {
-                        if (actions.get(j) instanceof Send send && send.process == first.process) {
-                            System.arraycopy(send.frame, 0, joined, at, send.frame.length);
-                            at += send.frame.length;
-                            sends.add(send);
-                            actions.set(j, null);
-                        }
+                    for (Send send : sends) {
+                        System.arraycopy(send.frame, 0, bytes, at, send.frame.length);
+                        at += send.frame.length;
                     }
-                    long end = first.process.send(joined);
-                    // each task frame ends where the bytes after it begin
-                    for (int k = sends.size() - 1; k >= 0; k--) {
-                        Send send = sends.get(k);
-                        if (send.task != null) {
-                            send.task.frameEnd = end;
-                        }
-                        end -= send.frame.length;
-                    }
-                } catch (RuntimeException e) {
-                    LOG.error("procpool: sending to a worker failed", e);
                 }
+                long end = process.send(bytes);
+                for (int k = sends.size() - 1; k >= 0; k--) {
+                    Send send = sends.get(k);
+                    if (send.task != null) {
+                        send.task.frameEnd = end;
+                    }
+                    end -= send.frame.length;
+                }
+            } catch (RuntimeException e) {
+                LOG.error("procpool: sending to a worker failed", e);
             }
         }
     }

@@ -12,6 +12,7 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -26,7 +27,7 @@ public final class FrameCodec {
     /** The protocol version this codec speaks. */
     public static final int PROTOCOL_VERSION = 1;
 
-    private static final byte[] NULL_JSON = "null".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    private static final byte[] NULL_JSON = "null".getBytes(StandardCharsets.US_ASCII);
 
     private final ObjectMapper mapper;
     private final JsonFactory factory;
@@ -62,38 +63,29 @@ public final class FrameCodec {
 
     // ---------------------------------------------------------------- decoding
 
-    /** The members a frame may have; {@code M_…} are their indices. */
-    private static final byte[][] MEMBERS = ascii("v", "type", "id", "pid", "protocol", "maxConcurrency", "taskTypes", "capabilities", "rssBytes", "heapUsedBytes", "heapMaxBytes", "result", "payload", "kind", "errorClass", "message", "stack", "retryable", "taskType", "attempt", "timeoutMs", "fraction", "level");
-    private static final int M_V = 0;
-    private static final int M_TYPE = 1;
-    private static final int M_ID = 2;
-    private static final int M_PID = 3;
-    private static final int M_PROTOCOL = 4;
-    private static final int M_MAX_CONCURRENCY = 5;
-    private static final int M_TASK_TYPES = 6;
-    private static final int M_CAPABILITIES = 7;
-    private static final int M_RSS_BYTES = 8;
-    private static final int M_HEAP_USED_BYTES = 9;
-    private static final int M_HEAP_MAX_BYTES = 10;
-    private static final int M_RESULT = 11;
-    private static final int M_PAYLOAD = 12;
-    private static final int M_KIND = 13;
-    private static final int M_ERROR_CLASS = 14;
-    private static final int M_MESSAGE = 15;
-    private static final int M_STACK = 16;
-    private static final int M_RETRYABLE = 17;
-    private static final int M_TASK_TYPE = 18;
-    private static final int M_ATTEMPT = 19;
-    private static final int M_TIMEOUT_MS = 20;
-    private static final int M_FRACTION = 21;
-    private static final int M_LEVEL = 22;
+    /** The members a frame may have; any other member is skipped. */
+    private enum Member {
+        V("v"), TYPE("type"), ID("id"), PID("pid"), PROTOCOL("protocol"), MAX_CONCURRENCY("maxConcurrency"),
+        TASK_TYPES("taskTypes"), CAPABILITIES("capabilities"), RSS_BYTES("rssBytes"),
+        HEAP_USED_BYTES("heapUsedBytes"), HEAP_MAX_BYTES("heapMaxBytes"), RESULT("result"), PAYLOAD("payload"),
+        KIND("kind"), ERROR_CLASS("errorClass"), MESSAGE("message"), STACK("stack"), RETRYABLE("retryable"),
+        TASK_TYPE("taskType"), ATTEMPT("attempt"), TIMEOUT_MS("timeoutMs"), FRACTION("fraction"), LEVEL("level");
 
-    private static byte[][] ascii(String... names) {
-        byte[][] bytes = new byte[names.length][];
-        for (int i = 0; i < names.length; i++) {
-            bytes[i] = names[i].getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        static final Member[] ALL = values();
+        /** The names as bytes, in the order of {@link #ALL}, for {@link JsonScanner#readMember}. */
+        static final byte[][] NAMES = new byte[ALL.length][];
+
+        static {
+            for (Member member : ALL) {
+                NAMES[member.ordinal()] = member.name.getBytes(StandardCharsets.US_ASCII);
+            }
         }
-        return bytes;
+
+        private final String name;
+
+        Member(String name) {
+            this.name = name;
+        }
     }
 
     /** Decodes one line. Never throws: anything that is not a frame becomes {@link Frame.NotAFrame}. */
@@ -111,7 +103,7 @@ public final class FrameCodec {
             // the start of the line, for the log
             int kept = Math.min(length, Frame.NotAFrame.MAX_TEXT_BYTES);
             return new Frame.NotAFrame(notAFrame.why(),
-                    new String(buffer, 0, kept, java.nio.charset.StandardCharsets.UTF_8));
+                    new String(buffer, 0, kept, StandardCharsets.UTF_8));
         }
         return frame;
     }
@@ -126,36 +118,40 @@ public final class FrameCodec {
             Fields f = new Fields();
             if (!in.consume('}')) {
                 do {
-                    int member = in.readMember(MEMBERS);
+                    int index = in.readMember(Member.NAMES);
                     in.expect(':');
-                    switch (member) {
-                        case M_V -> f.version = integer(in);
-                        case M_TYPE -> f.type = text(in);
-                        case M_ID -> f.id = text(in);
-                        case M_PID -> f.pid = number(in);
-                        case M_PROTOCOL -> f.protocol = integer(in);
-                        case M_MAX_CONCURRENCY -> f.maxConcurrency = integer(in);
-                        case M_TASK_TYPES -> f.taskTypes = strings(in);
-                        case M_CAPABILITIES -> f.capabilities = strings(in);
-                        case M_RSS_BYTES -> f.rss = number(in);
-                        case M_HEAP_USED_BYTES -> f.heapUsed = number(in);
-                        case M_HEAP_MAX_BYTES -> f.heapMax = number(in);
-                        case M_RESULT -> f.result = raw(in, line);
-                        case M_PAYLOAD -> f.payload = raw(in, line);
-                        case M_KIND -> f.kind = text(in);
-                        case M_ERROR_CLASS -> f.errorClass = text(in);
-                        case M_MESSAGE -> f.message = text(in);
-                        case M_STACK -> f.stack = text(in);
-                        case M_RETRYABLE -> {
+                    if (index < 0) {
+                        in.skipValue();
+                        continue;
+                    }
+                    switch (Member.ALL[index]) {
+                        case V -> f.version = integer(in);
+                        case TYPE -> f.type = text(in);
+                        case ID -> f.id = text(in);
+                        case PID -> f.pid = number(in);
+                        case PROTOCOL -> f.protocol = integer(in);
+                        case MAX_CONCURRENCY -> f.maxConcurrency = integer(in);
+                        case TASK_TYPES -> f.taskTypes = strings(in);
+                        case CAPABILITIES -> f.capabilities = strings(in);
+                        case RSS_BYTES -> f.rss = number(in);
+                        case HEAP_USED_BYTES -> f.heapUsed = number(in);
+                        case HEAP_MAX_BYTES -> f.heapMax = number(in);
+                        case RESULT -> f.result = raw(in, line);
+                        case PAYLOAD -> f.payload = raw(in, line);
+                        case KIND -> f.kind = text(in);
+                        case ERROR_CLASS -> f.errorClass = text(in);
+                        case MESSAGE -> f.message = text(in);
+                        case STACK -> f.stack = text(in);
+                        case RETRYABLE -> {
                             f.retryable = !in.atFalse();
                             in.skipValue();
                         }
-                        case M_TASK_TYPE -> f.taskType = text(in);
-                        case M_ATTEMPT -> f.attempt = integer(in);
-                        case M_TIMEOUT_MS -> f.timeoutMs = number(in);
-                        case M_FRACTION -> f.fraction = in.atNumber() ? in.readDouble() : skip(in);
-                        case M_LEVEL -> f.level = text(in);
-                        default -> in.skipValue();
+                        case TASK_TYPE -> f.taskType = text(in);
+                        case ATTEMPT -> f.attempt = integer(in);
+                        case TIMEOUT_MS -> f.timeoutMs = number(in);
+                        case FRACTION -> f.fraction = in.atNumber() ? in.readDouble() : skip(in);
+                        case LEVEL -> f.level = text(in);
+                        default -> throw new AssertionError("every member is handled");
                     }
                 } while (in.consume(','));
                 in.expect('}');
