@@ -2,7 +2,7 @@ package dev.procpool.core;
 
 import dev.procpool.PoolConfig;
 import dev.procpool.WorkerPool;
-import dev.procpool.core.internal.dispatch.DefaultWorkerPool;
+import dev.procpool.core.internal.engine.DefaultWorkerPool;
 import dev.procpool.spi.WorkerPoolProvider;
 
 /** Registers pool-core's engine with {@link WorkerPool#start(PoolConfig)}. */

@@ -15,7 +15,7 @@ import dev.procpool.WorkerPool;
 import dev.procpool.WorkerSnapshot;
 import dev.procpool.WorkerSpec;
 import dev.procpool.WorkerState;
-import dev.procpool.core.worker.FaultInjectionHandler;
+import dev.procpool.core.testing.FaultInjectionHandler;
 
 import java.io.PrintStream;
 import java.time.Duration;

@@ -54,7 +54,7 @@ class ChaosExampleIT {
         assertMatches(printed, "attempt \\d on w-\\d+ \\(pid \\d+\\): OUT_OF_MEMORY, ");
         assertMatches(printed, "\\| .*java\\.lang\\.OutOfMemoryError");
         // the thread dump taken before a hung worker was killed shows where its handler was
-        assertMatches(printed, "\\| .*at dev\\.procpool\\.core\\.worker\\.FaultInjectionHandler\\.handle\\(");
+        assertMatches(printed, "\\| .*at dev\\.procpool\\.core\\.testing\\.FaultInjectionHandler\\.handle\\(");
 
         // The pool's own metrics at the end.
         assertMatches(printed, "tasks: 30 submitted, 25 succeeded, 5 failed \\(5 dead-lettered\\), \\d+ retries");

@@ -19,7 +19,7 @@ import dev.procpool.WorkerSpec;
 import dev.procpool.core.testing.EventLog;
 import dev.procpool.core.testing.Signals;
 import dev.procpool.core.testing.TestPools;
-import dev.procpool.core.worker.FaultInjectionHandler;
+import dev.procpool.core.testing.FaultInjectionHandler;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 

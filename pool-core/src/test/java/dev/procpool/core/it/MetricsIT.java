@@ -13,7 +13,7 @@ import dev.procpool.WorkerSnapshot;
 import dev.procpool.core.metrics.PoolMetrics;
 import dev.procpool.core.testing.EventLog;
 import dev.procpool.core.testing.TestPools;
-import dev.procpool.core.worker.FaultInjectionHandler;
+import dev.procpool.core.testing.FaultInjectionHandler;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import org.junit.jupiter.api.Test;

@@ -3,8 +3,8 @@ package dev.procpool.core.internal.process;
 import dev.procpool.WorkerSpec;
 import dev.procpool.core.internal.protocol.Frame;
 import dev.procpool.core.internal.protocol.FrameCodec;
-import dev.procpool.core.worker.HandlerInvoker;
-import dev.procpool.core.worker.WorkerTaskContext;
+import dev.procpool.core.internal.worker.HandlerInvoker;
+import dev.procpool.core.internal.worker.WorkerTaskContext;
 
 import java.io.IOException;
 import java.time.Duration;

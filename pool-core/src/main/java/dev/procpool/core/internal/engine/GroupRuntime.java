@@ -1,0 +1,57 @@
+package dev.procpool.core.internal.engine;
+
+import dev.procpool.RestartPolicy;
+import dev.procpool.WorkerGroup;
+import dev.procpool.core.internal.supervise.RestartTracker;
+
+import java.util.PriorityQueue;
+import java.util.Set;
+
+/** A worker group and what its workers announced. Guarded by the dispatcher's lock. */
+final class GroupRuntime {
+    final WorkerGroup config;
+    final RestartTracker restarts;
+    /** When scheduled replacement workers are due to start, earliest first. */
+    final PriorityQueue<Long> pendingSpawns = new PriorityQueue<>();
+    /** How many workers the group should have, and the bounds automatic scaling keeps it in. */
+    int target;
+    int min;
+    int max;
+    /** Capabilities announced by the group's workers; null until one is ready. */
+    Set<String> announcedCapabilities;
+    /** Task types announced by the group's workers; null until one is ready, empty when they serve any type. */
+    Set<String> announcedTaskTypes;
+
+    GroupRuntime(WorkerGroup config, RestartPolicy restartPolicy) {
+        this.config = config;
+        this.restarts = new RestartTracker(restartPolicy);
+        this.target = config.workers();
+        this.min = config.minWorkers();
+        this.max = config.maxWorkers();
+    }
+
+    String name() {
+        return config.name();
+    }
+
+    /** Whether the group may ever serve tasks with this routing, as far as is known. */
+    boolean mayServe(TaskRecord.RoutingKey key) {
+        boolean type = announcedTaskTypes == null || announcedTaskTypes.isEmpty()
+                || announcedTaskTypes.contains(key.type());
+        boolean capabilities = announcedCapabilities == null
+                || union(config.capabilities(), announcedCapabilities).containsAll(key.requiredCapabilities());
+        return type && capabilities;
+    }
+
+    static Set<String> union(Set<String> a, Set<String> b) {
+        if (b.isEmpty()) {
+            return a;
+        }
+        if (a.isEmpty()) {
+            return b;
+        }
+        java.util.Set<String> all = new java.util.HashSet<>(a);
+        all.addAll(b);
+        return Set.copyOf(all);
+    }
+}

@@ -1,0 +1,131 @@
+package dev.procpool.core.internal.process;
+
+import dev.procpool.PoolConfig;
+import dev.procpool.TaskHandler;
+import dev.procpool.WorkerGroup;
+import dev.procpool.WorkerSpec;
+import dev.procpool.core.internal.process.ClassDataSharing;
+import dev.procpool.core.internal.process.WorkerProcess.LaunchSpec;
+import dev.procpool.core.internal.worker.WorkerMain;
+
+import java.io.File;
+import java.lang.reflect.Modifier;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
+
+/** Turns a worker group's configuration into the argument list and environment of one worker process. */
+public final class WorkerCommands {
+    private WorkerCommands() {
+    }
+
+    /**
+     * Checks what can be checked before launching: that Java handler classes exist on the host's classpath (when
+     * the workers use it), implement {@link TaskHandler} and have a public no-argument constructor.
+     *
+     * @throws IllegalArgumentException naming the class and what is wrong
+     */
+    public static void validate(WorkerGroup group) {
+        List<String> handlers;
+        if (group.spec() instanceof WorkerSpec.Java java && java.classpath().isEmpty()) {
+            handlers = java.handlerClassNames();
+        } else if (group.spec() instanceof WorkerSpec.InProcess inProcess) {
+            handlers = inProcess.handlerClassNames();
+        } else {
+            return;
+        }
+        ClassLoader loader = Thread.currentThread().getContextClassLoader() != null
+                ? Thread.currentThread().getContextClassLoader() : WorkerCommands.class.getClassLoader();
+        for (String name : handlers) {
+            Class<?> type;
+            try {
+                type = Class.forName(name, false, loader);
+            } catch (ClassNotFoundException | LinkageError e) {
+                throw new IllegalArgumentException("handler class \"" + name + "\" of group \"" + group.name()
+                        + "\" is not on the classpath; a handler must be a class implementing "
+                        + TaskHandler.class.getName() + " (or give the workers their own classpath)");
+            }
+            if (!TaskHandler.class.isAssignableFrom(type) || Modifier.isAbstract(type.getModifiers())) {
+                throw new IllegalArgumentException("handler class \"" + name + "\" of group \"" + group.name()
+                        + "\" must be a concrete class implementing " + TaskHandler.class.getName());
+            }
+            try {
+                if (!Modifier.isPublic(type.getConstructor().getModifiers())) {
+                    throw new NoSuchMethodException();
+                }
+            } catch (NoSuchMethodException e) {
+                throw new IllegalArgumentException("handler class \"" + name + "\" of group \"" + group.name()
+                        + "\" needs a public no-argument constructor");
+            }
+        }
+    }
+
+    /** What to run for a worker; {@code spare} tells the worker that nothing waits for it to be ready. */
+    public static LaunchSpec launchSpec(PoolConfig config, WorkerGroup group, String workerId, ClassDataSharing cds,
+                                 boolean spare) {
+        List<String> argv = argv(group.spec());
+        if (cds != null && group.spec() instanceof WorkerSpec.Java java) {
+            List<String> options = cds.optionsFor(workerId, argv.get(0), java.jvmOptions(), classpath(java),
+                    java.handlerClassNames());
+            if (!options.isEmpty()) {
+                argv = new ArrayList<>(argv);
+                argv.addAll(1, options);
+            }
+        }
+        Map<String, String> environment = environment(config, group, workerId);
+        if (spare) {
+            environment.put("PROCPOOL_WARM_UP", "1");
+        }
+        return new LaunchSpec(argv, environment, group.workingDirectory().orElse(null), group.spec());
+    }
+
+    private static String classpath(WorkerSpec.Java java) {
+        return java.classpath().isEmpty() ? System.getProperty("java.class.path")
+                : java.classpath().stream().map(Path::toString).collect(Collectors.joining(File.pathSeparator));
+    }
+
+    public static List<String> argv(WorkerSpec spec) {
+        if (spec instanceof WorkerSpec.Command command) {
+            return command.argv();
+        }
+        if (spec instanceof WorkerSpec.InProcess inProcess) {
+            List<String> argv = new ArrayList<>(List.of("(in-process)"));
+            argv.addAll(inProcess.handlerClassNames());
+            return argv;
+        }
+        WorkerSpec.Java java = (WorkerSpec.Java) spec;
+        List<String> argv = new ArrayList<>();
+        argv.add(java.javaExecutableOverride()
+                .orElse(Path.of(System.getProperty("java.home"), "bin", "java")).toString());
+        argv.addAll(java.jvmOptions());
+        argv.add("-cp");
+        argv.add(classpath(java));
+        argv.add(WorkerMain.class.getName());
+        argv.addAll(java.handlerClassNames());
+        return argv;
+    }
+
+    public static Map<String, String> environment(PoolConfig config, WorkerGroup group, String workerId) {
+        Map<String, String> env = new LinkedHashMap<>();
+        Map<String, String> host = System.getenv();
+        for (String name : group.inheritedEnvironment()) {
+            String value = host.get(name);
+            if (value != null) {
+                env.put(name, value);
+            }
+        }
+        env.putAll(group.environment());
+        env.put("PROCPOOL_PROTOCOL", "1");
+        env.put("PROCPOOL_WORKER_ID", workerId);
+        env.put("PROCPOOL_HEARTBEAT_MS", Long.toString(config.heartbeatInterval().toMillis()));
+        env.put("PROCPOOL_MAX_FRAME_BYTES", Integer.toString(config.maxFrameBytes()));
+        env.put("PROCPOOL_MAX_CONCURRENCY", Integer.toString(group.maxConcurrency()));
+        if (!group.capabilities().isEmpty()) {
+            env.put("PROCPOOL_CAPABILITIES", String.join(",", group.capabilities()));
+        }
+        return env;
+    }
+}

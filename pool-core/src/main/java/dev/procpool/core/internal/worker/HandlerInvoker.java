@@ -1,0 +1,120 @@
+package dev.procpool.core.internal.worker;
+
+import dev.procpool.NonRetryableException;
+import dev.procpool.TaskHandler;
+import dev.procpool.core.internal.protocol.FrameCodec;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Creates a worker's handlers and runs one task through them, producing the answer frame. Shared by the Java
+ * worker runtime and the in-process worker, so both answer exactly alike. Thread-safe if the handlers are.
+ */
+public final class HandlerInvoker {
+    private static final int MAX_STACK_CHARS = 16 * 1024;
+
+    private final FrameCodec codec;
+    private final Map<String, TaskHandler> handlers;
+    private final int maxFrameBytes;
+
+    public HandlerInvoker(FrameCodec codec, Map<String, TaskHandler> handlers, int maxFrameBytes) {
+        this.codec = codec;
+        this.handlers = Map.copyOf(handlers);
+        this.maxFrameBytes = maxFrameBytes;
+    }
+
+    /**
+     * Creates one instance of each handler class, keyed by the task types it serves.
+     *
+     * @throws IllegalArgumentException naming the class and the problem (missing, not a handler, no public
+     *                                  no-argument constructor, constructor failed, no types, a type served twice)
+     */
+    public static Map<String, TaskHandler> createHandlers(List<String> classNames) {
+        Map<String, TaskHandler> handlers = new LinkedHashMap<>();
+        for (String className : classNames) {
+            TaskHandler handler;
+            try {
+                Class<?> type = Class.forName(className, true, Thread.currentThread().getContextClassLoader());
+                if (!TaskHandler.class.isAssignableFrom(type)) {
+                    throw new IllegalArgumentException("class " + className + " does not implement "
+                            + TaskHandler.class.getName());
+                }
+                handler = (TaskHandler) type.getConstructor().newInstance();
+            } catch (ClassNotFoundException e) {
+                throw new IllegalArgumentException("handler class " + className + " was not found on the classpath", e);
+            } catch (java.lang.reflect.InvocationTargetException e) {
+                throw new IllegalArgumentException("cannot create handler " + className + ": its constructor threw "
+                        + e.getCause(), e.getCause());
+            } catch (ReflectiveOperationException | LinkageError e) {
+                throw new IllegalArgumentException("cannot create handler " + className + ": " + e, e);
+            }
+            if (handler.taskTypes() == null || handler.taskTypes().isEmpty()) {
+                throw new IllegalArgumentException("handler " + className + " serves no task types; taskTypes() "
+                        + "must not be empty");
+            }
+            for (String taskType : handler.taskTypes()) {
+                TaskHandler previous = handlers.putIfAbsent(taskType, handler);
+                if (previous != null) {
+                    throw new IllegalArgumentException("task type \"" + taskType + "\" is served by both "
+                            + previous.getClass().getName() + " and " + className + "; each type needs exactly one "
+                            + "handler");
+                }
+            }
+        }
+        return handlers;
+    }
+
+    public List<String> taskTypes() {
+        return List.copyOf(handlers.keySet());
+    }
+
+    /**
+     * Runs the task and returns its answer frame: a result, or an error for an unknown type, a handler exception
+     * or a result over the frame limit. An {@link OutOfMemoryError} is thrown on: the caller decides what to do.
+     */
+    public byte[] invoke(WorkerTaskContext context) {
+        String id = context.taskId();
+        try {
+            TaskHandler handler = handlers.get(context.taskType());
+            if (handler == null) {
+                return codec.encodeError(id, "UNKNOWN_TASK_TYPE", "UnknownTaskType", "no handler serves task type \""
+                        + context.taskType() + "\"; this worker serves " + handlers.keySet(), "", false);
+            }
+            byte[] answer = codec.encodeResult(id, codec.toJson(handler.handle(context)));
+            if (answer.length > maxFrameBytes) {
+                return codec.encodeError(id, "HANDLER_ERROR", "FrameTooLarge", "the result of task " + id + " is "
+                        + answer.length + " bytes as a frame, over the frame limit of " + maxFrameBytes, "", false);
+            }
+            return answer;
+        } catch (OutOfMemoryError e) {
+            throw e;
+        } catch (Throwable e) {
+            return errorFrame(id, e);
+        }
+    }
+
+    private byte[] errorFrame(String id, Throwable error) {
+        boolean retryable = !(error instanceof NonRetryableException);
+        byte[] frame = codec.encodeError(id, "HANDLER_ERROR", error.getClass().getName(), error.getMessage(),
+                stackText(error), retryable);
+        if (frame.length > maxFrameBytes) {
+            frame = codec.encodeError(id, "HANDLER_ERROR", error.getClass().getName(),
+                    truncate(error.getMessage(), 1024), "", retryable);
+        }
+        return frame;
+    }
+
+    private static String stackText(Throwable error) {
+        StringWriter text = new StringWriter();
+        error.printStackTrace(new PrintWriter(text));
+        return truncate(text.toString(), MAX_STACK_CHARS);
+    }
+
+    private static String truncate(String text, int max) {
+        return text == null || text.length() <= max ? text : text.substring(0, max) + "…";
+    }
+}

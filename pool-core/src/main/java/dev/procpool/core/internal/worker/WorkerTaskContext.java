@@ -1,0 +1,97 @@
+package dev.procpool.core.internal.worker;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.procpool.TaskContext;
+import dev.procpool.core.internal.protocol.Frame;
+import dev.procpool.core.internal.protocol.FrameCodec;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.Optional;
+import java.util.function.Consumer;
+
+/** The context of one task inside a worker (a Java worker process, or an in-process worker). */
+public final class WorkerTaskContext implements TaskContext {
+    private final Frame.Task task;
+    private final ObjectMapper mapper;
+    private final FrameCodec codec;
+    private final Consumer<byte[]> frames;
+    private final Instant deadline;
+    private final WorkerControls controls;
+    private volatile boolean cancelled;
+
+    /**
+     * @param task   the task frame
+     * @param codec  for reading the payload and writing progress frames
+     * @param frames where frames this context produces (progress) are sent
+     */
+    public WorkerTaskContext(Frame.Task task, FrameCodec codec, Consumer<byte[]> frames) {
+        this(task, codec, frames, WorkerControls.NONE);
+    }
+
+    /** As above, with what the worker lets the fault-injection handler do to it. */
+    public WorkerTaskContext(Frame.Task task, FrameCodec codec, Consumer<byte[]> frames, WorkerControls controls) {
+        this.controls = controls;
+        this.task = task;
+        this.codec = codec;
+        this.mapper = codec.mapper();
+        this.frames = frames;
+        this.deadline = task.timeoutMs() > 0 ? Instant.now().plusMillis(task.timeoutMs()) : null;
+    }
+
+    @Override
+    public String taskId() {
+        return task.id();
+    }
+
+    @Override
+    public String taskType() {
+        return task.taskType();
+    }
+
+    @Override
+    public int attempt() {
+        return task.attempt();
+    }
+
+    @Override
+    public <T> T payload(Class<T> type) {
+        try {
+            return mapper.readValue(task.payload(), type);
+        } catch (IOException e) {
+            throw new IllegalArgumentException("the payload of task " + task.id() + " cannot be read as "
+                    + type.getName() + ": " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public String payloadJson() {
+        return new String(task.payload(), StandardCharsets.UTF_8);
+    }
+
+    @Override
+    public Optional<Instant> deadline() {
+        return Optional.ofNullable(deadline);
+    }
+
+    @Override
+    public boolean isCancelled() {
+        return cancelled;
+    }
+
+    @Override
+    public void progress(double fraction, String message) {
+        double clamped = Double.isNaN(fraction) ? 0 : Math.max(0, Math.min(1, fraction));
+        frames.accept(codec.encodeProgress(task.id(), clamped, message));
+    }
+
+    /** What the worker lets the fault-injection handler do to it. */
+    public WorkerControls controls() {
+        return controls;
+    }
+
+    public void cancel() {
+        cancelled = true;
+    }
+}

@@ -1,0 +1,16 @@
+/**
+ * The procpool engine and the Java worker runtime. Only two packages are API: the Micrometer binder
+ * ({@code dev.procpool.core.metrics}) and the fault-injection handler users test their settings with
+ * ({@code dev.procpool.core.testing}); everything under {@code dev.procpool.core.internal} may change in any release.
+ */
+module dev.procpool.core {
+    requires transitive dev.procpool.api;
+    requires transitive micrometer.core;
+    requires com.fasterxml.jackson.databind;
+    requires org.slf4j;
+
+    exports dev.procpool.core.metrics;
+    exports dev.procpool.core.testing;
+
+    provides dev.procpool.spi.WorkerPoolProvider with dev.procpool.core.CoreWorkerPoolProvider;
+}
