@@ -17,11 +17,11 @@ import java.util.concurrent.TimeoutException;
 /** The caller's handle on a task. */
 final class DefaultTaskHandle implements TaskHandle {
     private final TaskRecord task;
-    private final Dispatcher dispatcher;
+    private final Engine engine;
 
-    DefaultTaskHandle(TaskRecord task, Dispatcher dispatcher) {
+    DefaultTaskHandle(TaskRecord task, Engine engine) {
         this.task = task;
-        this.dispatcher = dispatcher;
+        this.engine = engine;
     }
 
     @Override
@@ -90,7 +90,7 @@ final class DefaultTaskHandle implements TaskHandle {
 
     @Override
     public boolean cancel() {
-        return dispatcher.cancel(task);
+        return engine.cancel(task);
     }
 
     @Override

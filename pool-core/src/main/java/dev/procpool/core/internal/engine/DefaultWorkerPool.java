@@ -41,16 +41,17 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.locks.LockSupport;
 
-/** The engine behind {@link WorkerPool}: the façade over the dispatcher, and the maintenance thread. */
+/** The engine behind {@link WorkerPool}: the façade over the engine, the maintenance thread and the effects thread. */
 public final class DefaultWorkerPool implements WorkerPool {
     private static final Logger LOG = LoggerFactory.getLogger(DefaultWorkerPool.class);
-    /** The maintenance thread's longest sleep; it is also woken whenever a deadline may have moved closer. */
-    private static final long MAINTENANCE_TICK_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
 
     private final PoolConfig config;
     private final FrameCodec codec = new FrameCodec();
@@ -58,8 +59,12 @@ public final class DefaultWorkerPool implements WorkerPool {
     private final MemoryProbe memory = new MemoryProbe();
     private final EventBus events;
     private final DeadLetters deadLetters;
-    private final Dispatcher dispatcher;
+    private final Engine engine;
     private final Thread maintenance;
+    /** Launches, signals, /proc reads and task-log writes: never on a worker's reader thread. */
+    private final ExecutorService slowEffects;
+    /** How often maintenance has run; tests check that it sleeps until something is due. */
+    private final AtomicLong maintenanceRuns = new AtomicLong();
     private volatile boolean closed;
 
     private DefaultWorkerPool(PoolConfig config) {
@@ -73,8 +78,9 @@ public final class DefaultWorkerPool implements WorkerPool {
                         Integer.parseInt(spec.environment().getOrDefault("PROCPOOL_MAX_CONCURRENCY", "1")),
                         config.maxFrameBytes(), codec, config.heartbeatInterval(), threads, listener)
                 : WorkerProcess.launch(id, spec, codec, config.maxFrameBytes(), threads, listener);
-        this.dispatcher = new Dispatcher(config, new Dispatcher.Collaborators(codec, launcher, memory,
-                () -> ThreadLocalRandom.current().nextDouble(), events, Clock.systemUTC(),
+        this.slowEffects = Executors.newSingleThreadExecutor(runnable -> threads.newThread("effects", runnable));
+        this.engine = new Engine(config, new Engine.Collaborators(codec, launcher, memory,
+                () -> ThreadLocalRandom.current().nextDouble(), events, Clock.systemUTC(), slowEffects,
                 () -> LockSupport.unpark(maintenance)), deadLetters);
     }
 
@@ -93,7 +99,7 @@ public final class DefaultWorkerPool implements WorkerPool {
         DefaultWorkerPool pool = new DefaultWorkerPool(config);
         OpenPools.add(pool);
         pool.maintenance.start();
-        List<WorkerRecord> workers = pool.dispatcher.start();
+        List<WorkerRecord> workers = pool.engine.start();
         try {
             CompletableFuture.allOf(workers.stream().map(w -> w.ready).toArray(CompletableFuture[]::new))
                     // the maintenance thread enforces the startup timeout; this wait is only a backstop
@@ -113,7 +119,7 @@ public final class DefaultWorkerPool implements WorkerPool {
             Thread.currentThread().interrupt();
             throw new WorkerStartupException("interrupted while starting pool \"" + config.name() + "\"", e);
         }
-        pool.dispatcher.markRunning();
+        pool.engine.markRunning();
         LOG.info("pool {} started with {} workers", config.name(), workers.size());
         return pool;
     }
@@ -136,7 +142,7 @@ public final class DefaultWorkerPool implements WorkerPool {
 
     @Override
     public PoolState state() {
-        return dispatcher.state();
+        return engine.state();
     }
 
     @Override
@@ -146,15 +152,15 @@ public final class DefaultWorkerPool implements WorkerPool {
         try {
             payload = codec.toJson(request.payload());
         } catch (JsonProcessingException e) {
-            dispatcher.countRejected(TaskRejectedException.Kind.INVALID_PAYLOAD);
+            engine.countRejected(TaskRejectedException.Kind.INVALID_PAYLOAD);
             throw new TaskRejectedException(TaskRejectedException.Kind.INVALID_PAYLOAD, "the payload of a \""
                     + request.type() + "\" task cannot be written as JSON: " + e.getOriginalMessage(), e);
         }
-        long sequence = dispatcher.nextSequence();
+        long sequence = engine.nextSequence();
         String id = request.id().orElseGet(() -> "t-" + sequence);
         int frameBytes = payload.length + FrameCodec.taskFrameOverhead(id, request.type());
         if (frameBytes > config.maxFrameBytes()) {
-            dispatcher.countRejected(TaskRejectedException.Kind.PAYLOAD_TOO_LARGE);
+            engine.countRejected(TaskRejectedException.Kind.PAYLOAD_TOO_LARGE);
             throw new TaskRejectedException(TaskRejectedException.Kind.PAYLOAD_TOO_LARGE, "the payload of task "
                     + id + " (" + request.type() + ") is " + payload.length + " bytes as JSON; with the frame it "
                     + "exceeds the pool's frame limit of " + config.maxFrameBytes() + " bytes (maxFrameBytes)");
@@ -162,24 +168,24 @@ public final class DefaultWorkerPool implements WorkerPool {
         long timeout = request.timeout().or(config::defaultTaskTimeout).map(Duration::toNanos).orElse(0L);
         TaskRecord task = new TaskRecord(id, request, payload, sequence, config.ticker().read(), timeout,
                 request.retryPolicy().orElse(config.retryPolicy()));
-        dispatcher.submit(task);
-        return new DefaultTaskHandle(task, dispatcher);
+        engine.submit(task);
+        return new DefaultTaskHandle(task, engine);
     }
 
     @Override
     public List<WorkerSnapshot> workers() {
-        return dispatcher.workerSnapshots();
+        return engine.workerSnapshots();
     }
 
     @Override
     public Optional<WorkerSnapshot> worker(String workerId) {
         Objects.requireNonNull(workerId, "workerId");
-        return dispatcher.workerSnapshots().stream().filter(w -> w.id().equals(workerId)).findFirst();
+        return engine.workerSnapshots().stream().filter(w -> w.id().equals(workerId)).findFirst();
     }
 
     @Override
     public PoolSnapshot metrics() {
-        return dispatcher.snapshot();
+        return engine.snapshot();
     }
 
     @Override
@@ -188,7 +194,7 @@ public final class DefaultWorkerPool implements WorkerPool {
         if (maxLines < 1) {
             throw new IllegalArgumentException("maxLines must be positive, was " + maxLines);
         }
-        return dispatcher.taskOutput(taskId, maxLines);
+        return engine.taskOutput(taskId, maxLines);
     }
 
     @Override
@@ -234,12 +240,12 @@ public final class DefaultWorkerPool implements WorkerPool {
 
     /** Where the dispatcher reports timings; for the Micrometer binder. */
     public void instruments(Instruments instruments) {
-        dispatcher.instruments(Objects.requireNonNull(instruments, "instruments"));
+        engine.instruments(Objects.requireNonNull(instruments, "instruments"));
     }
 
     /** Exact counters, for the Micrometer binder. */
     public CounterView counters() {
-        Dispatcher.Counters c = dispatcher.counters();
+        Counters c = engine.counters();
         return new CounterView(c.submitted, c.succeeded, c.failed, c.deadLettered, c.cancelled, c.retried,
                 c.workersStarted, c.restarts, c.zombies, Map.copyOf(c.failuresByReason),
                 Map.copyOf(c.restartsByReason), Map.copyOf(c.rejectedByKind), deadLetters.added(),
@@ -260,7 +266,7 @@ public final class DefaultWorkerPool implements WorkerPool {
         if (count < 1) {
             throw new IllegalArgumentException("count must be positive, was " + count);
         }
-        dispatcher.scale(Objects.requireNonNull(group, "group"), count);
+        engine.scale(Objects.requireNonNull(group, "group"), count);
     }
 
     @Override
@@ -268,7 +274,7 @@ public final class DefaultWorkerPool implements WorkerPool {
         if (count < 1) {
             throw new IllegalArgumentException("count must be positive, was " + count);
         }
-        dispatcher.scale(Objects.requireNonNull(group, "group"), -count);
+        engine.scale(Objects.requireNonNull(group, "group"), -count);
     }
 
     @Override
@@ -278,7 +284,7 @@ public final class DefaultWorkerPool implements WorkerPool {
 
     @Override
     public PoolHealth health() {
-        return dispatcher.health();
+        return engine.health();
     }
 
     @Override
@@ -293,19 +299,19 @@ public final class DefaultWorkerPool implements WorkerPool {
 
     @Override
     public void shutdown() {
-        dispatcher.shutdown();
+        engine.shutdown();
     }
 
     @Override
     public List<TaskRequest> shutdownNow() {
-        List<TaskRequest> neverStarted = dispatcher.shutdownNow();
+        List<TaskRequest> neverStarted = engine.shutdownNow();
         awaitWorkersGone();
         return neverStarted;
     }
 
     @Override
     public boolean awaitTermination(Duration timeout) throws InterruptedException {
-        return dispatcher.awaitTermination(timeout.toNanos());
+        return engine.awaitTermination(timeout.toNanos());
     }
 
     @Override
@@ -316,8 +322,8 @@ public final class DefaultWorkerPool implements WorkerPool {
         }
         closed = true;
         try {
-            dispatcher.shutdown();
-            if (!dispatcher.awaitTermination(config.shutdownTimeout().toNanos())) {
+            engine.shutdown();
+            if (!engine.awaitTermination(config.shutdownTimeout().toNanos())) {
                 LOG.warn("pool {} did not drain within {}; stopping its tasks", name(), config.shutdownTimeout());
             }
         } catch (InterruptedException e) {
@@ -337,13 +343,13 @@ public final class DefaultWorkerPool implements WorkerPool {
     private void awaitWorkersGone() {
         long bound = config.stopGracePeriod().multipliedBy(3).plusSeconds(5).toNanos();
         try {
-            if (dispatcher.awaitTermination(bound)) {
+            if (engine.awaitTermination(bound)) {
                 return;
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        List<WorkerConnection> left = dispatcher.connections();
+        List<WorkerConnection> left = engine.connections();
         LOG.error("pool {}: {} workers still running after {}; killing them", name(), left.size(),
                 Duration.ofNanos(bound));
         left.forEach(WorkerConnection::kill);
@@ -351,40 +357,48 @@ public final class DefaultWorkerPool implements WorkerPool {
 
     /** Called by the JVM shutdown hook. */
     void killWorkersAtExit() {
-        for (WorkerConnection worker : dispatcher.connections()) {
+        for (WorkerConnection worker : engine.connections()) {
             worker.closeStdin();
             worker.kill();
         }
     }
 
+    /**
+     * Runs maintenance when it is due, as {@link Engine#maintain(long)} says, and samples the workers' resident memory
+     * from /proc every heartbeat interval; parks in between (woken early when something falls due sooner).
+     */
     private void maintainLoop() {
         long rssEvery = config.heartbeatInterval().toNanos();
-        long lastRss = Long.MIN_VALUE / 2;
-        while (dispatcher.state() != PoolState.TERMINATED) {
+        long nextRss = config.ticker().read();
+        while (engine.state() != PoolState.TERMINATED) {
+            long wait = rssEvery;
             try {
                 long now = config.ticker().read();
-                if (now - lastRss >= rssEvery) {
-                    lastRss = now;
+                if (now - nextRss >= 0) {
+                    nextRss = now + rssEvery;
                     sampleRss();
                 }
-                dispatcher.maintain(now);
+                maintenanceRuns.incrementAndGet();
+                long delay = engine.maintain(now);
+                wait = Math.min(delay, nextRss - config.ticker().read()); // differences, as nanoTime wraps
             } catch (RuntimeException e) {
                 LOG.error("procpool: maintenance of pool {} failed", name(), e);
             }
-            // the periodic tick, or earlier when a retry or a worker start falls due before it
-            long now = config.ticker().read();
-            long due = dispatcher.nextDueAfter(now);
-            long wait = due == Long.MAX_VALUE ? MAINTENANCE_TICK_NANOS
-                    : Math.max(0, Math.min(MAINTENANCE_TICK_NANOS, due - now)); // differences, as nanoTime wraps
-            LockSupport.parkNanos(this, wait);
+            LockSupport.parkNanos(this, Math.max(0, wait));
         }
+        slowEffects.shutdown(); // what is queued still runs; later effects run where they are decided
+    }
+
+    /** How often maintenance has run so far. */
+    long maintenanceRuns() {
+        return maintenanceRuns.get();
     }
 
     /** Reads every worker's RSS from /proc, so memory limits work for workers in any language. */
     private void sampleRss() {
         Map<String, Long> rss = new HashMap<>();
-        dispatcher.workerPids().forEach((id, pid) -> rss.put(id, memory.residentBytes(pid)));
-        dispatcher.recordRss(rss);
+        engine.workerPids().forEach((id, pid) -> rss.put(id, memory.residentBytes(pid)));
+        engine.recordRss(rss);
     }
 
     @Override

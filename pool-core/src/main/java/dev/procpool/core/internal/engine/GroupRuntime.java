@@ -7,7 +7,7 @@ import dev.procpool.core.internal.supervise.RestartTracker;
 import java.util.PriorityQueue;
 import java.util.Set;
 
-/** A worker group and what its workers announced. Guarded by the dispatcher's lock. */
+/** A worker group and what its workers announced. Guarded by the engine's lock. */
 final class GroupRuntime {
     final WorkerGroup config;
     final RestartTracker restarts;

@@ -8,7 +8,7 @@ import java.util.Optional;
 
 /**
  * The output of ended tasks, kept for a retention period and bounded in entries (oldest dropped first). Guarded
- * by the dispatcher's lock; time comes from the caller.
+ * by the engine's lock; time comes from the caller.
  */
 final class OutputStore {
     static final int MAX_TASKS = 10_000;

@@ -6,7 +6,7 @@ import dev.procpool.RetryPolicy;
 import dev.procpool.TaskRequest;
 import dev.procpool.TaskResult;
 import dev.procpool.TaskState;
-import dev.procpool.core.internal.queue.QueueEntry;
+import dev.procpool.core.internal.queue.BookEntry;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -14,15 +14,15 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 
 /**
- * A task accepted by the pool. Final fields are set at submission; the rest is guarded by the dispatcher's lock,
+ * A task accepted by the pool. Final fields are set at submission; the rest is guarded by the engine's lock,
  * except {@link #state} (volatile, for lock-free reads by handles) and {@link #frameEnd}.
  */
-final class TaskRecord implements QueueEntry, LoadBalancer.TaskView {
+final class TaskRecord implements BookEntry, LoadBalancer.TaskView {
     final String id;
     final TaskRequest request;
     final byte[] payloadJson;
     final long sequence;
-    /** Set at construction; the dispatcher swaps in its shared instance for equal keys (see submit). */
+    /** Set at construction; the engine swaps in the book's shared instance for equal keys (see submit). */
     RoutingKey routingKey;
     /** Queue order, set each time the task is queued (priority, lifted by aging). */
     long rank;
@@ -145,6 +145,29 @@ final class TaskRecord implements QueueEntry, LoadBalancer.TaskView {
     @Override
     public String affinityKey() {
         return request.affinityKey().orElse(null);
+    }
+
+    @Override
+    public long submittedAt() {
+        return submittedAt;
+    }
+
+    @Override
+    public void queued(long now, long rank) {
+        state = TaskState.QUEUED;
+        queuedAt = now;
+        this.rank = rank;
+    }
+
+    @Override
+    public void waitingToRetry(long retryAt) {
+        state = TaskState.RETRY_WAIT;
+        this.retryAt = retryAt;
+    }
+
+    @Override
+    public long retryAt() {
+        return retryAt;
     }
 
     @Override

@@ -5,17 +5,15 @@ import dev.procpool.LoadBalancer;
 import dev.procpool.WorkerState;
 import dev.procpool.core.internal.process.ExitStatus;
 import dev.procpool.core.internal.process.WorkerConnection;
+import dev.procpool.core.internal.supervise.StopStage;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 
-/** The dispatcher's view of one worker. Guarded by the dispatcher's lock. */
+/** The engine's view of one worker. Guarded by the engine's lock. */
 final class WorkerRecord implements LoadBalancer.WorkerView {
-    /** How far a stop has escalated. */
-    enum StopStage { NONE, ASKED, DUMPING, TERMINATED, KILLED }
-
     final String id;
     final GroupRuntime group;
     final long launchedAt;

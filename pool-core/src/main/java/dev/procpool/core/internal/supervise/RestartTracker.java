@@ -50,6 +50,11 @@ public final class RestartTracker {
         return restarts.size();
     }
 
+    /** When the oldest restart still in the window happened, or {@link Deadlines#NEVER} if none is. */
+    public long oldestRestart() {
+        return restarts.isEmpty() ? Deadlines.NEVER : restarts.peekFirst();
+    }
+
     public int consecutiveFailures() {
         return consecutiveFailures;
     }

@@ -179,7 +179,7 @@ final class FakeWorkers implements WorkerLauncher {
         }
     }
 
-    /** What the dispatcher sees of a fake process; records everything done to it, in order. */
+    /** What the engine sees of a fake process; records everything done to it, in order. */
     static final class FakeConnection implements WorkerConnection {
         private final long pid;
         private final FrameCodec codec;

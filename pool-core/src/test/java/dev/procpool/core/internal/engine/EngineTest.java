@@ -33,7 +33,7 @@ import java.util.Map;
 import java.util.concurrent.ExecutionException;
 import java.util.function.UnaryOperator;
 
-import static dev.procpool.core.internal.engine.DispatcherHarness.failure;
+import static dev.procpool.core.internal.engine.EngineHarness.failure;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -45,11 +45,11 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The dispatcher's state machines driven with fake time, fake processes, a fake memory probe and a fixed random
- * number ({@value DispatcherHarness#RANDOM}, which makes every jitter exactly zero). Nothing sleeps and no process is
+ * The engine's state machines driven with fake time, fake processes, a fake memory probe and a fixed random
+ * number ({@value EngineHarness#RANDOM}, which makes every jitter exactly zero). Nothing sleeps and no process is
  * started: every step happens on the test thread, so each assertion follows the step it checks.
  */
-class DispatcherTest {
+class EngineTest {
     private static final long MS = 1_000_000L;
     private static final long SECOND = 1_000 * MS;
     private static final long MIB = 1L << 20;
@@ -57,18 +57,18 @@ class DispatcherTest {
     private static final Duration HEARTBEAT_TIMEOUT = Duration.ofSeconds(10);
     private static final Duration STOP_GRACE = Duration.ofSeconds(3);
     private static final Duration CANCEL_GRACE = Duration.ofSeconds(2);
-    /** How long the dispatcher waits for a JVM's thread dump (SIGQUIT) before SIGTERM. */
+    /** How long the engine waits for a JVM's thread dump (SIGQUIT) before SIGTERM. */
     private static final long THREAD_DUMP_WAIT = 500 * MS;
 
-    private final List<DispatcherHarness> harnesses = new ArrayList<>();
+    private final List<EngineHarness> harnesses = new ArrayList<>();
 
     @AfterEach
     void closeEventBuses() {
-        harnesses.forEach(DispatcherHarness::close);
+        harnesses.forEach(EngineHarness::close);
     }
 
-    private DispatcherHarness harness(WorkerGroup group, UnaryOperator<dev.procpool.PoolConfig.Builder> settings) {
-        DispatcherHarness h = new DispatcherHarness(group, b -> settings.apply(b
+    private EngineHarness harness(WorkerGroup group, UnaryOperator<dev.procpool.PoolConfig.Builder> settings) {
+        EngineHarness h = new EngineHarness(group, b -> settings.apply(b
                 .heartbeatInterval(Duration.ofSeconds(1))
                 .heartbeatTimeout(HEARTBEAT_TIMEOUT)
                 .startupTimeout(Duration.ofSeconds(60))
@@ -78,7 +78,7 @@ class DispatcherTest {
         return h;
     }
 
-    private DispatcherHarness harness(WorkerGroup group) {
+    private EngineHarness harness(WorkerGroup group) {
         return harness(group, b -> b);
     }
 
@@ -100,7 +100,7 @@ class DispatcherTest {
     class Heartbeats {
         @Test
         void a_worker_silent_one_nanosecond_short_of_the_timeout_is_kept_and_at_the_timeout_is_a_zombie() {
-            DispatcherHarness h = harness(javaGroup(1)).startReady();
+            EngineHarness h = harness(javaGroup(1)).startReady();
             long readyAt = h.now(); // the ready frame is the last sign of life
             FakeWorker worker = h.workers.get("w-1");
 
@@ -109,13 +109,13 @@ class DispatcherTest {
             assertEquals(WorkerState.IDLE, kept.state());
             assertTrue(kept.healthy());
             assertEquals(List.of(), worker.connection.stopActions());
-            assertEquals(0, h.dispatcher.counters().zombies);
+            assertEquals(0, h.engine.counters().zombies);
 
             h.maintainAt(readyAt + HEARTBEAT_TIMEOUT.toNanos());
             WorkerSnapshot zombie = h.snapshot("w-1");
             assertEquals(WorkerState.ZOMBIE, zombie.state());
             assertFalse(zombie.healthy());
-            assertEquals(1, h.dispatcher.counters().zombies);
+            assertEquals(1, h.engine.counters().zombies);
             // a JVM is asked for a thread dump first; /proc's view of the process is kept in the output tail
             assertEquals(List.of("signal:QUIT"), worker.connection.stopActions());
             assertTrue(worker.connection.output().lines().contains("[/proc] State:\tS (sleeping)"),
@@ -124,7 +124,7 @@ class DispatcherTest {
 
         @Test
         void a_java_zombie_gets_sigquit_then_sigterm_after_the_thread_dump_wait_then_sigkill_after_the_grace() {
-            DispatcherHarness h = harness(javaGroup(1)).startReady();
+            EngineHarness h = harness(javaGroup(1)).startReady();
             FakeWorker worker = h.workers.get("w-1");
             long detected = h.maintainAt(h.now() + HEARTBEAT_TIMEOUT.toNanos());
             assertEquals(List.of("signal:QUIT"), worker.connection.stopActions());
@@ -142,12 +142,12 @@ class DispatcherTest {
 
             worker.exit(128 + ExitStatus.SIGKILL);
             assertFalse(h.hasWorker("w-1"));
-            assertEquals(1, h.dispatcher.counters().restarts, "a zombie's replacement counts as a restart");
+            assertEquals(1, h.engine.counters().restarts, "a zombie's replacement counts as a restart");
         }
 
         @Test
         void a_command_zombie_gets_sigterm_at_once_and_sigkill_after_the_grace() {
-            DispatcherHarness h = harness(commandGroup(1)).startReady();
+            EngineHarness h = harness(commandGroup(1)).startReady();
             FakeWorker worker = h.workers.get("w-1");
             long detected = h.maintainAt(h.now() + HEARTBEAT_TIMEOUT.toNanos());
             assertEquals(WorkerState.ZOMBIE, h.snapshot("w-1").state());
@@ -161,7 +161,7 @@ class DispatcherTest {
 
         @Test
         void a_heartbeat_resets_the_clock() {
-            DispatcherHarness h = harness(javaGroup(1)).startReady();
+            EngineHarness h = harness(javaGroup(1)).startReady();
             FakeWorker worker = h.workers.get("w-1");
             long timeout = HEARTBEAT_TIMEOUT.toNanos();
             long beat = h.ticker.set(h.now() + timeout - 1);
@@ -179,7 +179,7 @@ class DispatcherTest {
 
         @Test
         void any_frame_is_a_sign_of_life_but_a_stray_stdout_line_is_not() {
-            DispatcherHarness h = harness(commandGroup(1)).startReady();
+            EngineHarness h = harness(commandGroup(1)).startReady();
             FakeWorker worker = h.workers.get("w-1");
             long timeout = HEARTBEAT_TIMEOUT.toNanos();
             TaskRecord task = h.submit("t");
@@ -199,7 +199,7 @@ class DispatcherTest {
 
         @Test
         void the_task_of_a_hung_worker_fails_hung_with_forensics_and_is_retried_on_another_worker() {
-            DispatcherHarness h = harness(javaGroup(2)).startReady();
+            EngineHarness h = harness(javaGroup(2)).startReady();
             TaskRecord task = h.submit("stuck");
             String hungId = task.worker.id;
             FakeWorker hung = h.workers.get(hungId);
@@ -240,8 +240,8 @@ class DispatcherTest {
     class Startup {
         @Test
         void a_worker_that_never_sends_ready_is_killed_at_the_startup_timeout_and_its_ready_future_fails() {
-            DispatcherHarness h = harness(javaGroup(1), b -> b.startupTimeout(Duration.ofSeconds(20)));
-            List<WorkerRecord> started = h.dispatcher.start();
+            EngineHarness h = harness(javaGroup(1), b -> b.startupTimeout(Duration.ofSeconds(20)));
+            List<WorkerRecord> started = h.engine.start();
             WorkerRecord record = started.get(0);
             FakeWorker worker = h.workers.get("w-1");
             long launched = h.now();
@@ -266,8 +266,8 @@ class DispatcherTest {
 
         @Test
         void no_task_is_sent_before_ready_and_a_task_frame_before_ready_is_a_protocol_error() {
-            DispatcherHarness h = harness(commandGroup(1)).start();
-            h.dispatcher.markRunning();
+            EngineHarness h = harness(commandGroup(1)).start();
+            h.engine.markRunning();
             TaskRecord task = h.submit("early");
             FakeWorker worker = h.workers.get("w-1");
             assertEquals(TaskState.QUEUED, task.state);
@@ -282,9 +282,9 @@ class DispatcherTest {
 
         @Test
         void a_program_that_cannot_be_launched_fails_its_ready_future_at_once() {
-            DispatcherHarness h = harness(commandGroup(1));
+            EngineHarness h = harness(commandGroup(1));
             h.workers.failNextLaunch(new IOException("error=2, No such file or directory"));
-            WorkerRecord record = h.dispatcher.start().get(0);
+            WorkerRecord record = h.engine.start().get(0);
             ExecutionException thrown = assertThrows(ExecutionException.class, record.ready::get);
             WorkerStartupException startup = assertInstanceOf(WorkerStartupException.class, thrown.getCause());
             assertTrue(startup.getMessage().contains("No such file or directory"), startup.getMessage());
@@ -297,14 +297,14 @@ class DispatcherTest {
 
     @Nested
     class TaskTimeouts {
-        private TaskRecord submitSlow(DispatcherHarness h) {
+        private TaskRecord submitSlow(EngineHarness h) {
             return h.submit(TaskRequest.of("work", "slow").withId("slow").withTimeout(Duration.ofSeconds(5)));
         }
 
         @Test
         void startup_time_never_counts_the_deadline_runs_from_dispatch() {
-            DispatcherHarness h = harness(commandGroup(1)).start();
-            h.dispatcher.markRunning();
+            EngineHarness h = harness(commandGroup(1)).start();
+            h.engine.markRunning();
             FakeWorker worker = h.workers.get("w-1");
             TaskRecord task = submitSlow(h);
 
@@ -326,7 +326,7 @@ class DispatcherTest {
 
         @Test
         void a_worker_that_answers_the_cancel_within_the_grace_is_kept_and_the_task_fails_timeout() {
-            DispatcherHarness h = harness(commandGroup(1)).startReady();
+            EngineHarness h = harness(commandGroup(1)).startReady();
             FakeWorker worker = h.workers.get("w-1");
             TaskRecord task = submitSlow(h);
             long deadline = h.now() + Duration.ofSeconds(5).toNanos();
@@ -354,7 +354,7 @@ class DispatcherTest {
             }
             assertEquals(List.of(), worker.connection.stopActions());
             assertEquals(WorkerState.IDLE, h.snapshot("w-1").state());
-            assertEquals(0, h.dispatcher.counters().restarts);
+            assertEquals(0, h.engine.counters().restarts);
 
             TaskRecord next = h.submit("next");
             assertEquals(TaskState.RUNNING, next.state);
@@ -363,7 +363,7 @@ class DispatcherTest {
 
         @Test
         void a_worker_that_does_not_answer_within_the_grace_is_terminated_and_the_task_fails_timeout() {
-            DispatcherHarness h = harness(commandGroup(1)).startReady();
+            EngineHarness h = harness(commandGroup(1)).startReady();
             FakeWorker worker = h.workers.get("w-1");
             TaskRecord task = submitSlow(h);
             long deadline = h.now() + Duration.ofSeconds(5).toNanos();
@@ -392,27 +392,41 @@ class DispatcherTest {
     @Nested
     class Retries {
         @Test
-        void maintenance_is_told_when_the_next_retry_and_the_next_restart_fall_due() {
-            DispatcherHarness h = harness(commandGroup(1)).startReady();
-            assertEquals(Long.MAX_VALUE, h.dispatcher.nextDueAfter(h.now()), "nothing pending");
+        void maintenance_returns_the_time_until_the_next_restart_and_the_next_retry() {
+            EngineHarness h = harness(commandGroup(1)).startReady();
+            assertEquals(HEARTBEAT_TIMEOUT.toNanos(), h.engine.maintain(h.now()),
+                    "with nothing pending, the worker's heartbeat deadline is next");
             TaskRecord task = h.submit("t");
             long crashedAt = h.ticker.advance(Duration.ofMillis(5));
             h.workers.get("w-1").exit(128 + ExitStatus.SIGKILL);
             assertEquals(TaskState.RETRY_WAIT, task.state);
             long restartAt = crashedAt + RestartPolicy.defaults().initialDelay().toNanos();
             assertTrue(restartAt < task.retryAt, "the replacement starts before the retry is due");
-            assertEquals(restartAt, h.dispatcher.nextDueAfter(crashedAt), "first the replacement's start");
+            assertEquals(restartAt - crashedAt, h.engine.maintain(crashedAt), "first the replacement's start");
             h.maintainAt(restartAt);
             h.workers.get("w-2").ready();
-            assertEquals(task.retryAt, h.dispatcher.nextDueAfter(restartAt), "then the retry");
+            assertEquals(task.retryAt - restartAt, h.engine.maintain(restartAt), "then the retry");
             h.maintainAt(task.retryAt);
             assertEquals(TaskState.RUNNING, task.state);
-            assertEquals(Long.MAX_VALUE, h.dispatcher.nextDueAfter(task.retryAt));
+        }
+
+        @Test
+        void maintenance_is_woken_only_when_something_falls_due_before_it_planned_to_look() {
+            EngineHarness h = harness(commandGroup(1)).startReady();
+            h.engine.maintain(h.now()); // plans to look at the heartbeat deadline, 10 s from now
+            int before = h.wakes.get();
+            h.submit(TaskRequest.of("work", "a").withId("a").withTimeout(Duration.ofSeconds(1)));
+            assertEquals(before + 1, h.wakes.get(), "a timeout in 1 s is sooner: maintenance is woken");
+            h.workers.get("w-1").result("a", "1");
+            h.submit(TaskRequest.of("work", "b").withId("b").withTimeout(Duration.ofSeconds(5)));
+            assertEquals(before + 1, h.wakes.get(), "a timeout in 5 s is later than what is planned: no wake-up");
+            assertEquals(Duration.ofSeconds(5).toNanos(), h.engine.maintain(h.now()),
+                    "a ended in time: b's timeout is what maintenance looks at next");
         }
 
         @Test
         void a_crashing_task_is_retried_after_the_backoff_with_the_attempt_number_and_then_dead_lettered() {
-            DispatcherHarness h = harness(commandGroup(2)).startReady();
+            EngineHarness h = harness(commandGroup(2)).startReady();
             RetryPolicy policy = RetryPolicy.defaults();
             TaskRecord task = h.submit("poison");
             List<String> workerIds = new ArrayList<>();
@@ -439,7 +453,7 @@ class DispatcherTest {
                 }
                 assertEquals(TaskState.RETRY_WAIT, task.state);
                 long delay = Backoff.delayNanos(attempt, policy.initialDelay().toNanos(), policy.multiplier(),
-                        policy.maxDelay().toNanos(), policy.jitter(), DispatcherHarness.RANDOM);
+                        policy.maxDelay().toNanos(), policy.jitter(), EngineHarness.RANDOM);
                 assertEquals(Duration.ofMillis(100L << (attempt - 1)).toNanos(), delay, "zero jitter at 0.5");
                 assertEquals(crashedAt + delay, task.retryAt);
 
@@ -471,7 +485,7 @@ class DispatcherTest {
             assertNull(letter.attempts().get(0).signal());
             assertEquals(ExitStatus.SIGKILL, letter.attempts().get(1).signal());
             assertEquals(6, letter.attempts().get(2).signal());
-            Dispatcher.Counters counters = h.dispatcher.counters();
+            Counters counters = h.engine.counters();
             assertEquals(2, counters.retried);
             assertEquals(1, counters.deadLettered);
             assertEquals(3L, counters.failuresByReason.get(FailureReason.WORKER_CRASHED));
@@ -479,7 +493,7 @@ class DispatcherTest {
 
         @Test
         void a_retry_waits_without_holding_a_worker_or_blocking_other_tasks() {
-            DispatcherHarness h = harness(commandGroup(2)).startReady();
+            EngineHarness h = harness(commandGroup(2)).startReady();
             TaskRecord task = h.submit("flaky");
             FakeWorker crashed = h.workers.get(task.worker.id);
             crashed.exit(1);
@@ -487,12 +501,12 @@ class DispatcherTest {
 
             TaskRecord other = h.submit("other");
             assertEquals(TaskState.RUNNING, other.state, "another task runs while the first waits to be retried");
-            assertEquals(1, h.dispatcher.counters().retried);
+            assertEquals(1, h.engine.counters().retried);
         }
 
         @Test
         void a_handler_error_is_not_retried_by_default_and_the_worker_is_kept() {
-            DispatcherHarness h = harness(commandGroup(1)).startReady();
+            EngineHarness h = harness(commandGroup(1)).startReady();
             FakeWorker worker = h.workers.get("w-1");
             TaskRecord task = h.submit("bad-input");
             worker.error("bad-input", "HANDLER_ERROR", true);
@@ -512,7 +526,7 @@ class DispatcherTest {
 
         @Test
         void a_handler_error_is_retried_when_the_policy_says_so() {
-            DispatcherHarness h = harness(commandGroup(1)).startReady();
+            EngineHarness h = harness(commandGroup(1)).startReady();
             RetryPolicy policy = RetryPolicy.builder().alsoRetryOn(FailureReason.HANDLER_ERROR).build();
             TaskRecord task = h.submit(TaskRequest.of("work", 1).withId("r").withRetryPolicy(policy));
             long failedAt = h.now();
@@ -526,19 +540,19 @@ class DispatcherTest {
 
         @Test
         void an_error_marked_not_retryable_is_never_retried_even_if_its_reason_is_in_retry_on() {
-            DispatcherHarness h = harness(commandGroup(1)).startReady();
+            EngineHarness h = harness(commandGroup(1)).startReady();
             RetryPolicy policy = RetryPolicy.builder().alsoRetryOn(FailureReason.HANDLER_ERROR).maxAttempts(5).build();
             TaskRecord task = h.submit(TaskRequest.of("work", 1).withId("nr").withRetryPolicy(policy));
             h.workers.get("w-1").error("nr", "HANDLER_ERROR", false);
 
             assertEquals(TaskState.DEAD_LETTERED, task.state);
             assertEquals(1, failure(task).attempts());
-            assertEquals(0, h.dispatcher.counters().retried);
+            assertEquals(0, h.engine.counters().retried);
         }
 
         @Test
         void an_unknown_task_type_error_is_never_retried() {
-            DispatcherHarness h = harness(commandGroup(1)).startReady();
+            EngineHarness h = harness(commandGroup(1)).startReady();
             TaskRecord task = h.submit("odd");
             h.workers.get("w-1").error("odd", "UNKNOWN_TASK_TYPE", true);
             assertEquals(FailureReason.UNKNOWN_TASK_TYPE, failure(task).reason());
@@ -547,7 +561,7 @@ class DispatcherTest {
 
         @Test
         void a_reported_out_of_memory_error_replaces_the_worker_and_is_retried() {
-            DispatcherHarness h = harness(commandGroup(1)).startReady();
+            EngineHarness h = harness(commandGroup(1)).startReady();
             FakeWorker worker = h.workers.get("w-1");
             TaskRecord task = h.submit("big");
             worker.error("big", "OUT_OF_MEMORY", true);
@@ -559,13 +573,13 @@ class DispatcherTest {
 
         @Test
         void with_a_dead_letter_capacity_of_zero_a_task_that_fails_for_good_ends_failed() {
-            DispatcherHarness h = harness(commandGroup(1), b -> b.deadLetterCapacity(0)).startReady();
+            EngineHarness h = harness(commandGroup(1), b -> b.deadLetterCapacity(0)).startReady();
             TaskRecord task = h.submit("lost");
             h.workers.get("w-1").error("lost", "HANDLER_ERROR", true);
             assertEquals(TaskState.FAILED, task.state);
             assertEquals(FailureReason.HANDLER_ERROR, failure(task).reason());
             assertEquals(0, h.deadLetters.size());
-            assertEquals(1, h.dispatcher.counters().failed);
+            assertEquals(1, h.engine.counters().failed);
         }
     }
 
@@ -579,7 +593,7 @@ class DispatcherTest {
 
         @Test
         void consecutive_deaths_get_growing_delays_and_too_many_turn_the_pool_degraded_until_the_window_passes() {
-            DispatcherHarness h = harness(commandGroup(1), b -> b.restartPolicy(policy)).startReady();
+            EngineHarness h = harness(commandGroup(1), b -> b.restartPolicy(policy)).startReady();
             long[] deaths = new long[4];
             for (int i = 0; i < 3; i++) {
                 FakeWorker current = h.workers.last();
@@ -591,21 +605,21 @@ class DispatcherTest {
 
                 h.maintainAt(deaths[i] + delay - 1);
                 assertEquals(launched, h.workers.count(), "replacement " + (i + 1) + " launched early");
-                assertEquals(PoolState.RUNNING, h.dispatcher.state());
+                assertEquals(PoolState.RUNNING, h.engine.state());
                 h.maintainAt(deaths[i] + delay);
                 assertEquals(launched + 1, h.workers.count(), "replacement " + (i + 1) + " not launched when due");
                 h.workers.last().ready();
             }
-            assertEquals(HealthStatus.HEALTHY, h.dispatcher.health().status());
+            assertEquals(HealthStatus.HEALTHY, h.engine.health().status());
 
             // the fourth restart within the window exceeds maxRestarts = 3
             deaths[3] = h.ticker.advance(Duration.ofSeconds(1));
             h.workers.last().exit(1);
-            assertEquals(PoolState.DEGRADED, h.dispatcher.state());
-            PoolHealth health = h.dispatcher.health();
+            assertEquals(PoolState.DEGRADED, h.engine.state());
+            PoolHealth health = h.engine.health();
             assertNotEquals(HealthStatus.HEALTHY, health.status());
             assertTrue(health.alerts().stream().anyMatch(a -> a.contains("restart intensity")), health.alerts().toString());
-            assertEquals(4, h.dispatcher.counters().restarts);
+            assertEquals(4, h.engine.counters().restarts);
 
             // while degraded, replacements come at maxDelay pace
             int launched = h.workers.count();
@@ -614,7 +628,7 @@ class DispatcherTest {
             h.maintainAt(deaths[3] + policy.maxDelay().toNanos());
             assertEquals(launched + 1, h.workers.count());
             h.workers.last().ready();
-            health = h.dispatcher.health();
+            health = h.engine.health();
             assertEquals(HealthStatus.DEGRADED, health.status(), "a worker is ready, restarts are still too many");
             assertTrue(health.alerts().stream().anyMatch(a -> a.contains("restart intensity")), health.alerts().toString());
 
@@ -623,10 +637,10 @@ class DispatcherTest {
             h.ticker.set(deaths[0] + window - 1);
             h.workers.last().heartbeat();
             h.maintainAt(deaths[0] + window - 1);
-            assertEquals(PoolState.DEGRADED, h.dispatcher.state());
+            assertEquals(PoolState.DEGRADED, h.engine.state());
             h.maintainAt(deaths[0] + window);
-            assertEquals(PoolState.RUNNING, h.dispatcher.state());
-            assertEquals(new PoolHealth(HealthStatus.HEALTHY, List.of()), h.dispatcher.health());
+            assertEquals(PoolState.RUNNING, h.engine.state());
+            assertEquals(new PoolHealth(HealthStatus.HEALTHY, List.of()), h.engine.health());
 
             await().atMost(Duration.ofSeconds(10)).until(() -> events(h, PoolEvent.WorkerRestarting.class).size() == 4);
             assertEquals(List.of(Duration.ofMillis(100), Duration.ofMillis(200), Duration.ofMillis(400),
@@ -636,7 +650,7 @@ class DispatcherTest {
 
         @Test
         void a_worker_that_stays_up_for_the_window_resets_the_backoff() {
-            DispatcherHarness h = harness(commandGroup(1), b -> b.restartPolicy(policy)).startReady();
+            EngineHarness h = harness(commandGroup(1), b -> b.restartPolicy(policy)).startReady();
             long death = h.ticker.advance(Duration.ofSeconds(1));
             h.workers.last().exit(1);
             h.maintainAt(death + Duration.ofMillis(100).toNanos());
@@ -663,13 +677,13 @@ class DispatcherTest {
 
         @Test
         void a_recycled_or_shut_down_worker_is_not_a_restart() {
-            DispatcherHarness h = harness(commandGroup(1)).startReady();
-            h.dispatcher.shutdown();
+            EngineHarness h = harness(commandGroup(1)).startReady();
+            h.engine.shutdown();
             FakeWorker worker = h.workers.get("w-1");
             assertEquals(1, worker.shutdowns());
             worker.exit(0);
-            assertEquals(PoolState.TERMINATED, h.dispatcher.state());
-            assertEquals(0, h.dispatcher.counters().restarts);
+            assertEquals(PoolState.TERMINATED, h.engine.state());
+            assertEquals(0, h.engine.counters().restarts);
             assertEquals(1, h.workers.count());
         }
     }
@@ -680,14 +694,14 @@ class DispatcherTest {
     class MemoryGate {
         @Test
         void a_due_replacement_waits_while_memory_is_above_the_threshold_and_starts_when_it_falls() {
-            DispatcherHarness h = harness(commandGroup(1), b -> b.spawnMemoryThreshold(0.75)).startReady();
+            EngineHarness h = harness(commandGroup(1), b -> b.spawnMemoryThreshold(0.75)).startReady();
             h.memory.usage(0.90);
             long death = h.ticker.advance(Duration.ofSeconds(1));
             h.workers.get("w-1").exit(1);
 
             h.maintainAt(death + Duration.ofMillis(100).toNanos()); // due, but the gate is closed
             assertEquals(1, h.workers.count());
-            PoolHealth health = h.dispatcher.health();
+            PoolHealth health = h.engine.health();
             assertTrue(health.alerts().stream().anyMatch(a -> a.startsWith("memory gate closed")),
                     health.alerts().toString());
             String alert = health.alerts().stream().filter(a -> a.startsWith("memory gate closed")).findFirst()
@@ -702,12 +716,12 @@ class DispatcherTest {
             h.advance(Duration.ofMillis(1));
             assertEquals(2, h.workers.count());
             assertEquals(WorkerState.STARTING, h.snapshot("w-2").state());
-            assertTrue(h.dispatcher.health().alerts().stream().noneMatch(a -> a.startsWith("memory gate")));
+            assertTrue(h.engine.health().alerts().stream().noneMatch(a -> a.startsWith("memory gate")));
         }
 
         @Test
         void exactly_at_the_threshold_the_gate_stays_open() {
-            DispatcherHarness h = harness(commandGroup(1), b -> b.spawnMemoryThreshold(0.75)).startReady();
+            EngineHarness h = harness(commandGroup(1), b -> b.spawnMemoryThreshold(0.75)).startReady();
             h.memory.usage(0.75);
             long death = h.ticker.advance(Duration.ofSeconds(1));
             h.workers.get("w-1").exit(1);
@@ -723,7 +737,7 @@ class DispatcherTest {
         @Test
         void after_its_spread_task_limit_a_worker_gets_a_shutdown_frame_once_idle_and_is_replaced_at_once() {
             // recycleAfterTasks(20) spread by 1 - 0.1 × 0.5: this worker recycles after 19 tasks
-            DispatcherHarness h = harness(commandGroupBuilder(1).recycleAfterTasks(20).build()).startReady();
+            EngineHarness h = harness(commandGroupBuilder(1).recycleAfterTasks(20).build()).startReady();
             FakeWorker worker = h.workers.get("w-1");
             for (int i = 1; i <= 18; i++) {
                 h.submit("t" + i);
@@ -747,14 +761,14 @@ class DispatcherTest {
             assertEquals(2, h.workers.count(), "the retired worker's exit launches nothing more");
             h.workers.get("w-2").ready();
             assertEquals("w-2", waiting.worker.id);
-            assertEquals(0, h.dispatcher.counters().restarts, "recycling is not a restart");
-            assertEquals(PoolState.RUNNING, h.dispatcher.state());
+            assertEquals(0, h.engine.counters().restarts, "recycling is not a restart");
+            assertEquals(PoolState.RUNNING, h.engine.state());
         }
 
         @Test
         void after_its_spread_age_an_idle_worker_is_recycled() {
             // recycleAfterAge(60 s) spread by 5 %: 57 s after launch
-            DispatcherHarness h = harness(commandGroupBuilder(1).recycleAfterAge(Duration.ofSeconds(60)).build());
+            EngineHarness h = harness(commandGroupBuilder(1).recycleAfterAge(Duration.ofSeconds(60)).build());
             long launched = h.now();
             h.startReady();
             FakeWorker worker = h.workers.get("w-1");
@@ -767,17 +781,17 @@ class DispatcherTest {
             h.maintainAt(launched + Duration.ofSeconds(57).toNanos());
             assertEquals(1, worker.shutdowns());
             assertEquals(2, h.workers.count());
-            assertEquals(0, h.dispatcher.counters().restarts);
+            assertEquals(0, h.engine.counters().restarts);
         }
 
         @Test
         void over_the_soft_memory_limit_a_worker_finishes_its_task_then_retires() {
-            DispatcherHarness h = harness(commandGroupBuilder(1).memorySoftLimitBytes(100 * MIB)
+            EngineHarness h = harness(commandGroupBuilder(1).memorySoftLimitBytes(100 * MIB)
                     .memoryHardLimitBytes(200 * MIB).build()).startReady();
             FakeWorker worker = h.workers.get("w-1");
             TaskRecord task = h.submit("grow");
 
-            h.dispatcher.recordRss(Map.of("w-1", 150 * MIB));
+            h.engine.recordRss(Map.of("w-1", 150 * MIB));
             assertEquals(0, worker.shutdowns(), "not while the task runs");
             assertEquals(List.of(), worker.connection.stopActions());
             assertEquals(TaskState.RUNNING, task.state);
@@ -789,12 +803,12 @@ class DispatcherTest {
             assertEquals(WorkerState.RETIRING, h.snapshot("w-1").state());
             worker.exit(0);
             assertEquals(2, h.workers.count());
-            assertEquals(0, h.dispatcher.counters().restarts);
+            assertEquals(0, h.engine.counters().restarts);
         }
 
         @Test
         void a_heartbeat_reporting_rss_over_the_soft_limit_retires_an_idle_worker_at_once() {
-            DispatcherHarness h = harness(commandGroupBuilder(1).memorySoftLimitBytes(100 * MIB).build()).startReady();
+            EngineHarness h = harness(commandGroupBuilder(1).memorySoftLimitBytes(100 * MIB).build()).startReady();
             FakeWorker worker = h.workers.get("w-1");
             worker.heartbeat(101 * MIB);
             assertEquals(1, worker.shutdowns());
@@ -803,12 +817,12 @@ class DispatcherTest {
 
         @Test
         void over_the_hard_memory_limit_a_worker_is_killed_at_once_and_its_task_fails_out_of_memory() {
-            DispatcherHarness h = harness(commandGroupBuilder(1).memorySoftLimitBytes(100 * MIB)
+            EngineHarness h = harness(commandGroupBuilder(1).memorySoftLimitBytes(100 * MIB)
                     .memoryHardLimitBytes(200 * MIB).build()).startReady();
             FakeWorker worker = h.workers.get("w-1");
             TaskRecord task = h.submit(TaskRequest.of("work", 1).withId("hog").withRetryPolicy(RetryPolicy.none()));
 
-            h.dispatcher.recordRss(Map.of("w-1", 250 * MIB));
+            h.engine.recordRss(Map.of("w-1", 250 * MIB));
             assertEquals(List.of("closeStdin", "kill"), worker.connection.stopActions());
             assertEquals(TaskState.RUNNING, task.state);
 
@@ -819,7 +833,7 @@ class DispatcherTest {
             assertEquals(FailureReason.OUT_OF_MEMORY, attempt.reason());
             assertEquals(250 * MIB, attempt.peakRssBytes());
             assertEquals(ExitStatus.SIGKILL, attempt.signal());
-            assertEquals(1, h.dispatcher.counters().restarts, "a memory kill is a failure, replaced with backoff");
+            assertEquals(1, h.engine.counters().restarts, "a memory kill is a failure, replaced with backoff");
         }
     }
 
@@ -829,14 +843,14 @@ class DispatcherTest {
     class ExactlyOnce {
         @Test
         void a_result_for_a_cancelled_task_does_not_complete_it_again_and_the_worker_is_kept() {
-            DispatcherHarness h = harness(commandGroup(1)).startReady();
+            EngineHarness h = harness(commandGroup(1)).startReady();
             FakeWorker worker = h.workers.get("w-1");
             TaskRecord task = h.submit("c");
-            assertTrue(h.dispatcher.cancel(task));
+            assertTrue(h.engine.cancel(task));
             assertEquals(List.of("c"), worker.cancels());
             assertEquals(TaskState.CANCELLED, task.state);
             assertEquals(FailureReason.CANCELLED, failure(task).reason());
-            assertFalse(h.dispatcher.cancel(task), "a second cancel ends nothing");
+            assertFalse(h.engine.cancel(task), "a second cancel ends nothing");
 
             TaskRecord queued = h.submit("q");
             assertEquals(TaskState.QUEUED, queued.state, "the cancelled task holds its slot until answered");
@@ -844,8 +858,8 @@ class DispatcherTest {
             worker.result("c", "\"too late\"");
             assertEquals(TaskState.CANCELLED, task.state);
             assertEquals(FailureReason.CANCELLED, failure(task).reason());
-            assertEquals(0, h.dispatcher.counters().succeeded);
-            assertEquals(1, h.dispatcher.counters().cancelled);
+            assertEquals(0, h.engine.counters().succeeded);
+            assertEquals(1, h.engine.counters().cancelled);
             assertEquals(TaskState.RUNNING, queued.state, "the freed slot takes the next task");
             assertEquals("w-1", queued.worker.id);
             assertEquals(List.of(), worker.connection.stopActions());
@@ -853,11 +867,11 @@ class DispatcherTest {
 
         @Test
         void a_cancelled_task_whose_worker_ignores_the_cancel_gets_the_worker_replaced() {
-            DispatcherHarness h = harness(commandGroup(1)).startReady();
+            EngineHarness h = harness(commandGroup(1)).startReady();
             FakeWorker worker = h.workers.get("w-1");
             TaskRecord task = h.submit("c");
             long cancelled = h.now();
-            h.dispatcher.cancel(task);
+            h.engine.cancel(task);
             h.maintainAt(cancelled + CANCEL_GRACE.toNanos() - 1);
             assertEquals(List.of(), worker.connection.stopActions());
             h.maintainAt(cancelled + CANCEL_GRACE.toNanos());
@@ -870,7 +884,7 @@ class DispatcherTest {
 
         @Test
         void a_result_after_the_timeout_does_not_succeed_the_task_and_a_repeat_is_ignored() {
-            DispatcherHarness h = harness(commandGroup(1)).startReady();
+            EngineHarness h = harness(commandGroup(1)).startReady();
             FakeWorker worker = h.workers.get("w-1");
             TaskRecord task = h.submit(TaskRequest.of("work", 1).withId("late").withTimeout(Duration.ofSeconds(1)));
             h.maintainAt(h.now() + SECOND);
@@ -881,14 +895,14 @@ class DispatcherTest {
             assertEquals(FailureReason.TIMEOUT, failure(task).reason());
             worker.result("late", "42");
             assertEquals(TaskState.DEAD_LETTERED, task.state);
-            assertEquals(0, h.dispatcher.counters().succeeded);
-            assertEquals(1, h.dispatcher.counters().deadLettered);
+            assertEquals(0, h.engine.counters().succeeded);
+            assertEquals(1, h.engine.counters().deadLettered);
             assertEquals(1, h.snapshot("w-1").tasksServed());
         }
 
         @Test
         void a_duplicate_result_is_ignored() {
-            DispatcherHarness h = harness(commandGroup(1)).startReady();
+            EngineHarness h = harness(commandGroup(1)).startReady();
             FakeWorker worker = h.workers.get("w-1");
             TaskRecord task = h.submit("d");
             worker.result("d", "{\"n\":1}");
@@ -897,14 +911,14 @@ class DispatcherTest {
             assertEquals("{\"n\":1}", task.future.join().json());
             assertEquals("w-1", task.future.join().workerId());
             assertEquals(1, task.future.join().attempt());
-            assertEquals(1, h.dispatcher.counters().succeeded);
+            assertEquals(1, h.engine.counters().succeeded);
             assertEquals(1, h.snapshot("w-1").tasksServed());
             assertEquals(WorkerState.IDLE, h.snapshot("w-1").state());
         }
 
         @Test
         void an_answer_for_a_task_the_worker_does_not_hold_is_ignored() {
-            DispatcherHarness h = harness(commandGroup(2)).startReady();
+            EngineHarness h = harness(commandGroup(2)).startReady();
             TaskRecord task = h.submit("mine");
             String holder = task.worker.id;
             FakeWorker other = h.workers.get(holder.equals("w-1") ? "w-2" : "w-1");
@@ -917,7 +931,7 @@ class DispatcherTest {
 
         @Test
         void shutdown_now_cancels_queued_retry_waiting_and_running_tasks_and_returns_only_never_started_ones() {
-            DispatcherHarness h = harness(commandGroup(3)).startReady();
+            EngineHarness h = harness(commandGroup(3)).startReady();
             RetryPolicy slowRetry = RetryPolicy.builder().initialDelay(Duration.ofSeconds(10)).build();
             TaskRecord running = h.submit("running");
             TaskRecord requeued = h.submit("requeued");
@@ -934,25 +948,25 @@ class DispatcherTest {
             TaskRecord neverStarted = h.submit("never-started");
             assertEquals(TaskState.QUEUED, neverStarted.state);
 
-            List<TaskRequest> returned = h.dispatcher.shutdownNow();
+            List<TaskRequest> returned = h.engine.shutdownNow();
             assertEquals(1, returned.size());
             assertSame(neverStarted.request, returned.get(0));
             for (TaskRecord task : List.of(running, requeued, waiting, neverStarted)) {
                 assertEquals(TaskState.CANCELLED, task.state, task.id);
                 assertEquals(FailureReason.CANCELLED, failure(task).reason(), task.id);
             }
-            assertEquals(4, h.dispatcher.counters().cancelled);
-            assertEquals(PoolState.DRAINING, h.dispatcher.state());
+            assertEquals(4, h.engine.counters().cancelled);
+            assertEquals(PoolState.DRAINING, h.engine.state());
 
             FakeWorker runningWorker = h.workers.get(running.worker.id);
             assertTrue(runningWorker.connection.stopActions().contains("closeStdin"));
             runningWorker.result("running", "1"); // ends before it sees end of input
             assertEquals(TaskState.CANCELLED, running.state);
-            assertEquals(0, h.dispatcher.counters().succeeded);
+            assertEquals(0, h.engine.counters().succeeded);
 
             List<FakeWorker> live = h.workers.all().stream().filter(w -> h.hasWorker(w.id)).toList();
             live.forEach(w -> w.exit(0));
-            assertEquals(PoolState.TERMINATED, h.dispatcher.state());
+            assertEquals(PoolState.TERMINATED, h.engine.state());
             int launched = h.workers.count();
             h.advance(Duration.ofMinutes(1));
             assertEquals(launched, h.workers.count(), "no replacement starts after shutdownNow");
@@ -960,10 +974,10 @@ class DispatcherTest {
 
         @Test
         void shutdown_now_escalates_from_end_of_input_to_sigterm_to_sigkill() {
-            DispatcherHarness h = harness(commandGroup(1)).startReady();
+            EngineHarness h = harness(commandGroup(1)).startReady();
             FakeWorker worker = h.workers.get("w-1");
             long stopped = h.now();
-            h.dispatcher.shutdownNow();
+            h.engine.shutdownNow();
             assertEquals(List.of("closeStdin"), worker.connection.stopActions());
             h.maintainAt(stopped + STOP_GRACE.toNanos() - 1);
             assertEquals(List.of("closeStdin"), worker.connection.stopActions());
@@ -972,7 +986,7 @@ class DispatcherTest {
             h.maintainAt(stopped + 2 * STOP_GRACE.toNanos());
             assertEquals(List.of("closeStdin", "terminate", "kill"), worker.connection.stopActions());
             worker.exit(128 + ExitStatus.SIGKILL);
-            assertEquals(PoolState.TERMINATED, h.dispatcher.state());
+            assertEquals(PoolState.TERMINATED, h.engine.state());
         }
     }
 
@@ -983,31 +997,31 @@ class DispatcherTest {
         @Test
         void an_out_of_memory_error_in_the_output_tail_is_out_of_memory() {
             String tail = "Terminating due to java.lang.OutOfMemoryError: Java heap space";
-            assertEquals(FailureReason.OUT_OF_MEMORY, Dispatcher.classifyExit(new ExitStatus(3), tail, false));
+            assertEquals(FailureReason.OUT_OF_MEMORY, Supervisor.classifyExit(new ExitStatus(3), tail, false));
         }
 
         @Test
         void sigkill_after_a_kernel_oom_kill_is_out_of_memory() {
             assertEquals(FailureReason.OUT_OF_MEMORY,
-                    Dispatcher.classifyExit(new ExitStatus(128 + ExitStatus.SIGKILL), "(no output)", true));
+                    Supervisor.classifyExit(new ExitStatus(128 + ExitStatus.SIGKILL), "(no output)", true));
         }
 
         @Test
         void sigkill_without_a_kernel_oom_kill_is_a_crash() {
             assertEquals(FailureReason.WORKER_CRASHED,
-                    Dispatcher.classifyExit(new ExitStatus(128 + ExitStatus.SIGKILL), "(no output)", false));
+                    Supervisor.classifyExit(new ExitStatus(128 + ExitStatus.SIGKILL), "(no output)", false));
         }
 
         @Test
         void another_signal_or_exit_code_is_a_crash_even_with_a_kernel_oom_kill_seen() {
             assertEquals(FailureReason.WORKER_CRASHED,
-                    Dispatcher.classifyExit(new ExitStatus(128 + 11), "Segmentation fault", true));
-            assertEquals(FailureReason.WORKER_CRASHED, Dispatcher.classifyExit(new ExitStatus(1), "", true));
+                    Supervisor.classifyExit(new ExitStatus(128 + 11), "Segmentation fault", true));
+            assertEquals(FailureReason.WORKER_CRASHED, Supervisor.classifyExit(new ExitStatus(1), "", true));
         }
 
         @Test
         void the_dispatcher_counts_a_kernel_oom_kill_seen_between_start_and_the_exit() {
-            DispatcherHarness h = harness(commandGroup(2)).startReady();
+            EngineHarness h = harness(commandGroup(2)).startReady();
             TaskRecord first = h.submit("a");
             TaskRecord second = h.submit("b");
             h.memory.oomKills(1);
@@ -1027,7 +1041,7 @@ class DispatcherTest {
     class Batching {
         @Test
         void answers_that_arrive_together_free_tasks_that_go_out_in_one_write_with_exact_offsets() {
-            DispatcherHarness h = harness(commandGroupBuilder(1).prefetch(3).build()).startReady();
+            EngineHarness h = harness(commandGroupBuilder(1).prefetch(3).build()).startReady();
             FakeWorker worker = h.workers.get("w-1");
             List<TaskRecord> tasks = new ArrayList<>();
             for (int i = 1; i <= 10; i++) {
@@ -1064,7 +1078,7 @@ class DispatcherTest {
 
         @Test
         void frames_for_different_workers_are_joined_per_worker_and_keep_their_order() {
-            DispatcherHarness h = harness(commandGroupBuilder(2).prefetch(1).build()).startReady();
+            EngineHarness h = harness(commandGroupBuilder(2).prefetch(1).build()).startReady();
             FakeWorker first = h.workers.get("w-1");
             FakeWorker second = h.workers.get("w-2");
             for (int i = 1; i <= 12; i++) {
@@ -1082,7 +1096,7 @@ class DispatcherTest {
     class HotSpares {
         @Test
         void only_a_worker_started_as_a_hot_spare_is_told_it_may_warm_up_and_so_is_the_next_spare() {
-            DispatcherHarness h = harness(commandGroupBuilder(1).hotSpares(1).build()).startReady();
+            EngineHarness h = harness(commandGroupBuilder(1).hotSpares(1).build()).startReady();
             assertEquals(null, h.workers.get("w-1").spec.environment().get("PROCPOOL_WARM_UP"));
             assertEquals("1", h.workers.get("w-2").spec.environment().get("PROCPOOL_WARM_UP"));
 
@@ -1093,13 +1107,13 @@ class DispatcherTest {
         }
     }
 
-    /** Each test here failed on the dispatcher before the bug it names was fixed. */
+    /** Each test here failed on the engine before the bug it names was fixed. */
     @Nested
     class FixedBugs {
         @Test
         void a_timeout_kill_fails_only_the_timed_out_task_timeout_and_the_other_task_on_the_worker_is_retried() {
             // before the fix every task in flight on the terminated worker failed TIMEOUT and was dead-lettered
-            DispatcherHarness h = harness(commandGroupBuilder(1).maxConcurrency(2).build()).startReady(2);
+            EngineHarness h = harness(commandGroupBuilder(1).maxConcurrency(2).build()).startReady(2);
             FakeWorker worker = h.workers.get("w-1");
             TaskRecord slow = h.submit(TaskRequest.of("work", 1).withId("slow").withTimeout(Duration.ofSeconds(5)));
             TaskRecord bystander = h.submit("bystander");
@@ -1126,7 +1140,7 @@ class DispatcherTest {
             assertEquals(ExitStatus.SIGTERM, lost.signal());
             assertEquals(1, h.deadLetters.size());
             assertTrue(h.deadLetters.get("bystander").isEmpty());
-            Dispatcher.Counters counters = h.dispatcher.counters();
+            Counters counters = h.engine.counters();
             assertEquals(Map.of(FailureReason.TIMEOUT, 1L, FailureReason.WORKER_CRASHED, 1L),
                     counters.failuresByReason);
             assertEquals(1, counters.retried);
@@ -1145,23 +1159,23 @@ class DispatcherTest {
         @Test
         void a_worker_that_was_ready_and_died_before_mark_running_is_replaced_once_the_pool_runs() {
             // before the fix the death went unreplaced: while NEW nothing is replaced, and markRunning did not look
-            DispatcherHarness h = harness(commandGroup(2));
-            List<WorkerRecord> started = h.dispatcher.start();
+            EngineHarness h = harness(commandGroup(2));
+            List<WorkerRecord> started = h.engine.start();
             h.workers.get("w-1").ready();
             h.workers.get("w-1").exit(1); // ready, then dead while w-2 still starts
-            assertEquals(PoolState.NEW, h.dispatcher.state());
+            assertEquals(PoolState.NEW, h.engine.state());
             h.advance(Duration.ofSeconds(1));
             assertEquals(2, h.workers.count(), "nothing is replaced while the pool is NEW");
             h.workers.get("w-2").ready();
             assertTrue(started.get(0).ready.isDone() && !started.get(0).ready.isCompletedExceptionally());
 
-            h.dispatcher.markRunning();
-            assertEquals(PoolState.RUNNING, h.dispatcher.state());
+            h.engine.markRunning();
+            assertEquals(PoolState.RUNNING, h.engine.state());
             h.maintainAt(h.now());
             assertEquals(3, h.workers.count(), "the lost worker is replaced once maintenance runs");
             assertEquals(WorkerState.STARTING, h.snapshot("w-3").state());
             h.workers.get("w-3").ready();
-            assertEquals(2, h.dispatcher.workerSnapshots().size());
+            assertEquals(2, h.engine.workerSnapshots().size());
 
             h.advance(Duration.ofSeconds(1));
             h.workers.get("w-2").heartbeat();
@@ -1172,7 +1186,7 @@ class DispatcherTest {
 
         @Test
         void mark_running_starts_nothing_extra_when_every_worker_is_alive() {
-            DispatcherHarness h = harness(commandGroup(2)).startReady();
+            EngineHarness h = harness(commandGroup(2)).startReady();
             h.maintainAt(h.now());
             assertEquals(2, h.workers.count());
         }
@@ -1180,8 +1194,8 @@ class DispatcherTest {
         @Test
         void a_ready_frame_from_a_worker_being_killed_for_its_startup_timeout_is_ignored() {
             // before the fix the late ready made the dying worker IDLE and completed its ready future normally
-            DispatcherHarness h = harness(javaGroup(1), b -> b.startupTimeout(Duration.ofSeconds(20)));
-            WorkerRecord record = h.dispatcher.start().get(0);
+            EngineHarness h = harness(javaGroup(1), b -> b.startupTimeout(Duration.ofSeconds(20)));
+            WorkerRecord record = h.engine.start().get(0);
             FakeWorker worker = h.workers.get("w-1");
             h.maintainAt(h.now() + Duration.ofSeconds(20).toNanos());
             assertEquals(List.of("closeStdin", "kill"), worker.connection.stopActions());
@@ -1198,7 +1212,7 @@ class DispatcherTest {
 
         @Test
         void a_replacement_killed_for_its_startup_timeout_gets_no_task_when_its_ready_comes_late() {
-            DispatcherHarness h = harness(commandGroup(1), b -> b.startupTimeout(Duration.ofSeconds(20))).startReady();
+            EngineHarness h = harness(commandGroup(1), b -> b.startupTimeout(Duration.ofSeconds(20))).startReady();
             long death = h.ticker.advance(Duration.ofSeconds(1));
             h.workers.get("w-1").exit(1);
             h.maintainAt(death + Duration.ofMillis(100).toNanos());
@@ -1222,7 +1236,7 @@ class DispatcherTest {
         @Test
         void recycle_after_two_tasks_recycles_after_two_not_one() {
             // 2 × (1 - 0.1 × 0.5) = 1.9: truncated it was 1, so the worker recycled after every task
-            DispatcherHarness h = harness(commandGroupBuilder(1).recycleAfterTasks(2).build()).startReady();
+            EngineHarness h = harness(commandGroupBuilder(1).recycleAfterTasks(2).build()).startReady();
             FakeWorker worker = h.workers.get("w-1");
             h.submit("t1");
             worker.result("t1", "1");
@@ -1240,7 +1254,7 @@ class DispatcherTest {
 
         @Test
         void recycle_after_twenty_tasks_recycles_after_nineteen() {
-            DispatcherHarness h = harness(commandGroupBuilder(1).recycleAfterTasks(20).build()).startReady();
+            EngineHarness h = harness(commandGroupBuilder(1).recycleAfterTasks(20).build()).startReady();
             FakeWorker worker = h.workers.get("w-1");
             for (int i = 1; i <= 18; i++) {
                 h.submit("t" + i);
@@ -1256,14 +1270,14 @@ class DispatcherTest {
         void the_spread_task_limit_rounds_up() {
             int[][] limits = {{1, 1}, {2, 2}, {3, 3}, {10, 10}, {20, 19}, {100, 95}};
             for (int[] limit : limits) {
-                DispatcherHarness h = harness(commandGroupBuilder(1).recycleAfterTasks(limit[0]).build());
-                WorkerRecord record = h.dispatcher.start().get(0);
+                EngineHarness h = harness(commandGroupBuilder(1).recycleAfterTasks(limit[0]).build());
+                WorkerRecord record = h.engine.start().get(0);
                 assertEquals(limit[1], record.recycleAfterTasks, "recycleAfterTasks(" + limit[0] + ")");
             }
         }
     }
 
-    private static <T extends PoolEvent> List<T> events(DispatcherHarness h, Class<T> type) {
+    private static <T extends PoolEvent> List<T> events(EngineHarness h, Class<T> type) {
         return h.events.stream().filter(type::isInstance).map(type::cast).toList();
     }
 }

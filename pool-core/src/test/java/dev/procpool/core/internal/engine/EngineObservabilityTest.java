@@ -33,7 +33,7 @@ import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.UnaryOperator;
 
-import static dev.procpool.core.internal.engine.DispatcherHarness.failure;
+import static dev.procpool.core.internal.engine.EngineHarness.failure;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -42,21 +42,21 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * What the dispatcher lets callers see: task output (stderr and log lines), progress, pool snapshots and
- * backpressure, driven with fake time and fake workers as in {@link DispatcherTest}.
+ * What the engine lets callers see: task output (stderr and log lines), progress, pool snapshots and
+ * backpressure, driven with fake time and fake workers as in {@link EngineTest}.
  */
-class DispatcherObservabilityTest {
+class EngineObservabilityTest {
     private static final long MS = 1_000_000L;
 
-    private final List<DispatcherHarness> harnesses = new ArrayList<>();
+    private final List<EngineHarness> harnesses = new ArrayList<>();
 
     @AfterEach
     void closeEventBuses() {
-        harnesses.forEach(DispatcherHarness::close);
+        harnesses.forEach(EngineHarness::close);
     }
 
-    private DispatcherHarness harness(WorkerGroup group, UnaryOperator<PoolConfig.Builder> settings) {
-        DispatcherHarness h = new DispatcherHarness(group, b -> settings.apply(b
+    private EngineHarness harness(WorkerGroup group, UnaryOperator<PoolConfig.Builder> settings) {
+        EngineHarness h = new EngineHarness(group, b -> settings.apply(b
                 .heartbeatInterval(Duration.ofSeconds(1))
                 .heartbeatTimeout(Duration.ofSeconds(10))
                 .startupTimeout(Duration.ofSeconds(60))
@@ -66,7 +66,7 @@ class DispatcherObservabilityTest {
         return h;
     }
 
-    private DispatcherHarness harness(WorkerGroup group) {
+    private EngineHarness harness(WorkerGroup group) {
         return harness(group, b -> b);
     }
 
@@ -79,7 +79,7 @@ class DispatcherObservabilityTest {
     }
 
     /** One worker that runs up to two tasks at once. */
-    private DispatcherHarness twoSlots() {
+    private EngineHarness twoSlots() {
         return harness(groupBuilder(1).maxConcurrency(2).build()).startReady(2);
     }
 
@@ -89,7 +89,7 @@ class DispatcherObservabilityTest {
     class Output {
         @Test
         void stderr_written_while_a_worker_runs_one_task_is_returned_with_its_result() {
-            DispatcherHarness h = harness(group(1)).startReady();
+            EngineHarness h = harness(group(1)).startReady();
             FakeWorker worker = h.workers.get("w-1");
             worker.stderr("before any task"); // belongs to no task
             TaskRecord task = h.submit("t");
@@ -102,12 +102,12 @@ class DispatcherObservabilityTest {
             TaskResult result = task.future.join();
             assertEquals(List.of("loading model", "cache cold", "done"), result.output());
             assertEquals(Optional.of(List.of("loading model", "cache cold", "done")),
-                    h.dispatcher.taskOutput("t", 10));
+                    h.engine.taskOutput("t", 10));
         }
 
         @Test
         void the_output_of_a_failed_attempt_is_in_the_task_failed_exception() {
-            DispatcherHarness h = harness(group(1)).startReady();
+            EngineHarness h = harness(group(1)).startReady();
             FakeWorker worker = h.workers.get("w-1");
             TaskRecord task = h.submit("bad");
             worker.stderr("parsing input");
@@ -117,12 +117,12 @@ class DispatcherObservabilityTest {
             TaskFailedException failed = failure(task);
             assertEquals(FailureReason.HANDLER_ERROR, failed.reason());
             assertEquals(List.of("parsing input", "Traceback (most recent call last):"), failed.output());
-            assertEquals(Optional.of(failed.output()), h.dispatcher.taskOutput("bad", 10));
+            assertEquals(Optional.of(failed.output()), h.engine.taskOutput("bad", 10));
         }
 
         @Test
         void the_output_of_a_task_whose_worker_died_is_in_the_task_failed_exception() {
-            DispatcherHarness h = harness(group(1)).startReady();
+            EngineHarness h = harness(group(1)).startReady();
             FakeWorker worker = h.workers.get("w-1");
             TaskRecord task = h.submit(TaskRequest.of("work", 1).withId("crash").withRetryPolicy(RetryPolicy.none()));
             worker.stderr("Segmentation fault");
@@ -133,7 +133,7 @@ class DispatcherObservabilityTest {
 
         @Test
         void with_two_tasks_in_flight_an_untagged_line_belongs_to_neither_and_a_tagged_log_line_to_its_task() {
-            DispatcherHarness h = twoSlots();
+            EngineHarness h = twoSlots();
             FakeWorker worker = h.workers.get("w-1");
             TaskRecord a = h.submit("a");
             TaskRecord b = h.submit("b");
@@ -154,7 +154,7 @@ class DispatcherObservabilityTest {
 
         @Test
         void a_log_line_tagged_with_a_task_of_another_worker_is_not_kept() {
-            DispatcherHarness h = harness(group(2)).startReady();
+            EngineHarness h = harness(group(2)).startReady();
             TaskRecord task = h.submit("mine");
             FakeWorker holder = h.workers.get(task.worker.id);
             FakeWorker other = h.workers.get(holder.id.equals("w-1") ? "w-2" : "w-1");
@@ -166,7 +166,7 @@ class DispatcherObservabilityTest {
 
         @Test
         void output_keeps_the_last_max_task_output_lines() {
-            DispatcherHarness h = harness(group(1), b -> b.maxTaskOutputLines(3)).startReady();
+            EngineHarness h = harness(group(1), b -> b.maxTaskOutputLines(3)).startReady();
             FakeWorker worker = h.workers.get("w-1");
             TaskRecord task = h.submit("chatty");
             for (int i = 1; i <= 5; i++) {
@@ -174,24 +174,24 @@ class DispatcherObservabilityTest {
             }
             worker.result("chatty", "1");
             assertEquals(List.of("line 3", "line 4", "line 5"), task.future.join().output());
-            assertEquals(Optional.of(List.of("line 3", "line 4", "line 5")), h.dispatcher.taskOutput("chatty", 100));
+            assertEquals(Optional.of(List.of("line 3", "line 4", "line 5")), h.engine.taskOutput("chatty", 100));
         }
 
         @Test
         void with_max_task_output_lines_zero_nothing_is_kept() {
-            DispatcherHarness h = harness(group(1), b -> b.maxTaskOutputLines(0)).startReady();
+            EngineHarness h = harness(group(1), b -> b.maxTaskOutputLines(0)).startReady();
             FakeWorker worker = h.workers.get("w-1");
             TaskRecord task = h.submit("quiet");
             worker.stderr("ignored");
             worker.log("INFO", "ignored too", "quiet");
             worker.result("quiet", "1");
             assertEquals(List.of(), task.future.join().output());
-            assertEquals(Optional.empty(), h.dispatcher.taskOutput("quiet", 10));
+            assertEquals(Optional.empty(), h.engine.taskOutput("quiet", 10));
         }
 
         @Test
         void each_attempt_starts_with_empty_output() {
-            DispatcherHarness h = harness(group(2)).startReady();
+            EngineHarness h = harness(group(2)).startReady();
             TaskRecord task = h.submit("flaky");
             FakeWorker first = h.workers.get(task.worker.id);
             first.stderr("attempt one");
@@ -214,7 +214,7 @@ class DispatcherObservabilityTest {
 
         @Test
         void task_output_returns_the_last_n_lines_after_the_task_ended_until_the_retention_passes() {
-            DispatcherHarness h = harness(group(1), b -> b.outputRetention(Duration.ofMinutes(1))).startReady();
+            EngineHarness h = harness(group(1), b -> b.outputRetention(Duration.ofMinutes(1))).startReady();
             FakeWorker worker = h.workers.get("w-1");
             h.submit("t");
             for (int i = 1; i <= 4; i++) {
@@ -223,31 +223,31 @@ class DispatcherObservabilityTest {
             worker.result("t", "1");
             long ended = h.now();
 
-            assertEquals(Optional.of(List.of("line 3", "line 4")), h.dispatcher.taskOutput("t", 2));
+            assertEquals(Optional.of(List.of("line 3", "line 4")), h.engine.taskOutput("t", 2));
             assertEquals(Optional.of(List.of("line 1", "line 2", "line 3", "line 4")),
-                    h.dispatcher.taskOutput("t", 4));
+                    h.engine.taskOutput("t", 4));
             assertEquals(Optional.of(List.of("line 1", "line 2", "line 3", "line 4")),
-                    h.dispatcher.taskOutput("t", 1000));
-            assertEquals(Optional.empty(), h.dispatcher.taskOutput("unknown", 10));
+                    h.engine.taskOutput("t", 1000));
+            assertEquals(Optional.empty(), h.engine.taskOutput("unknown", 10));
 
             h.ticker.set(ended + Duration.ofMinutes(1).toNanos() - 1);
-            assertEquals(Optional.of(List.of("line 4")), h.dispatcher.taskOutput("t", 1));
+            assertEquals(Optional.of(List.of("line 4")), h.engine.taskOutput("t", 1));
             h.ticker.set(ended + Duration.ofMinutes(1).toNanos());
-            assertEquals(Optional.empty(), h.dispatcher.taskOutput("t", 10));
+            assertEquals(Optional.empty(), h.engine.taskOutput("t", 10));
         }
 
         @Test
         void the_output_of_a_task_cancelled_before_it_ran_is_not_kept() {
-            DispatcherHarness h = harness(group(1)).startReady();
+            EngineHarness h = harness(group(1)).startReady();
             h.submit("busy");
             TaskRecord queued = h.submit("queued");
-            assertTrue(h.dispatcher.cancel(queued));
-            assertEquals(Optional.empty(), h.dispatcher.taskOutput("queued", 10));
+            assertTrue(h.engine.cancel(queued));
+            assertEquals(Optional.empty(), h.engine.taskOutput("queued", 10));
         }
 
         @Test
         void a_line_over_4000_characters_is_cut_at_4000_and_marked() {
-            DispatcherHarness h = harness(group(1)).startReady();
+            EngineHarness h = harness(group(1)).startReady();
             FakeWorker worker = h.workers.get("w-1");
             TaskRecord task = h.submit("long");
             String exactly = "e".repeat(4000);
@@ -269,7 +269,7 @@ class DispatcherObservabilityTest {
         @Test
         void with_a_task_log_directory_a_failed_task_leaves_a_file_named_with_its_id_and_worker_pid(
                 @TempDir Path directory) throws Exception {
-            DispatcherHarness h = harness(group(1), b -> b.taskLogDirectory(directory)).startReady();
+            EngineHarness h = harness(group(1), b -> b.taskLogDirectory(directory)).startReady();
             FakeWorker worker = h.workers.get("w-1");
             TaskRecord task = h.submit("job/../1");
             worker.stderr("about to fail");
@@ -284,7 +284,7 @@ class DispatcherObservabilityTest {
         @Test
         void a_succeeded_task_leaves_a_file_named_with_the_pid_of_the_worker_that_ran_it(@TempDir Path directory)
                 throws Exception {
-            DispatcherHarness h = harness(group(1), b -> b.taskLogDirectory(directory)).startReady();
+            EngineHarness h = harness(group(1), b -> b.taskLogDirectory(directory)).startReady();
             FakeWorker worker = h.workers.get("w-1");
             h.submit("ok");
             worker.stderr("fine");
@@ -296,7 +296,7 @@ class DispatcherObservabilityTest {
         @Test
         void a_task_that_succeeded_on_its_second_attempt_leaves_a_file_named_with_the_second_worker_pid(
                 @TempDir Path directory) throws Exception {
-            DispatcherHarness h = harness(group(2), b -> b.taskLogDirectory(directory)).startReady();
+            EngineHarness h = harness(group(2), b -> b.taskLogDirectory(directory)).startReady();
             TaskRecord task = h.submit("again");
             FakeWorker first = h.workers.get(task.worker.id);
             first.stderr("first try");
@@ -327,13 +327,13 @@ class DispatcherObservabilityTest {
     class Progress {
         @Test
         void a_progress_frame_reaches_every_listener_of_the_task() {
-            DispatcherHarness h = harness(group(1)).startReady();
+            EngineHarness h = harness(group(1)).startReady();
             FakeWorker worker = h.workers.get("w-1");
             TaskRecord task = h.submit("p");
             List<TaskProgress> first = new CopyOnWriteArrayList<>();
             List<TaskProgress> second = new CopyOnWriteArrayList<>();
             task.addProgressListener(first::add);
-            DefaultTaskHandle handle = new DefaultTaskHandle(task, h.dispatcher);
+            DefaultTaskHandle handle = new DefaultTaskHandle(task, h.engine);
             assertSame(handle, handle.onProgress(second::add), "onProgress returns the handle");
 
             worker.progress("p", 0.25, "reading");
@@ -346,7 +346,7 @@ class DispatcherObservabilityTest {
 
         @Test
         void progress_is_reported_only_to_the_listeners_of_the_task_it_names() {
-            DispatcherHarness h = twoSlots();
+            EngineHarness h = twoSlots();
             FakeWorker worker = h.workers.get("w-1");
             TaskRecord a = h.submit("a");
             TaskRecord b = h.submit("b");
@@ -363,7 +363,7 @@ class DispatcherObservabilityTest {
 
         @Test
         void no_progress_is_reported_after_the_task_ended() {
-            DispatcherHarness h = twoSlots();
+            EngineHarness h = twoSlots();
             FakeWorker worker = h.workers.get("w-1");
             TaskRecord done = h.submit("done");
             TaskRecord cancelled = h.submit("cancelled");
@@ -373,7 +373,7 @@ class DispatcherObservabilityTest {
 
             worker.result("done", "1");
             worker.progress("done", 1.0, "late");
-            assertTrue(h.dispatcher.cancel(cancelled));
+            assertTrue(h.engine.cancel(cancelled));
             assertEquals(TaskState.CANCELLED, cancelled.state);
             worker.progress("cancelled", 0.5, "still going"); // the worker still holds it
             assertEquals(List.of(), seen);
@@ -381,7 +381,7 @@ class DispatcherObservabilityTest {
 
         @Test
         void progress_from_a_worker_that_does_not_hold_the_task_is_ignored() {
-            DispatcherHarness h = harness(group(2)).startReady();
+            EngineHarness h = harness(group(2)).startReady();
             TaskRecord task = h.submit("mine");
             List<TaskProgress> seen = new CopyOnWriteArrayList<>();
             task.addProgressListener(seen::add);
@@ -393,7 +393,7 @@ class DispatcherObservabilityTest {
 
         @Test
         void a_throwing_listener_breaks_neither_the_other_listeners_nor_the_dispatcher() {
-            DispatcherHarness h = harness(group(1)).startReady();
+            EngineHarness h = harness(group(1)).startReady();
             FakeWorker worker = h.workers.get("w-1");
             TaskRecord task = h.submit("p");
             List<TaskProgress> before = new CopyOnWriteArrayList<>();
@@ -423,8 +423,8 @@ class DispatcherObservabilityTest {
     class Snapshot {
         @Test
         void a_fresh_pool_reports_zeros_and_its_workers() {
-            DispatcherHarness h = harness(group(2)).startReady();
-            PoolSnapshot s = h.dispatcher.snapshot();
+            EngineHarness h = harness(group(2)).startReady();
+            PoolSnapshot s = h.engine.snapshot();
             assertEquals(new PoolSnapshot.Pool("unit", 2, PoolState.RUNNING, 0), s.pool());
             assertEquals(new PoolSnapshot.Workers(2, 2, 0, 0), s.workers());
             assertEquals(new PoolSnapshot.Tasks(0, 0, 0, 0, 0, 0, 0, 0, 0, Map.of()), s.tasks());
@@ -449,9 +449,9 @@ class DispatcherObservabilityTest {
          */
         @Test
         void a_scripted_scenario_gives_exact_counts_rates_and_times() {
-            DispatcherHarness h = harness(group(2)).startReady();
+            EngineHarness h = harness(group(2)).startReady();
             long t0 = h.now();
-            h.dispatcher.countRejected(TaskRejectedException.Kind.PAYLOAD_TOO_LARGE);
+            h.engine.countRejected(TaskRejectedException.Kind.PAYLOAD_TOO_LARGE);
             TaskRecord a = h.submit("a");
             TaskRecord b = h.submit("b");
             TaskRecord c = h.submit("c");
@@ -462,7 +462,7 @@ class DispatcherObservabilityTest {
             assertEquals(TaskState.QUEUED, c.state);
             assertEquals(TaskState.QUEUED, d.state);
 
-            PoolSnapshot early = h.dispatcher.snapshot();
+            PoolSnapshot early = h.engine.snapshot();
             assertEquals(new PoolSnapshot.Tasks(4, 0, 0, 0, 0, 1, 0, 2, 2, Map.of()), early.tasks());
             assertEquals(new PoolSnapshot.Workers(2, 0, 2, 0), early.workers());
             assertEquals(new PoolSnapshot.Queue(2, 0, 0.0), early.queue());
@@ -477,7 +477,7 @@ class DispatcherObservabilityTest {
             wa.exit(1);
             assertEquals(TaskState.RETRY_WAIT, c.state);
 
-            PoolSnapshot middle = h.dispatcher.snapshot();
+            PoolSnapshot middle = h.engine.snapshot();
             assertEquals(new PoolSnapshot.Queue(0, 1, 75.0), middle.queue(), "waits 0, 0, 100, 200 ms");
             assertEquals(1, middle.pool().size());
 
@@ -491,16 +491,16 @@ class DispatcherObservabilityTest {
             assertEquals(wb.id, c.worker.id);
             TaskRecord e = h.submit("e");
             assertEquals(TaskState.QUEUED, e.state);
-            assertTrue(h.dispatcher.cancel(e));
+            assertTrue(h.engine.cancel(e));
             TaskRejectedException duplicate = assertThrows(TaskRejectedException.class, () -> h.submit("c"));
             assertEquals(TaskRejectedException.Kind.DUPLICATE_ID, duplicate.kind());
-            h.dispatcher.scale("default", 1);
+            h.engine.scale("default", 1);
             assertEquals(WorkerState.STARTING, h.snapshot("w-4").state());
 
             h.ticker.set(t0 + 600 * MS);
             h.workers.get("w-3").ready();
 
-            PoolSnapshot s = h.dispatcher.snapshot();
+            PoolSnapshot s = h.engine.snapshot();
             assertEquals(new PoolSnapshot.Pool("unit", 3, PoolState.RUNNING, 600), s.pool());
             // b's worker busy with c, w-3 idle, w-4 starting
             assertEquals(new PoolSnapshot.Workers(3, 1, 1, 1), s.workers());
@@ -513,7 +513,7 @@ class DispatcherObservabilityTest {
             assertEquals(List.of(new PoolSnapshot.Group("default", 3, 2, 3, 3, 0)), s.groups());
             assertEquals(new PoolHealth(HealthStatus.HEALTHY, List.of()), s.health());
 
-            Dispatcher.Counters counters = h.dispatcher.counters();
+            Counters counters = h.engine.counters();
             assertEquals(Map.of(TaskRejectedException.Kind.PAYLOAD_TOO_LARGE, 1L,
                     TaskRejectedException.Kind.DUPLICATE_ID, 1L), counters.rejectedByKind);
             assertEquals(Map.of(FailureReason.WORKER_CRASHED, 1L), counters.restartsByReason);
@@ -521,16 +521,16 @@ class DispatcherObservabilityTest {
 
         @Test
         void a_silent_or_stopping_worker_is_unhealthy_in_the_snapshot() {
-            DispatcherHarness h = harness(group(3)).startReady();
+            EngineHarness h = harness(group(3)).startReady();
             long start = h.now();
             h.ticker.set(start + Duration.ofSeconds(10).toNanos() - 1);
             h.workers.get("w-1").heartbeat();
             h.workers.get("w-2").heartbeat();
             h.ticker.set(start + Duration.ofSeconds(10).toNanos()); // w-3 silent for the heartbeat timeout
-            assertEquals(new PoolSnapshot.Workers(3, 2, 0, 1), h.dispatcher.snapshot().workers());
+            assertEquals(new PoolSnapshot.Workers(3, 2, 0, 1), h.engine.snapshot().workers());
 
-            h.dispatcher.shutdown(); // idle workers are asked to stop
-            PoolSnapshot s = h.dispatcher.snapshot();
+            h.engine.shutdown(); // idle workers are asked to stop
+            PoolSnapshot s = h.engine.snapshot();
             assertEquals(new PoolSnapshot.Workers(3, 0, 0, 3), s.workers());
             assertEquals(PoolState.DRAINING, s.pool().state());
             assertEquals(List.of(new PoolSnapshot.Group("default", 3, 3, 3, 0, 0)), s.groups());
@@ -543,25 +543,25 @@ class DispatcherObservabilityTest {
     class Backpressure {
         @Test
         void with_a_queue_capacity_of_two_the_third_queued_task_is_rejected_until_a_cancel_makes_room() {
-            DispatcherHarness h = harness(group(1), b -> b.queueCapacity(2).rejectWhenFull()).start();
-            h.dispatcher.markRunning(); // the worker is not ready: everything queues
+            EngineHarness h = harness(group(1), b -> b.queueCapacity(2).rejectWhenFull()).start();
+            h.engine.markRunning(); // the worker is not ready: everything queues
             TaskRecord first = h.submit("first");
             TaskRecord second = h.submit("second");
             TaskRejectedException full = assertThrows(TaskRejectedException.class, () -> h.submit("third"));
             assertEquals(TaskRejectedException.Kind.QUEUE_FULL, full.kind());
             assertTrue(full.getMessage().contains("queueCapacity 2"), full.getMessage());
-            assertEquals(1, h.dispatcher.snapshot().tasks().rejected());
-            assertEquals(2, h.dispatcher.snapshot().tasks().submitted());
-            assertEquals(2, h.dispatcher.snapshot().queue().depth());
+            assertEquals(1, h.engine.snapshot().tasks().rejected());
+            assertEquals(2, h.engine.snapshot().tasks().submitted());
+            assertEquals(2, h.engine.snapshot().queue().depth());
 
-            assertTrue(h.dispatcher.cancel(first));
+            assertTrue(h.engine.cancel(first));
             TaskRecord third = h.submit("third");
             assertEquals(TaskState.QUEUED, third.state);
             assertThrows(TaskRejectedException.class, () -> h.submit("fourth"));
 
-            PoolSnapshot s = h.dispatcher.snapshot();
+            PoolSnapshot s = h.engine.snapshot();
             assertEquals(new PoolSnapshot.Tasks(3, 0, 0, 0, 1, 2, 0, 2, 0, Map.of()), s.tasks());
-            assertEquals(Map.of(TaskRejectedException.Kind.QUEUE_FULL, 2L), h.dispatcher.counters().rejectedByKind);
+            assertEquals(Map.of(TaskRejectedException.Kind.QUEUE_FULL, 2L), h.engine.counters().rejectedByKind);
 
             h.workers.get("w-1").ready();
             assertEquals(TaskState.RUNNING, second.state, "room again once a worker takes one");
@@ -570,7 +570,7 @@ class DispatcherObservabilityTest {
 
         @Test
         void running_tasks_do_not_count_against_the_capacity_but_tasks_waiting_to_retry_do() {
-            DispatcherHarness h = harness(group(2), b -> b.queueCapacity(2)).startReady();
+            EngineHarness h = harness(group(2), b -> b.queueCapacity(2)).startReady();
             TaskRecord a = h.submit("a");
             TaskRecord b = h.submit("b");
             assertEquals(TaskState.RUNNING, a.state);
@@ -581,30 +581,30 @@ class DispatcherObservabilityTest {
             assertEquals(TaskState.QUEUED, h.submit("c").state);
             TaskRejectedException full = assertThrows(TaskRejectedException.class, () -> h.submit("d"));
             assertEquals(TaskRejectedException.Kind.QUEUE_FULL, full.kind());
-            assertEquals(new PoolSnapshot.Queue(1, 1, 0.0), h.dispatcher.snapshot().queue());
+            assertEquals(new PoolSnapshot.Queue(1, 1, 0.0), h.engine.snapshot().queue());
         }
 
         @Test
         void a_submitter_blocked_on_a_full_queue_gives_up_after_block_when_full() {
-            DispatcherHarness h = harness(group(1), b -> b.queueCapacity(1).blockWhenFull(Duration.ofMillis(1)))
+            EngineHarness h = harness(group(1), b -> b.queueCapacity(1).blockWhenFull(Duration.ofMillis(1)))
                     .start();
-            h.dispatcher.markRunning();
+            h.engine.markRunning();
             h.submit("first");
             TaskRejectedException full = assertThrows(TaskRejectedException.class, () -> h.submit("second"));
             assertEquals(TaskRejectedException.Kind.QUEUE_FULL, full.kind());
             assertTrue(full.getMessage().contains("stayed full for PT0.001S"), full.getMessage());
-            assertEquals(1, h.dispatcher.snapshot().tasks().rejected());
+            assertEquals(1, h.engine.snapshot().tasks().rejected());
         }
 
         @Test
         void a_shut_down_pool_rejects_and_counts_the_rejection() {
-            DispatcherHarness h = harness(group(1)).startReady();
-            h.dispatcher.shutdown();
+            EngineHarness h = harness(group(1)).startReady();
+            h.engine.shutdown();
             TaskRejectedException rejected = assertThrows(TaskRejectedException.class, () -> h.submit("late"));
             assertEquals(TaskRejectedException.Kind.SHUT_DOWN, rejected.kind());
-            assertEquals(1, h.dispatcher.snapshot().tasks().rejected());
-            assertEquals(0, h.dispatcher.snapshot().tasks().submitted());
-            assertFalse(h.dispatcher.state().acceptsTasks());
+            assertEquals(1, h.engine.snapshot().tasks().rejected());
+            assertEquals(0, h.engine.snapshot().tasks().submitted());
+            assertFalse(h.engine.state().acceptsTasks());
         }
     }
 }

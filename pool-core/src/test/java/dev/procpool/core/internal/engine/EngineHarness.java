@@ -25,10 +25,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 /**
- * A {@link Dispatcher} wired as {@code DefaultWorkerPool} wires it, but with fake time, fake processes, a fake memory
+ * A {@link Engine} wired as {@code DefaultWorkerPool} wires it, but with fake time, fake processes, a fake memory
  * probe and a fixed random number: everything happens on the test's thread, so tests assert right after each step.
  */
-final class DispatcherHarness implements AutoCloseable {
+final class EngineHarness implements AutoCloseable {
     /** The fixed "random" number: with it, jitter is exactly zero and recycling limits shrink by 5 %. */
     static final double RANDOM = 0.5;
 
@@ -40,9 +40,11 @@ final class DispatcherHarness implements AutoCloseable {
     final EventBus bus;
     final PoolConfig config;
     final DeadLetters deadLetters;
-    final Dispatcher dispatcher;
+    /** How often the engine woke its maintenance thread. */
+    final java.util.concurrent.atomic.AtomicInteger wakes = new java.util.concurrent.atomic.AtomicInteger();
+    final Engine engine;
 
-    DispatcherHarness(WorkerGroup group, UnaryOperator<PoolConfig.Builder> settings) {
+    EngineHarness(WorkerGroup group, UnaryOperator<PoolConfig.Builder> settings) {
         this.config = settings.apply(PoolConfig.builder().name("unit").group(group).ticker(ticker)).build();
         this.bus = new EventBus(runnable -> {
             Thread thread = new Thread(runnable, "procpool-unit-events");
@@ -50,45 +52,46 @@ final class DispatcherHarness implements AutoCloseable {
             return thread;
         }, List.of(events::add));
         this.deadLetters = new DeadLetters(config.deadLetterCapacity(), request -> {
-            throw new UnsupportedOperationException("redrive is not wired in dispatcher unit tests");
+            throw new UnsupportedOperationException("redrive is not wired in engine unit tests");
         });
-        this.dispatcher = new Dispatcher(config, new Dispatcher.Collaborators(codec, workers, memory, () -> RANDOM,
-                bus, Clock.systemUTC(), () -> { }), deadLetters);
+        // slow effects run on the test's thread, so each step's effects are done when the step returns
+        this.engine = new Engine(config, new Engine.Collaborators(codec, workers, memory, () -> RANDOM,
+                bus, Clock.systemUTC(), Runnable::run, wakes::incrementAndGet), deadLetters);
     }
 
-    DispatcherHarness(WorkerGroup group) {
+    EngineHarness(WorkerGroup group) {
         this(group, b -> b);
     }
 
     /** Launches the workers without readying them. */
-    DispatcherHarness start() {
-        dispatcher.start();
+    EngineHarness start() {
+        engine.start();
         return this;
     }
 
     /** Launches the workers, has each send ready, and marks the pool running, as DefaultWorkerPool.start does. */
-    DispatcherHarness startReady() {
-        List<WorkerRecord> started = dispatcher.start();
+    EngineHarness startReady() {
+        List<WorkerRecord> started = engine.start();
         for (WorkerRecord worker : started) {
             workers.get(worker.id).ready();
         }
         for (WorkerRecord worker : started) {
             assertTrue(worker.ready.isDone() && !worker.ready.isCompletedExceptionally(), worker + " is not ready");
         }
-        dispatcher.markRunning();
+        engine.markRunning();
         return this;
     }
 
     /** As {@link #startReady()}, with each worker announcing that it runs up to {@code maxConcurrency} tasks at once. */
-    DispatcherHarness startReady(int maxConcurrency) {
-        List<WorkerRecord> started = dispatcher.start();
+    EngineHarness startReady(int maxConcurrency) {
+        List<WorkerRecord> started = engine.start();
         for (WorkerRecord worker : started) {
             workers.get(worker.id).ready(List.of(), maxConcurrency);
         }
         for (WorkerRecord worker : started) {
             assertTrue(worker.ready.isDone() && !worker.ready.isCompletedExceptionally(), worker + " is not ready");
         }
-        dispatcher.markRunning();
+        engine.markRunning();
         return this;
     }
 
@@ -100,12 +103,12 @@ final class DispatcherHarness implements AutoCloseable {
         } catch (JsonProcessingException e) {
             throw new UncheckedIOException(e);
         }
-        long sequence = dispatcher.nextSequence();
+        long sequence = engine.nextSequence();
         String id = request.id().orElseGet(() -> "t-" + sequence);
         long timeout = request.timeout().or(config::defaultTaskTimeout).map(Duration::toNanos).orElse(0L);
         TaskRecord task = new TaskRecord(id, request, payload, sequence, config.ticker().read(), timeout,
                 request.retryPolicy().orElse(config.retryPolicy()));
-        dispatcher.submit(task);
+        engine.submit(task);
         return task;
     }
 
@@ -116,7 +119,7 @@ final class DispatcherHarness implements AutoCloseable {
     /** Sets the fake time and runs maintenance at it, as the maintenance thread does. */
     long maintainAt(long now) {
         ticker.set(now);
-        dispatcher.maintain(now);
+        engine.maintain(now);
         return now;
     }
 
@@ -130,13 +133,13 @@ final class DispatcherHarness implements AutoCloseable {
     }
 
     WorkerSnapshot snapshot(String workerId) {
-        return dispatcher.workerSnapshots().stream().filter(w -> w.id().equals(workerId)).findFirst()
+        return engine.workerSnapshots().stream().filter(w -> w.id().equals(workerId)).findFirst()
                 .orElseThrow(() -> new AssertionError("no worker " + workerId + " in "
-                        + dispatcher.workerSnapshots()));
+                        + engine.workerSnapshots()));
     }
 
     boolean hasWorker(String workerId) {
-        return dispatcher.workerSnapshots().stream().anyMatch(w -> w.id().equals(workerId));
+        return engine.workerSnapshots().stream().anyMatch(w -> w.id().equals(workerId));
     }
 
     /** The failure a task's future completed with; fails the test if it is not done or succeeded. */

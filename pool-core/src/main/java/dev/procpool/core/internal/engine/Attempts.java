@@ -1,0 +1,236 @@
+package dev.procpool.core.internal.engine;
+
+import dev.procpool.AttemptRecord;
+import dev.procpool.DeadLetter;
+import dev.procpool.FailureReason;
+import dev.procpool.PoolEvent;
+import dev.procpool.RemoteError;
+import dev.procpool.TaskFailedException;
+import dev.procpool.TaskState;
+import dev.procpool.WorkerState;
+import dev.procpool.core.internal.process.ExitStatus;
+import dev.procpool.core.internal.protocol.Frame;
+import dev.procpool.core.internal.queue.TaskBook;
+import dev.procpool.core.internal.retry.DeadLetters;
+import dev.procpool.core.internal.retry.RetryDecision;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+
+/**
+ * The life of one attempt: dispatched to a worker (the attempt counts from here), answered with a result or an error,
+ * or lost with its worker; then the task succeeds, waits to be retried ({@link RetryDecision}), or ends, with every
+ * failed attempt's forensics. Every task's future is completed here, once. Called under the engine's lock.
+ */
+final class Attempts {
+    private static final Logger LOG = LoggerFactory.getLogger(Attempts.class);
+    /** The most lines of task-thread stacks kept with a failed attempt. */
+    private static final int THREAD_DUMP_LINES = 80;
+
+    private final EngineContext ctx;
+    private final Counters counters;
+    private final TaskBook<TaskRecord> book;
+    private final DeadLetters deadLetters;
+    private final Outputs outputs;
+    private final WorkerStops stops;
+    /** Whether the pool still runs tasks (running, degraded or draining): retries only then. */
+    private final BooleanSupplier poolRunsTasks;
+
+    Attempts(EngineContext ctx, Counters counters, TaskBook<TaskRecord> book, DeadLetters deadLetters,
+             Outputs outputs, WorkerStops stops, BooleanSupplier poolRunsTasks) {
+        this.ctx = ctx;
+        this.counters = counters;
+        this.book = book;
+        this.deadLetters = deadLetters;
+        this.outputs = outputs;
+        this.stops = stops;
+        this.poolRunsTasks = poolRunsTasks;
+    }
+
+    /** Sends a task to a worker: a new attempt begins and counts. */
+    void start(TaskRecord task, WorkerRecord worker, Effects fx) {
+        ctx.assertLocked();
+        long now = ctx.now();
+        task.attempts++;
+        task.state = TaskState.RUNNING;
+        task.worker = worker;
+        task.lastWorkerPid = worker.pid;
+        task.dispatchedAt = now;
+        task.frameEnd = 0; // set once the frame is written; an answer before that tells the writer nothing
+        task.timedOut = false;
+        task.peakRssBytes = worker.rssBytes;
+        task.clearOutput();
+        counters.waitNanos += now - task.queuedAt;
+        counters.waits++;
+        ctx.instruments().taskDispatched(now - task.queuedAt);
+        task.deadline = task.timeoutNanos > 0 ? now + task.timeoutNanos : Long.MAX_VALUE;
+        worker.inFlight.put(task.id, task);
+        worker.state = WorkerState.BUSY;
+        long timeoutMs = task.timeoutNanos > 0 ? Math.max(1, TimeUnit.NANOSECONDS.toMillis(task.timeoutNanos)) : 0;
+        fx.sendTask(worker, task, task.attempts, timeoutMs);
+        if (task.timeoutNanos > 0) {
+            ctx.dueAt(task.deadline);
+        }
+        if (ctx.listening()) {
+            ctx.publish(new PoolEvent.TaskStarted(ctx.name(), ctx.clock.instant(), task.id, task.type(), worker.id,
+                    task.attempts));
+        }
+    }
+
+    /**
+     * A worker answered one of its tasks. Returns false when it holds no such task (a late answer after a cancel, or
+     * a confused worker): then nothing changes.
+     */
+    boolean onAnswer(WorkerRecord worker, String taskId, Frame answer, Effects fx) {
+        ctx.assertLocked();
+        TaskRecord task = worker.inFlight.get(taskId);
+        if (task == null) {
+            LOG.debug("worker {} answered task {} which it does not hold; ignored", worker.id, taskId);
+            return false;
+        }
+        long now = ctx.now();
+        worker.process.consumedUpTo(task.frameEnd);
+        worker.tasksServed++;
+        release(task, worker);
+        if (task.state.isTerminal()) {
+            return true; // cancelled while it ran: the answer only frees the slot
+        }
+        if (task.timedOut) {
+            failed(task, worker, FailureReason.TIMEOUT, "no answer within " + Duration.ofNanos(task.timeoutNanos),
+                    null, null, true, fx);
+        } else if (answer instanceof Frame.Result result) {
+            long runNanos = now - task.dispatchedAt;
+            counters.succeeded++;
+            counters.runNanos += runNanos;
+            counters.runs++;
+            ctx.instruments().attemptEnded(runNanos, true);
+            finish(task, TaskState.SUCCEEDED, new DefaultTaskResult(task.id, task.type(), result.result(), worker.id,
+                    worker.pid, task.attempts, task.dispatchedAt - task.queuedAt, runNanos, task.outputLines(),
+                    ctx.codec.mapper()), fx);
+            if (ctx.listening()) {
+                ctx.publish(new PoolEvent.TaskCompleted(ctx.name(), ctx.clock.instant(), task.id, task.type(),
+                        worker.id, task.attempts, Duration.ofNanos(runNanos)));
+            }
+        } else {
+            Frame.Error error = (Frame.Error) answer;
+            FailureReason reason = switch (error.kind()) {
+                case "UNKNOWN_TASK_TYPE" -> FailureReason.UNKNOWN_TASK_TYPE;
+                case "OUT_OF_MEMORY" -> FailureReason.OUT_OF_MEMORY;
+                default -> FailureReason.HANDLER_ERROR;
+            };
+            if (reason == FailureReason.OUT_OF_MEMORY) {
+                stops.begin(worker, FailureReason.OUT_OF_MEMORY, "the worker reported running out of memory",
+                        WorkerStops.Mode.CLOSE_INPUT, fx);
+            }
+            failed(task, worker, reason, null, null,
+                    new RemoteError(error.errorClass(), error.message(), error.stack()), error.retryable(), fx);
+        }
+        return true;
+    }
+
+    /** The task has left its worker (answered, or the worker died). */
+    void release(TaskRecord task, WorkerRecord worker) {
+        worker.inFlight.remove(task.id);
+        task.worker = null;
+        task.cancelKillAt = Long.MAX_VALUE;
+        if (task.state.isTerminal()) {
+            book.release(task.id);
+        }
+        if (worker.inFlight.isEmpty() && worker.state == WorkerState.BUSY) {
+            worker.state = WorkerState.IDLE;
+            worker.idleSince = ctx.now();
+        }
+    }
+
+    /** Moves a task to a terminal state and schedules its future's completion. */
+    void finish(TaskRecord task, TaskState terminal, Object outcome, Effects fx) {
+        task.state = terminal;
+        outputs.taskEnded(task, fx);
+        if (task.worker == null || !task.worker.inFlight.containsKey(task.id)) {
+            book.release(task.id);
+        }
+        fx.complete(task, outcome);
+    }
+
+    /**
+     * An attempt failed: the task waits to be retried if its policy allows, or ends in the dead-letter queue (or
+     * failed, when the queue keeps nothing).
+     */
+    void failed(TaskRecord task, WorkerRecord worker, FailureReason reason, String detail, ExitStatus exit,
+                RemoteError remote, boolean retryable, Effects fx) {
+        long now = ctx.now();
+        task.addFailedAttempt(new AttemptRecord(task.attempts, worker.id, worker.pid, reason, detail,
+                exit == null ? null : exit.code(), exit == null || exit.signal() == 0 ? null : exit.signal(),
+                Duration.ofNanos(now - task.dispatchedAt), Math.max(task.peakRssBytes, worker.rssBytes),
+                forensicOutput(worker), remote));
+        counters.failuresByReason.merge(reason, 1L, Long::sum);
+        ctx.instruments().attemptEnded(now - task.dispatchedAt, false);
+        RetryDecision decision = RetryDecision.after(task.retryPolicy, reason, task.attempts, retryable,
+                poolRunsTasks.getAsBoolean(), ctx.random.getAsDouble());
+        if (ctx.listening()) {
+            ctx.publish(new PoolEvent.TaskFailed(ctx.name(), ctx.clock.instant(), task.id, task.type(), reason,
+                    task.attempts, decision.retry()));
+        }
+        if (decision.retry()) {
+            retryLater(task, reason, decision.delayNanos(), now);
+            return;
+        }
+        TaskFailedException failure = failure(task, reason, remote, detail);
+        DeadLetter letter = new DeadLetter(task.id, task.type(), task.request.priority(),
+                new String(task.payloadJson, StandardCharsets.UTF_8), reason, failure.getMessage(),
+                task.failedAttempts, ctx.clock.instant());
+        if (deadLetters.add(letter, task.request)) {
+            counters.deadLettered++;
+            finish(task, TaskState.DEAD_LETTERED, failure, fx);
+            if (ctx.listening()) {
+                ctx.publish(new PoolEvent.TaskDeadLettered(ctx.name(), ctx.clock.instant(), letter));
+            }
+        } else {
+            counters.failed++;
+            finish(task, TaskState.FAILED, failure, fx);
+        }
+    }
+
+    private void retryLater(TaskRecord task, FailureReason reason, long delay, long now) {
+        book.retryLater(task, now + delay);
+        counters.retried++;
+        LOG.info("task {} ({}) failed with {} on attempt {}; retrying in {} ms", task.id, task.type(), reason,
+                task.attempts, TimeUnit.NANOSECONDS.toMillis(delay));
+        if (ctx.listening()) {
+            ctx.publish(new PoolEvent.TaskRetried(ctx.name(), ctx.clock.instant(), task.id, task.type(), reason,
+                    task.attempts + 1, Duration.ofNanos(delay)));
+        }
+        if (delay == 0) {
+            book.requeueDue(now);
+        } else {
+            ctx.dueAt(now + delay);
+        }
+    }
+
+    TaskFailedException failure(TaskRecord task, FailureReason reason, RemoteError remote, String detail) {
+        return new TaskFailedException(task.id, task.type(), reason, task.attempts, remote, detail,
+                task.outputLines());
+    }
+
+    /**
+     * The output tail of a worker, followed by the stacks of the threads that were running tasks when it was asked
+     * for a thread dump: a dump is longer than the tail, and those stacks are the part that explains a hang.
+     */
+    private static List<String> forensicOutput(WorkerRecord worker) {
+        List<String> tail = worker.process == null ? List.of() : worker.process.output().lines();
+        List<String> stacks = ThreadDumps.taskStacks(worker.stoppingOutput, THREAD_DUMP_LINES);
+        if (stacks.isEmpty()) {
+            return tail;
+        }
+        List<String> all = new ArrayList<>(tail.size() + stacks.size());
+        all.addAll(tail);
+        stacks.forEach(line -> all.add("[thread dump] " + line));
+        return all;
+    }
+}

@@ -1,0 +1,655 @@
+package dev.procpool.core.internal.engine;
+
+import dev.procpool.FailureReason;
+import dev.procpool.HealthStatus;
+import dev.procpool.PoolEvent;
+import dev.procpool.PoolHealth;
+import dev.procpool.PoolState;
+import dev.procpool.WorkerGroup;
+import dev.procpool.WorkerState;
+import dev.procpool.core.internal.process.ExitStatus;
+import dev.procpool.core.internal.protocol.Frame;
+import dev.procpool.core.internal.scale.Autoscaler;
+import dev.procpool.core.internal.supervise.Deadlines;
+import dev.procpool.core.internal.supervise.HealthChecks;
+import dev.procpool.core.internal.supervise.MemoryGate;
+import dev.procpool.core.internal.supervise.MemoryProbe;
+import dev.procpool.core.internal.supervise.Recycling;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import java.util.function.BiConsumer;
+
+/**
+ * The workers: keeping each group at its size (spawning, hot spares, replacements with restart backoff and the
+ * intensity limit), the memory gate, recycling, scaling, and the health checks maintenance makes. It decides with the
+ * pure verdicts of {@code supervise/} and {@code scale/}; the engine calls it under its lock and sequences it with the
+ * task side. Launching is handed to the engine's launcher, which runs it as a slow effect.
+ */
+final class Supervisor {
+    private static final Logger LOG = LoggerFactory.getLogger(Supervisor.class);
+
+    private final EngineContext ctx;
+    private final Counters counters;
+    private final MemoryProbe memory;
+    private final MemoryGate gate;
+    private final WorkerStops stops;
+    /** Launches a new worker record (and whether it starts as a hot spare): the engine's launcher. */
+    private final BiConsumer<WorkerRecord, Boolean> launcher;
+    /** Whether the pool accepts tasks (running or degraded): recycled workers are replaced only then. */
+    private final BooleanSupplier acceptsTasks;
+    final List<WorkerRecord> workers = new ArrayList<>();
+    final Map<String, GroupRuntime> groups = new LinkedHashMap<>();
+    private int workerCounter;
+    /** Tasks served by workers that have exited, for the reuse rate. */
+    long servedByDeadWorkers;
+    private long oomKillsSeen = -1;
+
+    Supervisor(EngineContext ctx, Counters counters, MemoryProbe memory, WorkerStops stops,
+               BiConsumer<WorkerRecord, Boolean> launcher, BooleanSupplier acceptsTasks) {
+        this.acceptsTasks = acceptsTasks;
+        this.ctx = ctx;
+        this.counters = counters;
+        this.memory = memory;
+        this.stops = stops;
+        this.launcher = launcher;
+        this.gate = new MemoryGate(ctx.config.spawnMemoryThreshold());
+        for (WorkerGroup group : ctx.config.groups()) {
+            groups.put(group.name(), new GroupRuntime(group, ctx.config.restartPolicy()));
+        }
+    }
+
+    // ------------------------------------------------------------------ spawning
+
+    /** Launches every group's first workers and hot spares. */
+    List<WorkerRecord> startAll(Effects fx) {
+        oomKillsSeen = memory.oomKills();
+        List<WorkerRecord> started = new ArrayList<>();
+        for (GroupRuntime group : groups.values()) {
+            for (int i = 0; i < group.target + group.config.hotSpares(); i++) {
+                started.add(spawn(group, fx));
+            }
+        }
+        return started;
+    }
+
+    private WorkerRecord spawn(GroupRuntime group, Effects fx) {
+        ctx.assertLocked();
+        long now = ctx.now();
+        WorkerRecord worker = new WorkerRecord("w-" + (++workerCounter), group, now);
+        worker.spare = activeMembers(group) >= group.target;
+        WorkerGroup settings = group.config;
+        // Each worker's recycling limits are spread by up to 10 % so a group's workers do not recycle together.
+        double spread = 1 - 0.1 * ctx.random.getAsDouble();
+        settings.recycleAfterTasks().ifPresent(n -> worker.recycleAfterTasks = Math.max(1, (long) Math.ceil(n * spread)));
+        settings.recycleAfterAge().ifPresent(age -> worker.recycleAtAge = now + (long) (age.toNanos() * spread));
+        workers.add(worker);
+        counters.workersStarted++;
+        boolean spare = worker.spare;
+        fx.slow(() -> launcher.accept(worker, spare));
+        ctx.dueAt(now + ctx.config.startupTimeout().toNanos());
+        return worker;
+    }
+
+    /** Schedules starts, due at {@code dueAt}, until the group has its size plus its hot spares. */
+    private void topUp(GroupRuntime group, long dueAt) {
+        long live = workers.stream().filter(w -> w.group == group && !w.isStopping() && !w.retireWhenIdle).count();
+        for (long i = live + group.pendingSpawns.size(); i < group.target + group.config.hotSpares(); i++) {
+            group.pendingSpawns.add(dueAt);
+        }
+        ctx.dueAt(dueAt);
+    }
+
+    /** Tops every group up: a worker that was ready but died while the others started is replaced now. */
+    void topUpAll() {
+        long now = ctx.now();
+        for (GroupRuntime group : groups.values()) {
+            topUp(group, now);
+        }
+    }
+
+    /** Lets ready hot spares take the places of workers the group lacks. */
+    private void promoteSpares(GroupRuntime group) {
+        long active = activeMembers(group);
+        for (WorkerRecord worker : workers) {
+            if (active >= group.target) {
+                return;
+            }
+            if (worker.group == group && worker.spare && worker.isReady() && !worker.isStopping()) {
+                worker.spare = false;
+                active++;
+                LOG.info("hot spare {} of group \"{}\" takes over", worker, group.name());
+            }
+        }
+    }
+
+    private long activeMembers(GroupRuntime group) {
+        return workers.stream().filter(w -> w.group == group && w.isActiveMember()).count();
+    }
+
+    /** Starts the replacement workers that are due, while the memory gate is open. */
+    void spawnDue(long now, Effects fx) {
+        for (GroupRuntime group : groups.values()) {
+            while (!group.pendingSpawns.isEmpty() && group.pendingSpawns.peek() - now <= 0) {
+                if (gate.isClosed()) {
+                    return;
+                }
+                group.pendingSpawns.poll();
+                spawn(group, fx);
+            }
+        }
+    }
+
+    /** Forgets every start not yet made (the pool is stopping). */
+    void cancelPendingSpawns() {
+        groups.values().forEach(group -> group.pendingSpawns.clear());
+    }
+
+    // ------------------------------------------------------------------ workers' lives
+
+    /** A worker sent {@code ready}; returns whether it now serves (false: ignored or refused). */
+    boolean onReady(WorkerRecord worker, Frame.Ready ready, long now, Effects fx) {
+        if (worker.state != WorkerState.STARTING || worker.isStopping()) {
+            LOG.warn("worker {} sent ready {}; ignored", worker, worker.isStopping() ? "while being stopped" : "twice");
+            return false;
+        }
+        if (ready.protocol() != dev.procpool.core.internal.protocol.FrameCodec.PROTOCOL_VERSION) {
+            stops.begin(worker, FailureReason.STARTUP_FAILURE, "the worker speaks protocol version "
+                    + ready.protocol() + " but the host speaks "
+                    + dev.procpool.core.internal.protocol.FrameCodec.PROTOCOL_VERSION, WorkerStops.Mode.KILL, fx);
+            return false;
+        }
+        worker.state = WorkerState.IDLE;
+        worker.readyAt = now;
+        worker.idleSince = now;
+        worker.taskTypes = Set.copyOf(ready.taskTypes());
+        worker.capabilities = GroupRuntime.union(worker.group.config.capabilities(), Set.copyOf(ready.capabilities()));
+        worker.maxConcurrency = Math.min(ready.maxConcurrency(), worker.group.config.maxConcurrency());
+        GroupRuntime group = worker.group;
+        if (group.announcedTaskTypes == null || !worker.taskTypes.isEmpty()) {
+            group.announcedTaskTypes = worker.taskTypes;
+        }
+        group.announcedCapabilities = GroupRuntime.union(
+                group.announcedCapabilities == null ? Set.of() : group.announcedCapabilities,
+                Set.copyOf(ready.capabilities()));
+        Duration startup = Duration.ofNanos(now - worker.launchedAt);
+        ctx.instruments().workerReady(now - worker.launchedAt);
+        LOG.debug("worker {} ready in {} ms, serving {}", worker, startup.toMillis(),
+                worker.taskTypes.isEmpty() ? "any type" : worker.taskTypes);
+        if (ctx.listening()) {
+            ctx.publish(new PoolEvent.WorkerStarted(ctx.name(), ctx.clock.instant(), worker.id, group.name(),
+                    worker.pid, startup));
+        }
+        fx.quick(() -> worker.ready.complete(null));
+        promoteSpares(group);
+        ctx.dueAt(now + ctx.config.heartbeatTimeout().toNanos());
+        return true;
+    }
+
+    /** A worker's process has exited: it is dead from now on; returns why its tasks end. */
+    FailureReason onExit(WorkerRecord worker, ExitStatus status, long oomKills) {
+        boolean wasStarting = worker.state == WorkerState.STARTING;
+        worker.state = WorkerState.DEAD;
+        worker.exitStatus = status;
+        workers.remove(worker);
+        servedByDeadWorkers += worker.tasksServed;
+        boolean kernelOomKill = oomKills > oomKillsSeen && oomKillsSeen >= 0;
+        if (oomKills >= 0) {
+            oomKillsSeen = oomKills;
+        }
+        if (worker.stopCause == null && !worker.isStopping()) {
+            String tail = worker.process == null ? "(no output)" : worker.process.output().text();
+            worker.stopCause = wasStarting ? FailureReason.STARTUP_FAILURE : classifyExit(status, tail, kernelOomKill);
+            LOG.warn("worker {} exited unexpectedly: {} ({}); output tail:\n{}", worker, status, worker.stopCause,
+                    tail);
+        }
+        if (ctx.listening()) {
+            ctx.publish(new PoolEvent.WorkerExited(ctx.name(), ctx.clock.instant(), worker.id, worker.group.name(),
+                    worker.pid, status.toString(), worker.stopCause));
+        }
+        return worker.stopCause != null ? worker.stopCause : FailureReason.WORKER_CRASHED;
+    }
+
+    /** How a worker that the pool did not stop died. */
+    static FailureReason classifyExit(ExitStatus status, String outputTail, boolean kernelOomKill) {
+        if (outputTail.contains("java.lang.OutOfMemoryError")) {
+            return FailureReason.OUT_OF_MEMORY; // reported, or -XX:+ExitOnOutOfMemoryError's "Terminating due to"
+        }
+        if (status.killedBySigkill() && kernelOomKill) {
+            return FailureReason.OUT_OF_MEMORY;
+        }
+        return FailureReason.WORKER_CRASHED;
+    }
+
+    /**
+     * A worker is gone (exited, or could not be launched): replaces it when the pool still needs it, at once when it
+     * retired on purpose, after the restart backoff when it failed.
+     *
+     * @param needed whether the pool still runs tasks that need workers
+     */
+    void replace(WorkerRecord worker, boolean needed, Effects fx) {
+        GroupRuntime group = worker.group;
+        if (!needed) {
+            return;
+        }
+        long now = ctx.now();
+        promoteSpares(group);
+        long live = workers.stream().filter(w -> w.group == group && !w.isStopping() && !w.retireWhenIdle)
+                .count() + group.pendingSpawns.size();
+        if (live >= group.target + group.config.hotSpares()) {
+            return;
+        }
+        if (worker.stopCause == null) {
+            topUp(group, now); // retired on purpose (recycling): replace at once, it is not a failure
+        } else {
+            long delay = group.restarts.recordFailure(now, ctx.random.getAsDouble());
+            counters.restarts++;
+            counters.restartsByReason.merge(worker.stopCause, 1L, Long::sum);
+            topUp(group, now + delay);
+            LOG.info("replacing worker {} of group \"{}\" ({}) in {} ms", worker.id, group.name(), worker.stopCause,
+                    TimeUnit.NANOSECONDS.toMillis(delay));
+            if (ctx.listening()) {
+                ctx.publish(new PoolEvent.WorkerRestarting(ctx.name(), ctx.clock.instant(), group.name(), worker.id,
+                        worker.stopCause, Duration.ofNanos(delay)));
+            }
+        }
+        spawnDue(now, fx);
+    }
+
+    /** Whether some group restarted more workers than its policy allows within the window ending at {@code now}. */
+    boolean restartsOverLimit(long now) {
+        return groups.values().stream().anyMatch(g -> g.restarts.isOverLimit(now));
+    }
+
+    /** When the oldest restart in some group's window leaves it (the pool may then recover), or NEVER. */
+    long nextRestartExpiry() {
+        long next = Deadlines.NEVER;
+        long window = ctx.config.restartPolicy().window().toNanos();
+        for (GroupRuntime group : groups.values()) {
+            long oldest = group.restarts.oldestRestart();
+            if (oldest != Deadlines.NEVER) {
+                next = Deadlines.earlier(next, oldest + window);
+            }
+        }
+        return next;
+    }
+
+    /** Whether some group scales automatically and may still grow. */
+    boolean mayGrow() {
+        for (GroupRuntime group : groups.values()) {
+            if (group.min < group.max && group.target < group.max) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    // ------------------------------------------------------------------ memory and recycling
+
+    /** A new reading of memory in use; logs when the gate opens or closes. */
+    void memoryUsage(MemoryProbe.Usage usage) {
+        if (gate.update(usage)) {
+            LOG.warn("pool {}: memory gate {}: {} % of {} bytes in use ({}), threshold {} %", ctx.name(),
+                    gate.isClosed() ? "closed, no worker will start" : "open again",
+                    Math.round(usage.fraction() * 100), usage.limitBytes(), usage.source(),
+                    Math.round(gate.threshold() * 100));
+        }
+    }
+
+    void recordRss(WorkerRecord worker, long rss, Effects fx) {
+        worker.rssBytes = rss;
+        for (TaskRecord task : worker.inFlight.values()) {
+            task.peakRssBytes = Math.max(task.peakRssBytes, rss);
+        }
+        if (worker.isStopping() || !worker.isReady()) {
+            return;
+        }
+        WorkerGroup group = worker.group.config;
+        switch (Recycling.memory(rss, group.memorySoftLimitBytes(), group.memoryHardLimitBytes())) {
+            case OVER_HARD_LIMIT -> {
+                LOG.warn("worker {} uses {} bytes, over the hard limit of {}; killing it", worker, rss,
+                        group.memoryHardLimitBytes().getAsLong());
+                stops.begin(worker, FailureReason.OUT_OF_MEMORY, "resident memory " + rss
+                        + " bytes exceeded the hard limit of " + group.memoryHardLimitBytes().getAsLong(),
+                        WorkerStops.Mode.KILL, fx);
+            }
+            case OVER_SOFT_LIMIT -> {
+                if (!worker.retireWhenIdle) {
+                    retire(worker, "resident memory " + rss + " bytes exceeded the soft limit of "
+                            + group.memorySoftLimitBytes().getAsLong(), true, fx);
+                }
+            }
+            case WITHIN -> {
+            }
+        }
+    }
+
+    /** Retires a worker between tasks once it has served its tasks or reached its age. */
+    void retireIfDue(WorkerRecord worker, long now, Effects fx) {
+        if (worker.isStopping() || worker.retireWhenIdle) {
+            if (worker.retireWhenIdle && worker.inFlight.isEmpty()) {
+                stops.begin(worker, null, worker.retireWhy, WorkerStops.Mode.ASK, fx);
+            }
+            return;
+        }
+        String why = Recycling.dueReason(worker.tasksServed, worker.recycleAfterTasks, now, worker.recycleAtAge);
+        if (why != null) {
+            retire(worker, why, true, fx);
+        }
+    }
+
+    /** Takes a worker out of rotation; it stops once its current tasks end, and is replaced at once if asked. */
+    private void retire(WorkerRecord worker, String why, boolean replace, Effects fx) {
+        worker.retireWhenIdle = true;
+        worker.retireWhy = why;
+        GroupRuntime group = worker.group;
+        if (replace) {
+            LOG.info("recycling worker {}: {}", worker, why);
+            if (ctx.listening()) {
+                ctx.publish(new PoolEvent.WorkerRecycled(ctx.name(), ctx.clock.instant(), worker.id, group.name(),
+                        why));
+            }
+        }
+        if (replace && acceptsTasks.getAsBoolean()) {
+            promoteSpares(group);
+            topUp(group, ctx.now()); // start the replacement now, so capacity does not dip
+            spawnDue(ctx.now(), fx);
+        }
+        if (worker.inFlight.isEmpty()) {
+            stops.begin(worker, null, why, WorkerStops.Mode.ASK, fx);
+        }
+    }
+
+    // ------------------------------------------------------------------ scaling
+
+    void scale(GroupRuntime group, int delta, String why, Effects fx) {
+        if (delta > 0) {
+            scaleUp(group, delta, why, fx);
+        } else {
+            scaleDown(group, -delta, why, fx);
+        }
+    }
+
+    private void scaleUp(GroupRuntime group, int count, String why, Effects fx) {
+        int from = group.target;
+        group.target += count;
+        group.max = Math.max(group.max, group.target);
+        long now = ctx.now();
+        promoteSpares(group);
+        topUp(group, now);
+        scaled(group, from, why);
+        spawnDue(now, fx);
+    }
+
+    /** Removes workers: starts not yet launched first, then idle workers, then busy ones after their task. */
+    private void scaleDown(GroupRuntime group, int count, String why, Effects fx) {
+        int from = group.target;
+        group.target -= count;
+        group.min = Math.min(group.min, group.target);
+        int left = count;
+        while (left > 0 && !group.pendingSpawns.isEmpty()) {
+            group.pendingSpawns.poll();
+            left--;
+        }
+        List<WorkerRecord> members = workers.stream()
+                .filter(w -> w.group == group && w.isActiveMember())
+                .sorted(Comparator.comparingInt((WorkerRecord w) -> w.inFlight.size()))
+                .toList();
+        for (WorkerRecord worker : members) {
+            if (left == 0) {
+                break;
+            }
+            left--;
+            if (worker.inFlight.isEmpty()) {
+                stops.begin(worker, null, why, worker.state == WorkerState.STARTING ? WorkerStops.Mode.KILL
+                        : WorkerStops.Mode.ASK, fx);
+            } else {
+                retire(worker, why, false, fx);
+            }
+        }
+        scaled(group, from, why);
+    }
+
+    private void scaled(GroupRuntime group, int from, String why) {
+        LOG.info("group {} of pool {}: {} → {} workers ({})", group.name(), ctx.name(), from, group.target, why);
+        if (ctx.listening()) {
+            ctx.publish(new PoolEvent.Scaled(ctx.name(), ctx.clock.instant(), group.name(), from, group.target));
+        }
+    }
+
+    /** The load of every scalable group now, for the {@link Autoscaler}. */
+    List<Autoscaler.GroupLoad> loads(java.util.function.ToIntFunction<GroupRuntime> backlog) {
+        List<Autoscaler.GroupLoad> loads = new ArrayList<>();
+        for (GroupRuntime group : groups.values()) {
+            if (group.min >= group.max) {
+                continue;
+            }
+            int concurrency = group.config.maxConcurrency();
+            int free = group.pendingSpawns.size() * concurrency;
+            List<Autoscaler.IdleWorker> idle = new ArrayList<>();
+            for (WorkerRecord worker : workers) {
+                if (worker.group == group && worker.isActiveMember()) {
+                    free += worker.isReady() ? worker.maxConcurrency - worker.inFlight.size() : concurrency;
+                    if (worker.state == WorkerState.IDLE) {
+                        idle.add(new Autoscaler.IdleWorker(worker.id, worker.idleSince));
+                    }
+                }
+            }
+            loads.add(new Autoscaler.GroupLoad(group.name(), group.target, group.min, group.max, concurrency,
+                    backlog.applyAsInt(group), free, group.config.idleTimeout().toNanos(), idle));
+        }
+        return loads;
+    }
+
+    /** Carries out the autoscaler's steps. */
+    void apply(List<Autoscaler.Step> steps, Effects fx) {
+        for (Autoscaler.Step step : steps) {
+            if (step instanceof Autoscaler.Step.Grow grow) {
+                scaleUp(groups.get(grow.group()), grow.count(), grow.why(), fx);
+            } else if (step instanceof Autoscaler.Step.Retire retire) {
+                GroupRuntime group = groups.get(retire.group());
+                WorkerRecord worker = workers.stream().filter(w -> w.id.equals(retire.workerId())).findFirst()
+                        .orElse(null);
+                if (worker == null || !worker.isActiveMember() || worker.state != WorkerState.IDLE) {
+                    continue;
+                }
+                int from = group.target;
+                group.target--;
+                stops.begin(worker, null, retire.why(), WorkerStops.Mode.ASK, fx);
+                LOG.info("group {} of pool {}: {} → {} workers ({} {})", group.name(), ctx.name(), from,
+                        group.target, worker.id, retire.why());
+                if (ctx.listening()) {
+                    ctx.publish(new PoolEvent.Scaled(ctx.name(), ctx.clock.instant(), group.name(), from,
+                            group.target));
+                }
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ checks
+
+    /**
+     * The checks of one worker at {@code now}: stop escalation, start-up timeout, heartbeats, the restart backoff's
+     * stability, task timeouts and recycling. Returns when this worker next needs a look.
+     */
+    long check(WorkerRecord worker, long now, Effects fx) {
+        if (worker.isStopping()) {
+            stops.escalate(worker, now, fx);
+            return worker.process == null ? Deadlines.NEVER : stops.dueAt(worker);
+        }
+        long startup = ctx.config.startupTimeout().toNanos();
+        long heartbeat = ctx.config.heartbeatTimeout().toNanos();
+        boolean starting = worker.state == WorkerState.STARTING;
+        switch (HealthChecks.worker(starting, worker.launchedAt, worker.lastFrameAt, now, startup, heartbeat)) {
+            case STARTUP_TIMED_OUT -> {
+                stops.begin(worker, FailureReason.STARTUP_FAILURE, "did not send ready within "
+                        + ctx.config.startupTimeout(), WorkerStops.Mode.KILL, fx);
+                return stops.dueAt(worker);
+            }
+            case SILENT -> {
+                Duration silence = Duration.ofNanos(now - worker.lastFrameAt);
+                LOG.warn("worker {} sent nothing for {} ms (heartbeat timeout {}); killing it as a zombie",
+                        worker, silence.toMillis(), ctx.config.heartbeatTimeout());
+                counters.zombies++;
+                if (ctx.listening()) {
+                    ctx.publish(new PoolEvent.ZombieDetected(ctx.name(), ctx.clock.instant(), worker.id, worker.pid,
+                            silence));
+                }
+                stops.begin(worker, FailureReason.HUNG, "no heartbeat for " + silence, WorkerStops.Mode.TERMINATE,
+                        fx);
+                return stops.dueAt(worker);
+            }
+            case HEALTHY -> {
+            }
+        }
+        long due = HealthChecks.workerDue(starting, worker.launchedAt, worker.lastFrameAt, startup, heartbeat);
+        if (starting) {
+            return due;
+        }
+        long window = ctx.config.restartPolicy().window().toNanos();
+        if (!worker.stable) {
+            if (now - worker.readyAt >= window) {
+                worker.stable = true;
+                worker.group.restarts.recordStable();
+            } else {
+                due = Deadlines.earlier(due, worker.readyAt + window);
+            }
+        }
+        due = Deadlines.earlier(due, checkTasks(worker, now, fx));
+        if (!worker.isStopping() && worker.inFlight.isEmpty()) {
+            retireIfDue(worker, now, fx);
+            if (!worker.retireWhenIdle) {
+                due = Deadlines.earlier(due, worker.recycleAtAge);
+            }
+        }
+        return worker.isStopping() ? stops.dueAt(worker) : due;
+    }
+
+    /** Task timeouts on one worker: a cancel at the timeout, the worker stopped after the grace period. */
+    private long checkTasks(WorkerRecord worker, long now, Effects fx) {
+        long due = Deadlines.NEVER;
+        for (TaskRecord task : worker.inFlight.values()) {
+            // a task that ended while running (cancelled) cannot time out; its worker must still let go in time
+            boolean toldToStop = task.timedOut || task.state.isTerminal();
+            switch (HealthChecks.task(task.deadline, toldToStop, task.cancelKillAt, now)) {
+                case TIMED_OUT -> {
+                    task.timedOut = true;
+                    task.cancelKillAt = now + ctx.config.cancelGracePeriod().toNanos();
+                    LOG.info("task {} timed out after {} on worker {}; cancelling it", task.id,
+                            Duration.ofNanos(task.timeoutNanos), worker.id);
+                    fx.send(worker, ctx.codec.encodeCancel(task.id));
+                }
+                case CANCEL_GRACE_OVER -> {
+                    stops.begin(worker, task.timedOut ? FailureReason.TIMEOUT : FailureReason.WORKER_CRASHED,
+                            "did not end task " + task.id + " within the cancel grace period "
+                                    + ctx.config.cancelGracePeriod(), WorkerStops.Mode.TERMINATE, fx);
+                    return stops.dueAt(worker);
+                }
+                case IN_TIME -> {
+                }
+            }
+            due = Deadlines.earlier(due, HealthChecks.taskDue(task.deadline, toldToStop || task.timedOut,
+                    task.cancelKillAt));
+        }
+        return due;
+    }
+
+    /** The earliest scheduled worker start, or {@link Deadlines#NEVER}. */
+    long nextSpawnDue() {
+        long next = Deadlines.NEVER;
+        for (GroupRuntime group : groups.values()) {
+            Long spawn = group.pendingSpawns.peek();
+            if (spawn != null) {
+                next = Deadlines.earlier(next, spawn);
+            }
+        }
+        return next;
+    }
+
+    // ------------------------------------------------------------------ views
+
+    boolean memoryGateClosed() {
+        return gate.isClosed();
+    }
+
+    PoolHealth health(PoolState state, long now) {
+        List<String> alerts = new ArrayList<>();
+        HealthStatus status = HealthStatus.HEALTHY;
+        if (state == PoolState.DEGRADED) {
+            status = HealthStatus.DEGRADED;
+            for (GroupRuntime group : groups.values()) {
+                int restarts = group.restarts.restartsInWindow(now);
+                if (restarts > ctx.config.restartPolicy().maxRestarts()) {
+                    alerts.add("restart intensity exceeded in group " + group.name() + ": " + restarts
+                            + " restarts within " + ctx.config.restartPolicy().window());
+                }
+            }
+        }
+        MemoryProbe.Usage usage = gate.lastUsage();
+        if (gate.isClosed() && usage != null) {
+            status = HealthStatus.DEGRADED;
+            alerts.add("memory gate closed: " + Math.round(usage.fraction() * 100) + " % of "
+                    + usage.limitBytes() + " bytes in use (" + usage.source() + "), threshold "
+                    + Math.round(ctx.config.spawnMemoryThreshold() * 100) + " %; " + pendingSpawnCount()
+                    + " worker starts waiting");
+        }
+        if (state.acceptsTasks() && workers.stream().noneMatch(WorkerRecord::isReady)) {
+            status = HealthStatus.CRITICAL;
+            alerts.add("no worker is ready");
+        }
+        return new PoolHealth(status, alerts);
+    }
+
+    int pendingSpawnCount() {
+        return groups.values().stream().mapToInt(g -> g.pendingSpawns.size()).sum();
+    }
+
+    int runningCount() {
+        return workers.stream().mapToInt(w -> w.inFlight.size()).sum();
+    }
+
+    boolean anyRunning() {
+        return workers.stream().anyMatch(w -> !w.inFlight.isEmpty());
+    }
+
+    /** Whether some group may ever serve tasks with this routing, as far as is known. */
+    boolean mayServe(TaskRecord.RoutingKey key) {
+        for (GroupRuntime group : groups.values()) {
+            if (group.mayServe(key)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    String capabilities() {
+        Set<String> capabilities = new TreeSet<>();
+        for (GroupRuntime group : groups.values()) {
+            capabilities.addAll(group.config.capabilities());
+            if (group.announcedCapabilities != null) {
+                capabilities.addAll(group.announcedCapabilities);
+            }
+        }
+        return capabilities.toString();
+    }
+
+    String servedTypes() {
+        Set<String> types = new TreeSet<>();
+        for (GroupRuntime group : groups.values()) {
+            if (group.announcedTaskTypes != null) {
+                types.addAll(group.announcedTaskTypes);
+            }
+        }
+        return types.toString();
+    }
+}
