@@ -8,22 +8,20 @@ import dev.procpool.PoolEvent;
 import dev.procpool.PoolHealth;
 import dev.procpool.PoolSnapshot;
 import dev.procpool.PoolState;
-import dev.procpool.TaskProgress;
 import dev.procpool.TaskRejectedException;
 import dev.procpool.TaskRequest;
 import dev.procpool.TaskState;
 import dev.procpool.WorkerSnapshot;
 import dev.procpool.WorkerStartupException;
 import dev.procpool.WorkerState;
+import dev.procpool.core.internal.balance.Balancing;
 import dev.procpool.core.internal.balance.Placement;
 import dev.procpool.core.internal.events.EventBus;
 import dev.procpool.core.internal.process.ClassDataSharing;
-import dev.procpool.core.internal.process.ExitStatus;
 import dev.procpool.core.internal.process.WorkerCommands;
 import dev.procpool.core.internal.process.WorkerConnection;
 import dev.procpool.core.internal.process.WorkerLauncher;
 import dev.procpool.core.internal.process.WorkerProcess;
-import dev.procpool.core.internal.protocol.Frame;
 import dev.procpool.core.internal.protocol.FrameCodec;
 import dev.procpool.core.internal.queue.TaskBook;
 import dev.procpool.core.internal.retry.DeadLetters;
@@ -41,11 +39,12 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.TreeSet;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
 import java.util.function.Consumer;
+import java.util.function.Function;
+import java.util.function.Supplier;
 import java.util.function.DoubleSupplier;
 
 /**
@@ -70,7 +69,7 @@ final class Engine {
                          EventBus events, Clock clock, Executor slowEffects, Runnable wakeMaintenance) {
     }
 
-    private final EngineContext ctx;
+    final EngineContext ctx;
     private final PoolConfig config;
     private final WorkerLauncher launcher;
     private final MemoryProbe memory;
@@ -79,14 +78,16 @@ final class Engine {
     private final Counters counters = new Counters();
     private final TaskBook<TaskRecord> book;
     private final Placement placement;
-    private final WorkerStops stops;
-    private final Supervisor supervisor;
-    private final Outputs outputs;
-    private final Attempts attempts;
+    /** This pool's instance of the pool's load balancer ({@link LoadBalancer#forPool}). */
+    private final LoadBalancer balancer;
+    final WorkerStops stops;
+    final Supervisor supervisor;
+    final Outputs outputs;
+    final Attempts attempts;
     private final Stats stats;
+    private final Scaling scaling;
     private final Condition terminated;
-    private final Condition notFull;
-    private int waitingSubmitters;
+    private final Admission admission;
     private PoolState state = PoolState.NEW;
     private long sequence;
     private long startedAt;
@@ -100,48 +101,75 @@ final class Engine {
         this.memory = with.memory();
         this.classDataSharing = config.classDataSharing() ? new ClassDataSharing(config.workerCacheDirectory()) : null;
         this.terminated = ctx.lock.newCondition();
-        this.notFull = ctx.lock.newCondition();
         this.book = new TaskBook<>(config.queueCapacity(),
                 config.priorityAgingStep().map(Duration::toNanos).orElse(0L));
         this.placement = new Placement(config.name());
+        this.balancer = Balancing.forPool(config.loadBalancer(), config.name());
         WorkerStops stops = new WorkerStops(ctx, memory);
         this.supervisor = new Supervisor(ctx, counters, memory, stops, this::launch, () -> state.acceptsTasks());
         this.outputs = new Outputs(ctx);
         this.attempts = new Attempts(ctx, counters, book, deadLetters, outputs, stops,
                 () -> state.acceptsTasks() || state == PoolState.DRAINING);
-        this.stats = new Stats(ctx, counters, supervisor, book);
+        this.stats = new Stats(ctx, counters, supervisor, book, deadLetters);
+        this.scaling = new Scaling(ctx, supervisor, stops);
+        this.admission = new Admission(ctx, book, supervisor, counters, () -> state);
         this.stops = stops;
     }
 
-    /** Where timings go (a metrics binder); {@link Instruments#NONE} by default. */
-    void instruments(Instruments instruments) {
-        ctx.instruments(instruments);
+    /** The pool's trackers, told of it before the first worker launches. */
+    Trackers trackers() {
+        return ctx.trackers;
     }
 
-    // ------------------------------------------------------------------ lifecycle
+    // ------------------------------------------------------------------ the lock
 
-    /** Launches every group's workers; returns them, to wait for their ready futures. */
-    List<WorkerRecord> start() {
+    /** Decides under the lock, then carries out the decided effects, always (whatever the decision threw). */
+    <T> T decide(Function<Effects, T> decision) {
         Effects fx = new Effects(ctx);
         ctx.lock.lock();
         try {
-            if (state != PoolState.NEW) {
-                throw new IllegalStateException("the pool was started already");
-            }
-            startedAt = ctx.now();
-            book.epoch(startedAt);
-            return supervisor.startAll(fx);
+            return decision.apply(fx);
         } finally {
             ctx.lock.unlock();
             fx.run();
         }
     }
 
-    /** Marks the pool running once every worker is ready. */
-    void markRunning() {
-        Effects fx = new Effects(ctx);
+    /** As {@link #decide}, for decisions without a value. */
+    void act(Consumer<Effects> decision) {
+        decide(fx -> {
+            decision.accept(fx);
+            return null;
+        });
+    }
+
+    /** Reads state under the lock. */
+    <T> T read(Supplier<T> view) {
         ctx.lock.lock();
         try {
+            return view.get();
+        } finally {
+            ctx.lock.unlock();
+        }
+    }
+
+    // ------------------------------------------------------------------ lifecycle
+
+    /** Launches every group's workers; returns them, to wait for their ready futures. */
+    List<WorkerRecord> start() {
+        return decide(fx -> {
+            if (state != PoolState.NEW) {
+                throw new IllegalStateException("the pool was started already");
+            }
+            startedAt = ctx.now();
+            book.epoch(startedAt);
+            return supervisor.startAll(fx);
+        });
+    }
+
+    /** Marks the pool running once every worker is ready. */
+    void markRunning() {
+        act(fx -> {
             if (state == PoolState.NEW) {
                 state = PoolState.RUNNING;
                 if (ctx.listening()) {
@@ -151,47 +179,34 @@ final class Engine {
                 supervisor.topUpAll();
                 ctx.wakeMaintenance();
             }
-        } finally {
-            ctx.lock.unlock();
-            fx.run();
-        }
+        });
     }
 
     PoolState state() {
-        ctx.lock.lock();
-        try {
-            return state;
-        } finally {
-            ctx.lock.unlock();
-        }
+        return read(() -> state);
     }
 
     /** Stops accepting tasks; workers stop once no task is queued, waiting to retry, or running. */
     void shutdown() {
-        Effects fx = new Effects(ctx);
-        ctx.lock.lock();
-        try {
+        act(fx -> {
             if (state.acceptsTasks() || state == PoolState.NEW) {
                 state = PoolState.DRAINING;
                 LOG.info("pool {} shutting down: {} queued, {} waiting to retry, {} running", config.name(),
                         book.queued(), book.retrying(), supervisor.runningCount());
+                admission.stopping();
             }
             stopIdleWorkersIfDrained(fx);
-        } finally {
-            ctx.lock.unlock();
-            fx.run();
-        }
+        });
     }
 
     /** Cancels everything and stops every worker; returns the requests that never started. */
     List<TaskRequest> shutdownNow() {
-        Effects fx = new Effects(ctx);
-        List<TaskRequest> neverStarted = new ArrayList<>();
-        ctx.lock.lock();
-        try {
+        return decide(fx -> {
+            List<TaskRequest> neverStarted = new ArrayList<>();
             if (state != PoolState.TERMINATED) {
                 state = PoolState.DRAINING;
             }
+            admission.stopping();
             for (TaskRecord task : book.drainQueue()) {
                 if (task.attempts == 0) {
                     neverStarted.add(task.request);
@@ -209,11 +224,8 @@ final class Engine {
             }
             supervisor.cancelPendingSpawns();
             terminateIfDone();
-        } finally {
-            ctx.lock.unlock();
-            fx.run();
-        }
-        return neverStarted;
+            return neverStarted;
+        });
     }
 
     boolean awaitTermination(long nanos) throws InterruptedException {
@@ -233,23 +245,13 @@ final class Engine {
 
     /** The connections of the current workers. */
     List<WorkerConnection> connections() {
-        ctx.lock.lock();
-        try {
-            return supervisor.workers.stream().map(w -> w.process).filter(p -> p != null).toList();
-        } finally {
-            ctx.lock.unlock();
-        }
+        return read(() -> supervisor.workers.stream().map(w -> w.process).filter(p -> p != null).toList());
     }
 
     // ------------------------------------------------------------------ tasks
 
     long nextSequence() {
-        ctx.lock.lock();
-        try {
-            return ++sequence;
-        } finally {
-            ctx.lock.unlock();
-        }
+        return read(() -> ++sequence);
     }
 
     /**
@@ -257,108 +259,31 @@ final class Engine {
      * is configured to block, up to the configured time.
      */
     void submit(TaskRecord task) {
-        Effects fx = new Effects(ctx);
-        ctx.lock.lock();
-        try {
-            accept(task);
+        act(fx -> {
+            try {
+                admission.admit(task);
+            } catch (TaskRejectedException e) {
+                counters.rejected(e.kind());
+                throw e;
+            }
             dispatch(fx);
             if (book.queued() > 0 && supervisor.mayGrow()) {
                 ctx.dueAt(ctx.now() + AUTOSCALE_CHECK_NANOS);
             }
-        } catch (TaskRejectedException e) {
-            counters.rejected(e.kind());
-            throw e;
-        } finally {
-            ctx.lock.unlock();
-            fx.run();
-        }
-    }
-
-    private void accept(TaskRecord task) {
-        checkAccepting(task);
-        if (book.isFull()) {
-            awaitRoom(task);
-        }
-        if (book.holds(task.id)) {
-            throw new TaskRejectedException(TaskRejectedException.Kind.DUPLICATE_ID, "task id \"" + task.id
-                    + "\" is already in use in pool \"" + config.name() + "\"; ids must be unique among the "
-                    + "pool's unfinished tasks");
-        }
-        if (!supervisor.mayServe(task.routingKey)) {
-            throw new TaskRejectedException(TaskRejectedException.Kind.NO_CAPABLE_WORKER, "no worker of pool \""
-                    + config.name() + "\" serves task type \"" + task.type() + "\""
-                    + (task.requiredCapabilities().isEmpty() ? ""
-                    : " with capabilities " + new TreeSet<>(task.requiredCapabilities()))
-                    + "; the workers serve " + supervisor.servedTypes() + " with capabilities "
-                    + supervisor.capabilities());
-        }
-        task.routingKey = book.intern(task.routingKey);
-        book.accept(task);
-        counters.submitted++;
-        if (ctx.listening()) {
-            ctx.publish(new PoolEvent.TaskSubmitted(config.name(), ctx.clock.instant(), task.id, task.type(),
-                    task.request.priority()));
-        }
+        });
     }
 
     /** Counts a submission refused before it reached the engine (payload problems). */
     void countRejected(TaskRejectedException.Kind kind) {
-        ctx.lock.lock();
-        try {
+        read(() -> {
             counters.rejected(kind);
-        } finally {
-            ctx.lock.unlock();
-        }
-    }
-
-    private void checkAccepting(TaskRecord task) {
-        if (!state.acceptsTasks()) {
-            throw new TaskRejectedException(TaskRejectedException.Kind.SHUT_DOWN, "pool \"" + config.name()
-                    + "\" does not accept tasks in state " + state + "; task " + task.id + " ("
-                    + task.type() + ") was not queued");
-        }
-    }
-
-    private void awaitRoom(TaskRecord task) {
-        long waitNanos = config.blockWhenFull().map(Duration::toNanos).orElse(0L);
-        waitingSubmitters++;
-        try {
-            while (book.isFull() && waitNanos > 0) {
-                waitNanos = notFull.awaitNanos(waitNanos);
-                checkAccepting(task);
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new TaskRejectedException(TaskRejectedException.Kind.QUEUE_FULL, "interrupted while waiting for "
-                    + "room in the queue of pool \"" + config.name() + "\"; task " + task.id + " was not queued", e);
-        } finally {
-            waitingSubmitters--;
-        }
-        if (book.isFull()) {
-            throw new TaskRejectedException(TaskRejectedException.Kind.QUEUE_FULL, "the queue of pool \""
-                    + config.name() + "\" is full (queueCapacity " + config.queueCapacity() + ")"
-                    + config.blockWhenFull().map(d -> " and stayed full for " + d).orElse("")
-                    + "; task " + task.id + " (" + task.type() + ") was not queued");
-        }
-    }
-
-    /** A task left the queue: a submitter waiting for room may go on. */
-    private void signalRoom() {
-        if (waitingSubmitters > 0) {
-            notFull.signal();
-        }
+            return null;
+        });
     }
 
     /** Cancels a task; returns whether this call ended it. */
     boolean cancel(TaskRecord task) {
-        Effects fx = new Effects(ctx);
-        ctx.lock.lock();
-        try {
-            return cancel(task, "cancelled by the caller", fx);
-        } finally {
-            ctx.lock.unlock();
-            fx.run();
-        }
+        return decide(fx -> cancel(task, "cancelled by the caller", fx));
     }
 
     private boolean cancel(TaskRecord task, String why, Effects fx) {
@@ -374,7 +299,7 @@ final class Engine {
             book.cancelRetry(task);
         } else {
             book.unqueue(task);
-            signalRoom();
+            admission.roomMade();
         }
         counters.cancelled++;
         attempts.finish(task, TaskState.CANCELLED, attempts.failure(task, FailureReason.CANCELLED, null, why), fx);
@@ -405,7 +330,7 @@ final class Engine {
             WorkerRecord worker = (WorkerRecord) placement.choose(task, available, balancerFor(available),
                     w -> ((WorkerRecord) w).state == WorkerState.DEAD || ((WorkerRecord) w).isStopping());
             book.unqueue(task);
-            signalRoom();
+            admission.roomMade();
             attempts.start(task, worker, fx);
         }
     }
@@ -424,33 +349,26 @@ final class Engine {
         GroupRuntime group = candidates.get(0).group;
         for (WorkerRecord candidate : candidates) {
             if (candidate.group != group) {
-                return config.loadBalancer();
+                return balancer;
             }
         }
-        return group.config.loadBalancer().orElse(config.loadBalancer());
+        return group.balancer != null ? group.balancer : balancer;
     }
 
     Optional<List<String>> taskOutput(String taskId, int maxLines) {
-        ctx.lock.lock();
-        try {
-            return outputs.ofEndedTask(taskId, maxLines);
-        } finally {
-            ctx.lock.unlock();
-        }
+        return read(() -> outputs.ofEndedTask(taskId, maxLines));
     }
 
     // ------------------------------------------------------------------ workers
 
-    /** Runs on the slow-effects thread: starts a worker's process. */
+    /** Runs on the slow-effects thread: starts a worker's process; a launch that fails is a dead worker. */
     private void launch(WorkerRecord worker, boolean spare) {
         WorkerProcess.LaunchSpec spec = WorkerCommands.launchSpec(config, worker.group.config, worker.id,
                 classDataSharing, spare);
         try {
             launcher.launch(worker.id, spec, new WorkerEvents(this, worker));
         } catch (IOException | RuntimeException e) {
-            Effects fx = new Effects(ctx);
-            ctx.lock.lock();
-            try {
+            act(fx -> {
                 String problem = "cannot start worker " + worker.id + " of group \"" + worker.group.name()
                         + "\" with command " + spec.argv() + ": " + e.getMessage();
                 LOG.error(problem);
@@ -458,177 +376,19 @@ final class Engine {
                 worker.stopCause = FailureReason.STARTUP_FAILURE;
                 supervisor.workers.remove(worker);
                 fx.quick(() -> worker.ready.completeExceptionally(new WorkerStartupException(problem, e)));
-                afterWorkerGone(worker, fx);
-            } finally {
-                ctx.lock.unlock();
-                fx.run();
-            }
+                workerGone(worker, fx);
+            });
         }
     }
 
-    /** The worker's process exists; returns whether it must be stopped at once (it was stopped meanwhile). */
-    boolean launched(WorkerRecord worker, WorkerConnection process) {
-        ctx.lock.lock();
-        try {
-            worker.process = process;
-            worker.pid = process.pid();
-            return worker.isStopping();
-        } finally {
-            ctx.lock.unlock();
-        }
+    /** After the frames of a burst (or any worker event): fill the slots it freed, and stop idle workers if drained. */
+    void afterWorkerEvent(Effects fx) {
+        dispatch(fx);
+        stopIdleWorkersIfDrained(fx);
     }
 
-    /** A burst of lines from one worker, handled under one lock; the slots it frees are filled in one pass. */
-    void frames(WorkerRecord worker, List<Frame> frames) {
-        Effects fx = new Effects(ctx);
-        RuntimeException bug = null;
-        ctx.lock.lock();
-        try {
-            for (Frame frame : frames) {
-                try {
-                    frame(worker, frame, fx);
-                } catch (RuntimeException e) {
-                    // a bug: the other frames of the burst are still handled, and their effects carried out, before
-                    // the reader thread stops the worker for it
-                    if (bug == null) {
-                        bug = e;
-                    } else {
-                        bug.addSuppressed(e);
-                    }
-                }
-            }
-            dispatch(fx);
-            stopIdleWorkersIfDrained(fx);
-        } finally {
-            ctx.lock.unlock();
-            fx.run();
-        }
-        if (bug != null) {
-            throw bug;
-        }
-    }
-
-    private void frame(WorkerRecord worker, Frame frame, Effects fx) {
-        long now = ctx.now();
-        if (!(frame instanceof Frame.NotAFrame)) {
-            worker.lastFrameAt = now;
-        }
-        if (worker.state == WorkerState.STARTING && !(frame instanceof Frame.Ready)
-                && !(frame instanceof Frame.Heartbeat) && !(frame instanceof Frame.NotAFrame)
-                && !(frame instanceof Frame.Log)) {
-            stops.begin(worker, FailureReason.PROTOCOL_ERROR, "sent a " + frame.getClass().getSimpleName()
-                    + " frame before ready", WorkerStops.Mode.KILL, fx);
-            return;
-        }
-        if (frame instanceof Frame.Result result) {
-            answered(worker, result.id(), result, now, fx);
-        } else if (frame instanceof Frame.Error error) {
-            answered(worker, error.id(), error, now, fx);
-        } else if (frame instanceof Frame.Heartbeat heartbeat) {
-            if (heartbeat.rssBytes() > 0) {
-                supervisor.recordRss(worker, heartbeat.rssBytes(), fx);
-            }
-            worker.heapUsedBytes = heartbeat.heapUsedBytes();
-        } else if (frame instanceof Frame.Ready ready) {
-            if (supervisor.onReady(worker, ready, now, fx)) {
-                updateHealth();
-            }
-        } else if (frame instanceof Frame.NotAFrame line) {
-            outputs.onNotAFrame(worker, line);
-        } else if (frame instanceof Frame.Log log) {
-            outputs.onLog(worker, log, fx);
-        } else if (frame instanceof Frame.Progress progress) {
-            progress(worker, progress, fx);
-        } else {
-            LOG.debug("worker {} sent a frame this host ignores: {}", worker.id, frame);
-        }
-    }
-
-    private void answered(WorkerRecord worker, String taskId, Frame answer, long now, Effects fx) {
-        if (attempts.onAnswer(worker, taskId, answer, fx)) {
-            supervisor.retireIfDue(worker, now, fx);
-        }
-    }
-
-    private void progress(WorkerRecord worker, Frame.Progress progress, Effects fx) {
-        TaskRecord task = worker.inFlight.get(progress.id());
-        if (task == null || task.progressListeners.isEmpty() || task.state.isTerminal()) {
-            return;
-        }
-        TaskProgress report = new TaskProgress(task.id, progress.fraction(),
-                progress.message() == null ? "" : progress.message());
-        List<Consumer<TaskProgress>> listeners = task.progressListeners;
-        fx.quick(() -> listeners.forEach(listener -> {
-            try {
-                listener.accept(report);
-            } catch (Exception | LinkageError | AssertionError e) {
-                // the caller's code: it must not take the worker's reader thread down
-                LOG.warn("progress listener of task {} failed", task.id, e);
-            }
-        }));
-    }
-
-    /** A stderr line: kept with the task it was written during, and logged with the pool, worker and task. */
-    void stderr(WorkerRecord worker, String line) {
-        String taskId;
-        ctx.lock.lock();
-        try {
-            taskId = outputs.onStderr(worker, line);
-        } finally {
-            ctx.lock.unlock();
-        }
-        WorkerOutput.log(config.name(), worker.id, taskId, "INFO", line);
-    }
-
-    /** The worker broke the protocol in a way that is fatal to it. */
-    void protocolError(WorkerRecord worker, String problem) {
-        Effects fx = new Effects(ctx);
-        ctx.lock.lock();
-        try {
-            if (!worker.isStopping()) {
-                LOG.warn("worker {} broke the protocol: {}; killing it", worker, problem);
-            }
-            stops.begin(worker, FailureReason.PROTOCOL_ERROR, problem, WorkerStops.Mode.KILL, fx);
-        } finally {
-            ctx.lock.unlock();
-            fx.run();
-        }
-    }
-
-    /** A worker's process has exited: its tasks fail (and may be retried), and it is replaced if needed. */
-    void exited(WorkerRecord worker, ExitStatus status, long oomKills) {
-        Effects fx = new Effects(ctx);
-        ctx.lock.lock();
-        try {
-            boolean wasStarting = worker.state == WorkerState.STARTING;
-            FailureReason reason = supervisor.onExit(worker, status, oomKills);
-            String detail = "worker " + worker.id + " (pid " + worker.pid + ") " + status
-                    + (worker.stopDetail != null ? ": " + worker.stopDetail : "");
-            for (TaskRecord task : List.copyOf(worker.inFlight.values())) {
-                attempts.release(task, worker);
-                if (!task.state.isTerminal()) {
-                    // Only the task that timed out fails TIMEOUT; others on the same worker lost their worker.
-                    FailureReason taskReason = task.timedOut ? FailureReason.TIMEOUT
-                            : reason == FailureReason.TIMEOUT ? FailureReason.WORKER_CRASHED : reason;
-                    attempts.failed(task, worker, taskReason, detail, status, null, true, fx);
-                }
-            }
-            if (wasStarting) {
-                String tail = worker.process == null ? "(no output)" : worker.process.output().text();
-                String problem = "worker " + worker.id + " of group \"" + worker.group.name() + "\" (command "
-                        + WorkerCommands.argv(worker.group.config.spec()) + ") "
-                        + (worker.stopDetail != null ? worker.stopDetail + "; it " : "") + "ended before it was ready: "
-                        + status + "; stderr tail:\n" + tail;
-                fx.quick(() -> worker.ready.completeExceptionally(new WorkerStartupException(problem)));
-            }
-            afterWorkerGone(worker, fx);
-        } finally {
-            ctx.lock.unlock();
-            fx.run();
-        }
-    }
-
-    private void afterWorkerGone(WorkerRecord worker, Effects fx) {
+    /** A worker is gone (exited, or never launched): replace it if needed, and see what that changes. */
+    void workerGone(WorkerRecord worker, Effects fx) {
         boolean needed = state.acceptsTasks() || (state == PoolState.DRAINING && book.hasWaiting());
         supervisor.replace(worker, needed, fx);
         updateDegraded(ctx.now());
@@ -640,9 +400,7 @@ final class Engine {
 
     /** Adds (positive delta) or removes (negative delta) workers of a group; see WorkerPool.scaleUp/scaleDown. */
     void scale(String groupName, int delta) {
-        Effects fx = new Effects(ctx);
-        ctx.lock.lock();
-        try {
+        act(fx -> {
             GroupRuntime group = supervisor.groups.get(groupName);
             if (group == null) {
                 throw new IllegalArgumentException("pool \"" + config.name() + "\" has no group \"" + groupName
@@ -655,13 +413,10 @@ final class Engine {
                 throw new IllegalArgumentException("cannot remove " + (-delta) + " workers from group \""
                         + groupName + "\", which has " + group.target);
             }
-            supervisor.scale(group, delta, delta > 0 ? "scaled up by the application"
+            scaling.scale(group, delta, delta > 0 ? "scaled up by the application"
                     : "scaled down by the application", fx);
             dispatch(fx);
-        } finally {
-            ctx.lock.unlock();
-            fx.run();
-        }
+        });
     }
 
     // ------------------------------------------------------------------ the pool's state
@@ -684,6 +439,7 @@ final class Engine {
             state = PoolState.TERMINATED;
             LOG.info("pool {} terminated", config.name());
             terminated.signalAll();
+            ctx.trackers.poolTerminated();
             if (ctx.listening()) {
                 ctx.publish(new PoolEvent.PoolTerminated(config.name(), ctx.clock.instant()));
             }
@@ -702,7 +458,7 @@ final class Engine {
         terminateIfDone();
     }
 
-    private void updateHealth() {
+    void updateHealth() {
         PoolHealth now = supervisor.health(state, ctx.now());
         if (!now.equals(health)) {
             PoolHealth before = health;
@@ -726,34 +482,30 @@ final class Engine {
      */
     long maintain(long now) {
         MemoryProbe.Usage usage = memory.usage(); // file I/O, outside the lock
-        Effects fx = new Effects(ctx);
-        long due = Deadlines.NEVER;
-        ctx.lock.lock();
-        try {
+        long due = decide(fx -> {
             supervisor.memoryUsage(usage);
+            long next = Deadlines.NEVER;
             for (WorkerRecord worker : List.copyOf(supervisor.workers)) {
-                due = Deadlines.earlier(due, supervisor.check(worker, now, fx));
+                next = Deadlines.earlier(next, supervisor.check(worker, now, fx));
             }
             book.requeueDue(now);
             updateDegraded(now);
-            due = Deadlines.earlier(due, autoscale(now, fx));
+            next = Deadlines.earlier(next, autoscale(now, fx));
             supervisor.spawnDue(now, fx);
             dispatch(fx);
             stopIdleWorkersIfDrained(fx);
             updateHealth();
-            due = Deadlines.earlier(due, book.nextRetryAt());
-            due = Deadlines.earlier(due, supervisor.nextSpawnDue());
+            next = Deadlines.earlier(next, book.nextRetryAt());
+            next = Deadlines.earlier(next, supervisor.nextSpawnDue());
             if (state == PoolState.DEGRADED) {
-                due = Deadlines.earlier(due, supervisor.nextRestartExpiry());
+                next = Deadlines.earlier(next, supervisor.nextRestartExpiry());
             }
             if (supervisor.memoryGateClosed() && supervisor.pendingSpawnCount() > 0) {
-                due = Deadlines.earlier(due, now + config.heartbeatInterval().toNanos());
+                next = Deadlines.earlier(next, now + config.heartbeatInterval().toNanos());
             }
-            ctx.maintenancePlanned(due);
-        } finally {
-            ctx.lock.unlock();
-            fx.run();
-        }
+            ctx.maintenancePlanned(next);
+            return next;
+        });
         return due == Deadlines.NEVER ? Long.MAX_VALUE : Math.max(0, due - now);
     }
 
@@ -762,12 +514,12 @@ final class Engine {
         if (!state.acceptsTasks()) {
             return Deadlines.NEVER;
         }
-        List<Autoscaler.GroupLoad> loads = supervisor.loads(
+        List<Autoscaler.GroupLoad> loads = scaling.loads(
                 group -> book.queuedMatching(key -> group.mayServe((TaskRecord.RoutingKey) key)));
         if (loads.isEmpty()) {
             return Deadlines.NEVER;
         }
-        supervisor.apply(Autoscaler.decide(loads, now), fx);
+        scaling.apply(Autoscaler.decide(loads, now), fx);
         long due = Autoscaler.nextRetirementDue(loads);
         if (book.queued() > 0 && supervisor.mayGrow()) {
             due = Deadlines.earlier(due, now + AUTOSCALE_CHECK_NANOS);
@@ -777,9 +529,7 @@ final class Engine {
 
     /** Readings of worker RSS taken by the maintenance thread from /proc. */
     void recordRss(Map<String, Long> rssByWorker) {
-        Effects fx = new Effects(ctx);
-        ctx.lock.lock();
-        try {
+        act(fx -> {
             for (WorkerRecord worker : List.copyOf(supervisor.workers)) { // recycling may add a replacement
                 Long rss = rssByWorker.get(worker.id);
                 if (rss != null && rss > 0) {
@@ -787,16 +537,12 @@ final class Engine {
                 }
             }
             dispatch(fx);
-        } finally {
-            ctx.lock.unlock();
-            fx.run();
-        }
+        });
     }
 
     /** Pids of the live workers, for RSS sampling. */
     Map<String, Long> workerPids() {
-        ctx.lock.lock();
-        try {
+        return read(() -> {
             Map<String, Long> pids = new LinkedHashMap<>();
             for (WorkerRecord worker : supervisor.workers) {
                 if (worker.pid > 0 && worker.state != WorkerState.DEAD) {
@@ -804,61 +550,38 @@ final class Engine {
                 }
             }
             return pids;
-        } finally {
-            ctx.lock.unlock();
-        }
+        });
     }
 
     // ------------------------------------------------------------------ views
 
     PoolHealth health() {
-        ctx.lock.lock();
-        try {
-            return supervisor.health(state, ctx.now());
-        } finally {
-            ctx.lock.unlock();
-        }
+        return read(() -> supervisor.health(state, ctx.now()));
     }
 
     List<WorkerSnapshot> workerSnapshots() {
-        ctx.lock.lock();
-        try {
-            return stats.workers(ctx.now());
-        } finally {
-            ctx.lock.unlock();
-        }
+        return read(() -> stats.workers(ctx.now()));
     }
 
     PoolSnapshot snapshot() {
-        ctx.lock.lock();
-        try {
+        return read(() -> {
             long now = ctx.now();
-            return stats.snapshot(state, startedAt, supervisor.health(state, now), now);
-        } finally {
-            ctx.lock.unlock();
-        }
+            return stats.snapshot(state, startedAt, supervisor.health(state, now), placement.balancerFailures(), now);
+        });
     }
 
     /** A copy of the counters, for snapshots and tests. */
     Counters counters() {
-        ctx.lock.lock();
-        try {
+        return read(() -> {
             Counters copy = counters.copy();
             copy.balancerFailures = placement.balancerFailures();
             return copy;
-        } finally {
-            ctx.lock.unlock();
-        }
+        });
     }
 
     /** The pool in one line, for error messages. */
     String describe() {
-        ctx.lock.lock();
-        try {
-            return stats.describe(state);
-        } finally {
-            ctx.lock.unlock();
-        }
+        return read(() -> stats.describe(state));
     }
 
     /** Class-data-sharing archives are per worker; a worker that exits lets go of its archive. */

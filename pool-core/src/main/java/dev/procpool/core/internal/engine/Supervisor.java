@@ -9,7 +9,6 @@ import dev.procpool.WorkerGroup;
 import dev.procpool.WorkerState;
 import dev.procpool.core.internal.process.ExitStatus;
 import dev.procpool.core.internal.protocol.Frame;
-import dev.procpool.core.internal.scale.Autoscaler;
 import dev.procpool.core.internal.supervise.Deadlines;
 import dev.procpool.core.internal.supervise.HealthChecks;
 import dev.procpool.core.internal.supervise.MemoryGate;
@@ -20,7 +19,6 @@ import org.slf4j.LoggerFactory;
 
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -65,7 +63,7 @@ final class Supervisor {
         this.launcher = launcher;
         this.gate = new MemoryGate(ctx.config.spawnMemoryThreshold());
         for (WorkerGroup group : ctx.config.groups()) {
-            groups.put(group.name(), new GroupRuntime(group, ctx.config.restartPolicy()));
+            groups.put(group.name(), new GroupRuntime(group, ctx.config.restartPolicy(), ctx.name()));
         }
     }
 
@@ -102,7 +100,7 @@ final class Supervisor {
     }
 
     /** Schedules starts, due at {@code dueAt}, until the group has its size plus its hot spares. */
-    private void topUp(GroupRuntime group, long dueAt) {
+    void topUp(GroupRuntime group, long dueAt) {
         long live = workers.stream().filter(w -> w.group == group && !w.isStopping() && !w.retireWhenIdle).count();
         for (long i = live + group.pendingSpawns.size(); i < group.target + group.config.hotSpares(); i++) {
             group.pendingSpawns.add(dueAt);
@@ -119,7 +117,7 @@ final class Supervisor {
     }
 
     /** Lets ready hot spares take the places of workers the group lacks. */
-    private void promoteSpares(GroupRuntime group) {
+    void promoteSpares(GroupRuntime group) {
         long active = activeMembers(group);
         for (WorkerRecord worker : workers) {
             if (active >= group.target) {
@@ -183,7 +181,7 @@ final class Supervisor {
                 group.announcedCapabilities == null ? Set.of() : group.announcedCapabilities,
                 Set.copyOf(ready.capabilities()));
         Duration startup = Duration.ofNanos(now - worker.launchedAt);
-        ctx.instruments().workerReady(now - worker.launchedAt);
+        ctx.trackers.workerReady(now - worker.launchedAt);
         LOG.debug("worker {} ready in {} ms, serving {}", worker, startup.toMillis(),
                 worker.taskTypes.isEmpty() ? "any type" : worker.taskTypes);
         if (ctx.listening()) {
@@ -349,7 +347,7 @@ final class Supervisor {
     }
 
     /** Takes a worker out of rotation; it stops once its current tasks end, and is replaced at once if asked. */
-    private void retire(WorkerRecord worker, String why, boolean replace, Effects fx) {
+    void retire(WorkerRecord worker, String why, boolean replace, Effects fx) {
         worker.retireWhenIdle = true;
         worker.retireWhy = why;
         GroupRuntime group = worker.group;
@@ -367,112 +365,6 @@ final class Supervisor {
         }
         if (worker.inFlight.isEmpty()) {
             stops.begin(worker, null, why, WorkerStops.Mode.ASK, fx);
-        }
-    }
-
-    // ------------------------------------------------------------------ scaling
-
-    void scale(GroupRuntime group, int delta, String why, Effects fx) {
-        if (delta > 0) {
-            scaleUp(group, delta, why, fx);
-        } else {
-            scaleDown(group, -delta, why, fx);
-        }
-    }
-
-    private void scaleUp(GroupRuntime group, int count, String why, Effects fx) {
-        int from = group.target;
-        group.target += count;
-        group.max = Math.max(group.max, group.target);
-        long now = ctx.now();
-        promoteSpares(group);
-        topUp(group, now);
-        scaled(group, from, why);
-        spawnDue(now, fx);
-    }
-
-    /** Removes workers: starts not yet launched first, then idle workers, then busy ones after their task. */
-    private void scaleDown(GroupRuntime group, int count, String why, Effects fx) {
-        int from = group.target;
-        group.target -= count;
-        group.min = Math.min(group.min, group.target);
-        int left = count;
-        while (left > 0 && !group.pendingSpawns.isEmpty()) {
-            group.pendingSpawns.poll();
-            left--;
-        }
-        List<WorkerRecord> members = workers.stream()
-                .filter(w -> w.group == group && w.isActiveMember())
-                .sorted(Comparator.comparingInt((WorkerRecord w) -> w.inFlight.size()))
-                .toList();
-        for (WorkerRecord worker : members) {
-            if (left == 0) {
-                break;
-            }
-            left--;
-            if (worker.inFlight.isEmpty()) {
-                stops.begin(worker, null, why, worker.state == WorkerState.STARTING ? WorkerStops.Mode.KILL
-                        : WorkerStops.Mode.ASK, fx);
-            } else {
-                retire(worker, why, false, fx);
-            }
-        }
-        scaled(group, from, why);
-    }
-
-    private void scaled(GroupRuntime group, int from, String why) {
-        LOG.info("group {} of pool {}: {} → {} workers ({})", group.name(), ctx.name(), from, group.target, why);
-        if (ctx.listening()) {
-            ctx.publish(new PoolEvent.Scaled(ctx.name(), ctx.clock.instant(), group.name(), from, group.target));
-        }
-    }
-
-    /** The load of every scalable group now, for the {@link Autoscaler}. */
-    List<Autoscaler.GroupLoad> loads(java.util.function.ToIntFunction<GroupRuntime> backlog) {
-        List<Autoscaler.GroupLoad> loads = new ArrayList<>();
-        for (GroupRuntime group : groups.values()) {
-            if (group.min >= group.max) {
-                continue;
-            }
-            int concurrency = group.config.maxConcurrency();
-            int free = group.pendingSpawns.size() * concurrency;
-            List<Autoscaler.IdleWorker> idle = new ArrayList<>();
-            for (WorkerRecord worker : workers) {
-                if (worker.group == group && worker.isActiveMember()) {
-                    free += worker.isReady() ? worker.maxConcurrency - worker.inFlight.size() : concurrency;
-                    if (worker.state == WorkerState.IDLE) {
-                        idle.add(new Autoscaler.IdleWorker(worker.id, worker.idleSince));
-                    }
-                }
-            }
-            loads.add(new Autoscaler.GroupLoad(group.name(), group.target, group.min, group.max, concurrency,
-                    backlog.applyAsInt(group), free, group.config.idleTimeout().toNanos(), idle));
-        }
-        return loads;
-    }
-
-    /** Carries out the autoscaler's steps. */
-    void apply(List<Autoscaler.Step> steps, Effects fx) {
-        for (Autoscaler.Step step : steps) {
-            if (step instanceof Autoscaler.Step.Grow grow) {
-                scaleUp(groups.get(grow.group()), grow.count(), grow.why(), fx);
-            } else if (step instanceof Autoscaler.Step.Retire retire) {
-                GroupRuntime group = groups.get(retire.group());
-                WorkerRecord worker = workers.stream().filter(w -> w.id.equals(retire.workerId())).findFirst()
-                        .orElse(null);
-                if (worker == null || !worker.isActiveMember() || worker.state != WorkerState.IDLE) {
-                    continue;
-                }
-                int from = group.target;
-                group.target--;
-                stops.begin(worker, null, retire.why(), WorkerStops.Mode.ASK, fx);
-                LOG.info("group {} of pool {}: {} → {} workers ({} {})", group.name(), ctx.name(), from,
-                        group.target, worker.id, retire.why());
-                if (ctx.listening()) {
-                    ctx.publish(new PoolEvent.Scaled(ctx.name(), ctx.clock.instant(), group.name(), from,
-                            group.target));
-                }
-            }
         }
     }
 

@@ -1,17 +1,28 @@
 package dev.procpool.core.internal.engine;
 
+import dev.procpool.FailureReason;
+import dev.procpool.TaskProgress;
+import dev.procpool.WorkerStartupException;
+import dev.procpool.WorkerState;
 import dev.procpool.core.internal.process.ExitStatus;
+import dev.procpool.core.internal.process.WorkerCommands;
 import dev.procpool.core.internal.process.WorkerConnection;
 import dev.procpool.core.internal.process.WorkerProcess;
 import dev.procpool.core.internal.protocol.Frame;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.util.List;
+import java.util.function.Consumer;
 
 /**
- * One worker's process events, passed to the engine. The process layer's threads only read and parse; every
- * decision is the engine's.
+ * One worker's process events, decided by the engine. The process layer's threads only read and parse: each event
+ * becomes one decision under the engine's lock ({@link Engine#act}), and a burst of frames is one decision, so the
+ * slots it frees are filled in one pass.
  */
 final class WorkerEvents implements WorkerProcess.Listener {
+    private static final Logger LOG = LoggerFactory.getLogger(WorkerEvents.class);
+
     private final Engine engine;
     private final WorkerRecord worker;
 
@@ -22,36 +33,151 @@ final class WorkerEvents implements WorkerProcess.Listener {
 
     @Override
     public void onLaunched(WorkerConnection process) {
-        if (engine.launched(worker, process)) {
-            process.closeStdin(); // stopped while it was being launched
+        boolean stoppedMeanwhile = engine.read(() -> {
+            worker.process = process;
+            worker.pid = process.pid();
+            return worker.isStopping();
+        });
+        if (stoppedMeanwhile) {
+            process.closeStdin();
             process.kill();
         }
     }
 
     @Override
     public void onFrame(Frame frame) {
-        engine.frames(worker, List.of(frame));
+        onFrames(List.of(frame));
     }
 
     @Override
     public void onFrames(List<Frame> frames) {
-        engine.frames(worker, frames);
+        RuntimeException[] bug = new RuntimeException[1];
+        engine.act(fx -> {
+            for (Frame frame : frames) {
+                try {
+                    frame(frame, fx);
+                } catch (RuntimeException e) {
+                    // a bug: the other frames of the burst are still handled, and their effects carried out, before
+                    // the reader thread stops the worker for it
+                    if (bug[0] == null) {
+                        bug[0] = e;
+                    } else {
+                        bug[0].addSuppressed(e);
+                    }
+                }
+            }
+            engine.afterWorkerEvent(fx);
+        });
+        if (bug[0] != null) {
+            throw bug[0];
+        }
     }
 
+    private void frame(Frame frame, Effects fx) {
+        long now = engine.ctx.now();
+        if (!(frame instanceof Frame.NotAFrame)) {
+            worker.lastFrameAt = now;
+        }
+        if (worker.state == WorkerState.STARTING && !(frame instanceof Frame.Ready)
+                && !(frame instanceof Frame.Heartbeat) && !(frame instanceof Frame.NotAFrame)
+                && !(frame instanceof Frame.Log)) {
+            engine.stops.begin(worker, FailureReason.PROTOCOL_ERROR, "sent a " + frame.getClass().getSimpleName()
+                    + " frame before ready", WorkerStops.Mode.KILL, fx);
+            return;
+        }
+        if (frame instanceof Frame.Result result) {
+            answered(result.id(), result, now, fx);
+        } else if (frame instanceof Frame.Error error) {
+            answered(error.id(), error, now, fx);
+        } else if (frame instanceof Frame.Heartbeat heartbeat) {
+            if (heartbeat.rssBytes() > 0) {
+                engine.supervisor.recordRss(worker, heartbeat.rssBytes(), fx);
+            }
+            worker.heapUsedBytes = heartbeat.heapUsedBytes();
+        } else if (frame instanceof Frame.Ready ready) {
+            if (engine.supervisor.onReady(worker, ready, now, fx)) {
+                engine.updateHealth();
+            }
+        } else if (frame instanceof Frame.NotAFrame line) {
+            engine.outputs.onNotAFrame(worker, line);
+        } else if (frame instanceof Frame.Log log) {
+            engine.outputs.onLog(worker, log, fx);
+        } else if (frame instanceof Frame.Progress progress) {
+            progress(progress, fx);
+        } else {
+            LOG.debug("worker {} sent a frame this host ignores: {}", worker.id, frame);
+        }
+    }
+
+    private void answered(String taskId, Frame answer, long now, Effects fx) {
+        if (engine.attempts.onAnswer(worker, taskId, answer, fx)) {
+            engine.supervisor.retireIfDue(worker, now, fx);
+        }
+    }
+
+    private void progress(Frame.Progress progress, Effects fx) {
+        TaskRecord task = worker.inFlight.get(progress.id());
+        if (task == null || task.progressListeners.isEmpty() || task.state.isTerminal()) {
+            return;
+        }
+        TaskProgress report = new TaskProgress(task.id, progress.fraction(),
+                progress.message() == null ? "" : progress.message());
+        List<Consumer<TaskProgress>> listeners = task.progressListeners;
+        fx.quick(() -> listeners.forEach(listener -> {
+            try {
+                listener.accept(report);
+            } catch (Exception | LinkageError | AssertionError e) {
+                // the caller's code: it must not take the worker's reader thread down
+                LOG.warn("progress listener of task {} failed", task.id, e);
+            }
+        }));
+    }
+
+    /** A stderr line: kept with the task it was written during, and logged with the pool, worker and task. */
     @Override
     public void onStderr(String line) {
-        engine.stderr(worker, line);
+        String taskId = engine.read(() -> engine.outputs.onStderr(worker, line));
+        WorkerOutput.log(engine.ctx.name(), worker.id, taskId, "INFO", line);
     }
 
     @Override
     public void onProtocolError(String problem) {
-        engine.protocolError(worker, problem);
+        engine.act(fx -> {
+            if (!worker.isStopping()) {
+                LOG.warn("worker {} broke the protocol: {}; killing it", worker, problem);
+            }
+            engine.stops.begin(worker, FailureReason.PROTOCOL_ERROR, problem, WorkerStops.Mode.KILL, fx);
+        });
     }
 
+    /** The process has exited: its tasks fail (and may be retried), and it is replaced if needed. */
     @Override
     public void onExit(ExitStatus status) {
         engine.workerExited(worker.id);
         long oomKills = engine.oomKills(); // read before taking the lock: it is file I/O
-        engine.exited(worker, status, oomKills);
+        engine.act(fx -> {
+            boolean wasStarting = worker.state == WorkerState.STARTING;
+            FailureReason reason = engine.supervisor.onExit(worker, status, oomKills);
+            String detail = "worker " + worker.id + " (pid " + worker.pid + ") " + status
+                    + (worker.stopDetail != null ? ": " + worker.stopDetail : "");
+            for (TaskRecord task : List.copyOf(worker.inFlight.values())) {
+                engine.attempts.release(task, worker);
+                if (!task.state.isTerminal()) {
+                    // Only the task that timed out fails TIMEOUT; others on the same worker lost their worker.
+                    FailureReason taskReason = task.timedOut ? FailureReason.TIMEOUT
+                            : reason == FailureReason.TIMEOUT ? FailureReason.WORKER_CRASHED : reason;
+                    engine.attempts.failed(task, worker, taskReason, detail, status, null, true, fx);
+                }
+            }
+            if (wasStarting) {
+                String tail = worker.process == null ? "(no output)" : worker.process.output().text();
+                String problem = "worker " + worker.id + " of group \"" + worker.group.name() + "\" (command "
+                        + WorkerCommands.argv(worker.group.config.spec()) + ") "
+                        + (worker.stopDetail != null ? worker.stopDetail + "; it " : "")
+                        + "ended before it was ready: " + status + "; stderr tail:\n" + tail;
+                fx.quick(() -> worker.ready.completeExceptionally(new WorkerStartupException(problem)));
+            }
+            engine.workerGone(worker, fx);
+        });
     }
 }
