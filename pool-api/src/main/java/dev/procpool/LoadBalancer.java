@@ -1,6 +1,5 @@
 package dev.procpool;
 
-import java.util.Comparator;
 import java.util.List;
 import java.util.Set;
 
@@ -10,7 +9,9 @@ import java.util.Set;
  *
  * <p>The pool calls a balancer while it holds its scheduling lock, from several threads but never concurrently:
  * implementations must be fast, must not block, and must not keep the views they are given (they change
- * afterwards).
+ * afterwards). A balancer is the application's code, so the pool guards the call: one that throws, or returns a
+ * worker that is not among the candidates, is logged once, counted
+ * ({@link PoolSnapshot.Performance#balancerFailures()}), and replaced by {@link #leastLoaded()} for that choice.
  */
 @FunctionalInterface
 public interface LoadBalancer {
@@ -24,79 +25,38 @@ public interface LoadBalancer {
      */
     WorkerView choose(TaskView task, List<? extends WorkerView> candidates);
 
-    /** Each task to the next candidate in turn. */
+    /**
+     * The balancer one pool uses, called once per pool (and per group with its own balancer) when the pool starts.
+     * A balancer with per-pool state returns a fresh instance here, so that one instance given to several pools (a
+     * constant, say) never shares its state between them; a stateless balancer returns itself (the default).
+     */
+    default LoadBalancer forPool(String poolName) {
+        return this;
+    }
+
+    /**
+     * Each task to the next candidate in turn. The returned balancer may be shared by any number of pools: each pool
+     * takes its own turns ({@link #forPool}).
+     */
     static LoadBalancer roundRobin() {
-        return new LoadBalancer() {
-            private long next;
-
-            @Override
-            public WorkerView choose(TaskView task, List<? extends WorkerView> candidates) {
-                return candidates.get((int) Long.remainderUnsigned(next++, candidates.size()));
-            }
-
-            @Override
-            public String toString() {
-                return "ROUND_ROBIN";
-            }
-        };
+        return Balancers.RoundRobin.SHARED;
     }
 
     /**
      * The candidate with the fewest tasks in flight; ties go to the worker that has served fewer tasks (so idle
-     * workers take turns and all stay warm), then to the lower resident memory, then to the lower id.
+     * workers take turns and all stay warm), then to the lower resident memory, then to the lower id. Stateless.
      */
     static LoadBalancer leastLoaded() {
-        Comparator<WorkerView> order = Comparator.comparingInt(WorkerView::tasksInFlight)
-                .thenComparingLong(WorkerView::tasksServed)
-                .thenComparingLong(WorkerView::rssBytes);
-        return new LoadBalancer() {
-            @Override
-            public WorkerView choose(TaskView task, List<? extends WorkerView> candidates) {
-                WorkerView best = candidates.get(0);
-                for (int i = 1; i < candidates.size(); i++) {
-                    if (order.compare(candidates.get(i), best) < 0) {
-                        best = candidates.get(i);
-                    }
-                }
-                return best;
-            }
-
-            @Override
-            public String toString() {
-                return "LEAST_LOADED";
-            }
-        };
+        return Balancers.LeastLoaded.INSTANCE;
     }
 
     /**
      * The candidate whose capabilities fit the task most closely (fewest capabilities beyond those required), so
      * that specialised workers stay free for the tasks that need them; ties are broken as by
-     * {@link #leastLoaded()}.
+     * {@link #leastLoaded()}. Stateless.
      */
     static LoadBalancer capabilityBased() {
-        LoadBalancer leastLoaded = leastLoaded();
-        return new LoadBalancer() {
-            @Override
-            public WorkerView choose(TaskView task, List<? extends WorkerView> candidates) {
-                int fewestExtra = Integer.MAX_VALUE;
-                for (WorkerView worker : candidates) {
-                    fewestExtra = Math.min(fewestExtra, extra(worker, task));
-                }
-                final int best = fewestExtra;
-                List<? extends WorkerView> closest = candidates.stream().filter(w -> extra(w, task) == best).toList();
-                return leastLoaded.choose(task, closest);
-            }
-
-            private int extra(WorkerView worker, TaskView task) {
-                Set<String> required = task.requiredCapabilities();
-                return (int) worker.capabilities().stream().filter(c -> !required.contains(c)).count();
-            }
-
-            @Override
-            public String toString() {
-                return "CAPABILITY_BASED";
-            }
-        };
+        return Balancers.CapabilityBased.INSTANCE;
     }
 
     /** What a balancer may know of a task. */

@@ -1,5 +1,7 @@
 package dev.procpool;
 
+import dev.procpool.spi.PoolTracker;
+
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -45,6 +47,7 @@ public final class PoolConfig {
     private final int deadLetterCapacity;
     private final double spawnMemoryThreshold;
     private final List<PoolListener> listeners;
+    private final List<PoolTracker> trackers;
     private final LoadBalancer loadBalancer;
     private final int queueCapacity;
     private final Duration blockWhenFull;
@@ -72,6 +75,7 @@ public final class PoolConfig {
         this.deadLetterCapacity = b.deadLetterCapacity;
         this.spawnMemoryThreshold = b.spawnMemoryThreshold;
         this.listeners = List.copyOf(b.listeners);
+        this.trackers = List.copyOf(b.trackers);
         this.loadBalancer = b.loadBalancer;
         this.queueCapacity = b.queueCapacity;
         this.blockWhenFull = b.blockWhenFull;
@@ -171,6 +175,11 @@ public final class PoolConfig {
         return listeners;
     }
 
+    /** Trackers that receive the pool's measurements (a metrics binder), from before its first worker. */
+    public List<PoolTracker> trackers() {
+        return trackers;
+    }
+
     /** The load balancer of groups that have none of their own. */
     public LoadBalancer loadBalancer() {
         return loadBalancer;
@@ -265,6 +274,7 @@ public final class PoolConfig {
         private int deadLetterCapacity = 1000;
         private double spawnMemoryThreshold = 0.75;
         private final List<PoolListener> listeners = new ArrayList<>();
+        private final List<PoolTracker> trackers = new ArrayList<>();
         private LoadBalancer loadBalancer = LoadBalancer.leastLoaded();
         private int queueCapacity = 100_000;
         private Duration blockWhenFull;
@@ -514,6 +524,15 @@ public final class PoolConfig {
         /** Registers a listener before the pool starts, so it sees the start-up events too. */
         public Builder listener(PoolListener listener) {
             listeners.add(Objects.requireNonNull(listener, "listener"));
+            return this;
+        }
+
+        /**
+         * Adds a tracker that receives the pool's measurements from before its first worker is launched, e.g.
+         * procpool-core's Micrometer binder: {@code .tracker(metrics)} with {@code metrics = new PoolMetrics()}.
+         */
+        public Builder tracker(PoolTracker tracker) {
+            trackers.add(Objects.requireNonNull(tracker, "tracker"));
             return this;
         }
 

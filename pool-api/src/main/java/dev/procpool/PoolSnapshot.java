@@ -4,7 +4,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * An immutable view of a whole pool at one moment, as {@link WorkerPool#metrics()} returns it. Plain values only
+ * An immutable view of a whole pool at one moment, as {@link WorkerPool#snapshot()} returns it. Plain values only
  * (times in milliseconds), so it serializes as is with Jackson.
  *
  * @param pool        name, size, state and uptime
@@ -14,9 +14,10 @@ import java.util.Map;
  * @param health      status and alerts
  * @param queue       what waits
  * @param groups      each worker group's size and bounds
+ * @param deadLetters the dead-letter queue's size and what passed through it
  */
 public record PoolSnapshot(Pool pool, Workers workers, Tasks tasks, Performance performance, PoolHealth health,
-                           Queue queue, List<Group> groups) {
+                           Queue queue, List<Group> groups, DeadLetters deadLetters) {
     public PoolSnapshot {
         groups = List.copyOf(groups);
     }
@@ -32,26 +33,38 @@ public record PoolSnapshot(Pool pool, Workers workers, Tasks tasks, Performance 
     /**
      * Tasks since the pool started. {@code completed} succeeded; {@code failed} ended failed or dead-lettered
      * ({@code deadLettered} of them in the dead-letter queue); {@code attemptFailures} counts failed attempts by
-     * reason, retried or not.
+     * reason, retried or not; {@code rejectedByKind} the submissions refused, by why.
      */
     public record Tasks(long submitted, long completed, long failed, long deadLettered, long cancelled,
                         long rejected, long retried, long queued, long running,
-                        Map<FailureReason, Long> attemptFailures) {
+                        Map<FailureReason, Long> attemptFailures,
+                        Map<TaskRejectedException.Kind, Long> rejectedByKind) {
         public Tasks {
             attemptFailures = Map.copyOf(attemptFailures);
+            rejectedByKind = Map.copyOf(rejectedByKind);
         }
     }
 
     /**
      * How well workers are reused: tasks served per worker started, workers started (including replacements),
-     * restarts, zombies detected, and the mean run time of completed tasks.
+     * restarts (and by the reason the replaced worker died), zombies detected, the mean run time of completed tasks,
+     * and the choices a load balancer got wrong (it threw, or chose a worker that was not a candidate; least-loaded
+     * chose instead).
      */
     public record Performance(double workerReuseRate, long workersSpawned, long restarts, long zombiesDetected,
-                              double averageTaskMillis) {
+                              double averageTaskMillis, Map<FailureReason, Long> restartsByReason,
+                              long balancerFailures) {
+        public Performance {
+            restartsByReason = Map.copyOf(restartsByReason);
+        }
     }
 
     /** Tasks waiting to run (queued, and waiting to be retried) and the mean time tasks waited to be dispatched. */
     public record Queue(int depth, int waitingToRetry, double averageWaitMillis) {
+    }
+
+    /** The dead-letter queue: entries held now, entries ever added, entries evicted to keep it within its bounds. */
+    public record DeadLetters(int size, long added, long evicted) {
     }
 
     /** A worker group: its target size now, the bounds of automatic scaling, live workers and hot spares. */

@@ -72,7 +72,7 @@ public interface WorkerPool extends AutoCloseable {
     Optional<WorkerSnapshot> worker(String workerId);
 
     /** A snapshot of the whole pool: size, state, worker and task counts, performance, health, queue. */
-    PoolSnapshot metrics();
+    PoolSnapshot snapshot();
 
     /**
      * The last lines a task wrote (its worker's stderr and log lines while it ran), kept for

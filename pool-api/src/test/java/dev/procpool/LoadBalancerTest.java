@@ -54,7 +54,7 @@ class LoadBalancerTest {
 
     @Test
     void roundRobinTakesTurns() {
-        LoadBalancer balancer = LoadBalancer.roundRobin();
+        LoadBalancer balancer = LoadBalancer.roundRobin().forPool("p");
         List<Worker> workers = List.of(new Worker("w-1", 0, 0, 0, Set.of()), new Worker("w-2", 0, 0, 0, Set.of()),
                 new Worker("w-3", 0, 0, 0, Set.of()));
         List<String> chosen = new ArrayList<>();
@@ -62,6 +62,25 @@ class LoadBalancerTest {
             chosen.add(balancer.choose(ANY, workers).id());
         }
         assertEquals(List.of("w-1", "w-2", "w-3", "w-1", "w-2", "w-3"), chosen);
+    }
+
+    @Test
+    void oneRoundRobinGivenToTwoPoolsTakesTurnsInEachPoolSeparately() {
+        LoadBalancer shared = LoadBalancer.roundRobin();
+        LoadBalancer first = shared.forPool("a");
+        LoadBalancer second = shared.forPool("b");
+        List<Worker> workers = List.of(new Worker("w-1", 0, 0, 0, Set.of()), new Worker("w-2", 0, 0, 0, Set.of()));
+        assertEquals("w-1", first.choose(ANY, workers).id());
+        assertEquals("w-1", second.choose(ANY, workers).id(), "the other pool's turn did not move this one");
+        assertEquals("w-2", first.choose(ANY, workers).id());
+        assertEquals("w-2", second.choose(ANY, workers).id());
+    }
+
+    @Test
+    void theStatelessBalancersAreTheirOwnPerPoolInstances() {
+        assertEquals(LoadBalancer.leastLoaded(), LoadBalancer.leastLoaded().forPool("a"));
+        assertEquals(LoadBalancer.capabilityBased(), LoadBalancer.capabilityBased().forPool("a"));
+        assertEquals("ROUND_ROBIN", LoadBalancer.roundRobin().forPool("a").toString());
     }
 
     @Test

@@ -124,7 +124,7 @@ public final class ChaosExample {
 
             printOutcomes(ordinary, faulty, out);
             printDeadLetters(pool.deadLetters().list(), out);
-            printMetrics(pool.metrics(), out);
+            printMetrics(pool.snapshot(), out);
         } // close(): stops the workers; no process outlives the pool
         return 0;
     }

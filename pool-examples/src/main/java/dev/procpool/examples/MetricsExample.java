@@ -37,7 +37,7 @@ import java.util.concurrent.TimeUnit;
  * 127.0.0.1 with
  * <ul>
  *   <li>{@code /metrics}: the pool's Micrometer meters ({@link PoolMetrics}) in the Prometheus text format;</li>
- *   <li>{@code /status}: {@link WorkerPool#metrics()} and {@link WorkerPool#workers()} as JSON.</li>
+ *   <li>{@code /status}: {@link WorkerPool#snapshot()} and {@link WorkerPool#workers()} as JSON.</li>
  * </ul>
  *
  * <pre>
@@ -94,21 +94,23 @@ public final class MetricsExample {
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
-        try (WorkerPool pool = WorkerPool.builder()
-                .name("metrics-demo")
-                .workers(2)
-                .worker(WorkerSpec.java(SimulatedWorkHandler.class).withExtraJvmOptions(jvmOptions))
-                .heartbeatInterval(Duration.ofMillis(500)) // heartbeats carry each worker's RSS: sample it often
-                .start();
-             PoolMetrics metrics = new PoolMetrics(pool)) { // closed first: removes the meters, then the pool stops
-            metrics.bindTo(registry);
+        PoolMetrics metrics = new PoolMetrics();
+        metrics.bindTo(registry); // before start: the first workers' start-up is timed too
+        try (metrics; // closed last: the pool stops first, then its meters go
+             WorkerPool pool = WorkerPool.builder()
+                     .name("metrics-demo")
+                     .workers(2)
+                     .worker(WorkerSpec.java(SimulatedWorkHandler.class).withExtraJvmOptions(jvmOptions))
+                     .heartbeatInterval(Duration.ofMillis(500)) // heartbeats carry each worker's RSS: sample it often
+                     .tracker(metrics)
+                     .start()) {
 
             // Both endpoints read the pool when asked; PoolMetrics caches its reads for a second, so scrapes are cheap.
             HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 0);
             server.createContext("/metrics", exchange -> respond(exchange,
                     "text/plain; version=0.0.4; charset=utf-8", registry.scrape()));
             server.createContext("/status", exchange -> respond(exchange, "application/json",
-                    json.writeValueAsString(new Status(pool.metrics(), pool.workers()))));
+                    json.writeValueAsString(new Status(pool.snapshot(), pool.workers()))));
             server.start();
             try {
                 String base = "http://127.0.0.1:" + server.getAddress().getPort();
@@ -116,7 +118,7 @@ public final class MetricsExample {
                 out.println("Pool status (JSON): " + base + "/status");
                 out.printf("Running a workload for %d s on %d workers...%n", seconds, pool.workers().size());
                 runWorkload(pool, seconds, out);
-                printSummary(pool.metrics(), out);
+                printSummary(pool.snapshot(), out);
             } finally {
                 server.stop(0);
             }
@@ -136,7 +138,7 @@ public final class MetricsExample {
             return thread;
         });
         reporter.scheduleAtFixedRate(() -> {
-            PoolSnapshot.Tasks tasks = pool.metrics().tasks();
+            PoolSnapshot.Tasks tasks = pool.snapshot().tasks();
             out.printf(Locale.ROOT, "  %4.1f s: %d submitted, %d completed, %d failed, %d queued or running%n",
                     (System.nanoTime() - started) / 1e9, tasks.submitted(), tasks.completed(), tasks.failed(),
                     tasks.queued() + tasks.running());

@@ -7,8 +7,7 @@ import dev.procpool.Ticker;
 import dev.procpool.WorkerPool;
 import dev.procpool.WorkerSnapshot;
 import dev.procpool.WorkerState;
-import dev.procpool.core.internal.engine.DefaultWorkerPool;
-import dev.procpool.core.internal.engine.Instruments;
+import dev.procpool.spi.PoolTracker;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Meter;
@@ -27,33 +26,36 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
-import java.util.WeakHashMap;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 import java.util.function.ToDoubleFunction;
 import java.util.function.ToLongFunction;
 
 /**
  * Micrometer meters for one {@link WorkerPool}, after Micrometer's {@code ExecutorServiceMetrics} and HikariCP's
- * metrics tracker: bind it to one or more registries, close it to remove every meter it registered.
+ * metrics tracker. It is a {@link MeterBinder} (bind it to one or more registries, before or after the pool starts)
+ * and the pool's {@link PoolTracker} (give it to the pool when building it, so that it times the pool's first workers
+ * too); close it to remove every meter it registered.
  *
  * <pre>{@code
- * WorkerPool pool = WorkerPool.builder().name("resize")...start();
- * PoolMetrics metrics = new PoolMetrics(pool, Tags.of("service", "thumbnails"));
- * metrics.bindTo(registry);
+ * PoolMetrics metrics = new PoolMetrics(Tags.of("service", "thumbnails"));
+ * metrics.bindTo(registry);                      // now or later; meters appear once the pool exists
+ * WorkerPool pool = WorkerPool.builder().name("resize").tracker(metrics)...start();
  * ...
- * metrics.close();   // before or after pool.close(); removes the meters from every registry
  * pool.close();
+ * metrics.close();   // removes the meters from every registry
  * }</pre>
+ *
+ * With Spring Boot, declare it as a bean: Boot binds every {@code MeterBinder} bean to its registry, and the pool bean
+ * takes it as its tracker.
  *
  * <h2>What is measured</h2>
  * The names are the constants in {@link Names}; each is documented there with its type, unit and tags. Counters
  * are {@link FunctionCounter}s over the pool's exact running totals (so they agree with
- * {@link WorkerPool#metrics()}); gauges read a snapshot of the pool; the wait, execution and spawn-to-ready
- * {@link Timer}s are fed by the dispatcher as events happen. Units are base units: seconds for timers, bytes for
- * memory. Counters and gauges show the pool's whole life; timers only what happened after they were bound (a pool's
- * first workers are ready before it can be bound, so {@link Names#WORKER_STARTUP} times replacements and
- * scale-ups).
+ * {@link WorkerPool#snapshot()}); gauges read a snapshot of the pool; the wait, execution and spawn-to-ready
+ * {@link Timer}s are fed by the pool as events happen. Units are base units: seconds for timers, bytes for
+ * memory. Counters and gauges show the pool's whole life; timers what happened after the binder was given to the pool
+ * and bound to the registry (both before {@code start()} for the first workers' start-up times).
  *
  * <h2>Tags</h2>
  * Every meter carries {@value Names#TAG_POOL}{@code =<pool name>} plus the extra tags given to the constructor.
@@ -80,21 +82,19 @@ import java.util.function.ToLongFunction;
  * (With Spring Boot: {@code management.metrics.distribution.percentiles-histogram.procpool=true}.)
  *
  * <h2>Freshness and cost</h2>
- * A scrape reads a few dozen meters. So that it does not take the dispatcher's lock a few dozen times, the
- * counters, the pool snapshot and the worker list are each read at most once per {@code cacheFor} (1 second by
+ * A scrape reads a few dozen meters. So that it does not take the pool's lock a few dozen times, the pool
+ * snapshot and the worker list are each read at most once per {@code cacheFor} (1 second by
  * default) and shared by the meters that need them; a value can therefore be up to {@code cacheFor} old. The cache
  * runs on the pool's {@link dev.procpool.PoolConfig#ticker() ticker}, so with a fake ticker the values move when
  * the ticker does; pass {@link Duration#ZERO} to read afresh on every meter. The timers record under the
- * dispatcher's lock and never block.
+ * pool's lock and never block.
  *
  * <h2>Thread-safety</h2>
  * All methods are thread-safe. {@link #bindTo(MeterRegistry)} may be called for several registries; binding a
- * registry a second time does nothing. {@link #close()} is idempotent; binding after it throws. Bind one
- * {@code PoolMetrics} per pool and registry: two binders for the same pool on the same registry share meters, and
- * closing one removes them for both. Several binders on one pool may coexist (each on its own registry); the
- * dispatcher's timings reach all of them.
+ * registry a second time does nothing. {@link #close()} is idempotent; binding after it throws. One
+ * {@code PoolMetrics} tracks one pool: giving it to a second pool fails that pool's start.
  */
-public final class PoolMetrics implements MeterBinder, AutoCloseable {
+public final class PoolMetrics implements MeterBinder, PoolTracker, AutoCloseable {
 
     /** The default for how long a read of the pool's state serves the meters. */
     public static final Duration DEFAULT_CACHE_FOR = Duration.ofSeconds(1);
@@ -202,43 +202,41 @@ public final class PoolMetrics implements MeterBinder, AutoCloseable {
         }
     }
 
-    private final DefaultWorkerPool pool;
-    private final Tags tags;
-    private final Reader reader;
-    /** Meters registered, per registry bound (identity: registries do not define equality). */
+    private final Tags extraTags;
+    private final long cacheForNanos;
+    /** Registries bound; the value is null until the pool exists (its meters need the pool's name and state). */
     private final Map<MeterRegistry, Binding> bindings = new IdentityHashMap<>();
+    private WorkerPool pool;
+    private Reader reader;
+    private Tags tags;
     private boolean closed;
+    /** The timers of every registry bound, fed by the pool under its lock: copied on write, read without a lock. */
+    private volatile Timers[] timers = new Timers[0];
 
-    /** Meters for {@code pool}, tagged with its name only. */
-    public PoolMetrics(WorkerPool pool) {
-        this(pool, Tags.empty());
+    /** Meters tagged with the pool's name only, each read of the pool serving them for {@link #DEFAULT_CACHE_FOR}. */
+    public PoolMetrics() {
+        this(Tags.empty());
     }
 
     /**
-     * Meters for {@code pool}, tagged with its name and {@code extraTags}.
+     * Meters tagged with the pool's name and {@code extraTags}.
      *
-     * @throws IllegalArgumentException if the pool is not this library's engine, or an extra tag uses a key the
-     *                                  binder sets itself ({@link Names#RESERVED_TAGS})
+     * @throws IllegalArgumentException if an extra tag uses a key the binder sets itself ({@link Names#RESERVED_TAGS})
      */
-    public PoolMetrics(WorkerPool pool, Iterable<Tag> extraTags) {
-        this(pool, extraTags, DEFAULT_CACHE_FOR);
+    public PoolMetrics(Iterable<Tag> extraTags) {
+        this(extraTags, DEFAULT_CACHE_FOR);
     }
 
     /**
-     * Meters for {@code pool}; each read of the pool's state serves the meters for {@code cacheFor}
-     * ({@link Duration#ZERO}: every meter reads afresh).
+     * Meters tagged with the pool's name and {@code extraTags}; each read of the pool's state serves the meters for
+     * {@code cacheFor} ({@link Duration#ZERO}: every meter reads afresh).
      *
-     * @throws IllegalArgumentException if the pool is not this library's engine, an extra tag uses a key the
-     *                                  binder sets itself, or {@code cacheFor} is negative
+     * @throws IllegalArgumentException if an extra tag uses a key the binder sets itself, or {@code cacheFor} is
+     *                                  negative
      */
-    public PoolMetrics(WorkerPool pool, Iterable<Tag> extraTags, Duration cacheFor) {
-        Objects.requireNonNull(pool, "pool");
+    public PoolMetrics(Iterable<Tag> extraTags, Duration cacheFor) {
         Objects.requireNonNull(extraTags, "extraTags");
         Objects.requireNonNull(cacheFor, "cacheFor");
-        if (!(pool instanceof DefaultWorkerPool engine)) {
-            throw new IllegalArgumentException("pool must be a pool started by procpool-core (WorkerPool.builder()"
-                    + "...start()), was " + pool.getClass().getName());
-        }
         if (cacheFor.isNegative()) {
             throw new IllegalArgumentException("cacheFor must not be negative, was " + cacheFor);
         }
@@ -249,13 +247,13 @@ public final class PoolMetrics implements MeterBinder, AutoCloseable {
                         + "\": PoolMetrics sets " + Names.RESERVED_TAGS + " itself");
             }
         }
-        this.pool = engine;
-        this.tags = extra.and(Names.TAG_POOL, engine.name());
-        this.reader = new Reader(engine, engine.config().ticker(), cacheFor.toNanos());
+        this.extraTags = extra;
+        this.cacheForNanos = cacheFor.toNanos();
     }
 
     /**
-     * Registers this pool's meters in {@code registry}. Binding the same registry again does nothing.
+     * Registers the pool's meters in {@code registry}: at once if the pool exists, else as soon as it does. Binding
+     * the same registry again does nothing.
      *
      * @throws IllegalStateException if this binder was closed
      */
@@ -264,21 +262,62 @@ public final class PoolMetrics implements MeterBinder, AutoCloseable {
         Objects.requireNonNull(registry, "registry");
         synchronized (this) {
             if (closed) {
-                throw new IllegalStateException("PoolMetrics of pool \"" + pool.name() + "\" is closed");
+                throw new IllegalStateException(this + " is closed");
             }
             if (bindings.containsKey(registry)) {
                 return;
             }
-            Binding binding = register(registry);
-            bindings.put(registry, binding);
-            Fanout.add(pool, binding.timers);
+            bindings.put(registry, pool == null ? null : register(registry));
+            publishTimers();
         }
     }
 
     /**
-     * Removes every meter this binder registered from every registry it was bound to, and stops the dispatcher
-     * reporting timings to it. Idempotent.
+     * Called by the pool this binder was given to ({@code WorkerPool.builder().tracker(metrics)}), before its first
+     * worker starts: registers the meters in every registry bound so far.
+     *
+     * @throws IllegalStateException if this binder already tracks another pool
      */
+    @Override
+    public void poolCreated(WorkerPool pool) {
+        Objects.requireNonNull(pool, "pool");
+        synchronized (this) {
+            if (this.pool != null) {
+                throw new IllegalStateException("this PoolMetrics already tracks pool \"" + this.pool.name()
+                        + "\"; give each pool its own PoolMetrics (pool \"" + pool.name() + "\")");
+            }
+            this.pool = pool;
+            this.tags = extraTags.and(Names.TAG_POOL, pool.name());
+            this.reader = new Reader(pool, pool.config().ticker(), cacheForNanos);
+            if (!closed) {
+                bindings.replaceAll((registry, none) -> register(registry));
+                publishTimers();
+            }
+        }
+    }
+
+    @Override
+    public void taskDispatched(long waitNanos) {
+        for (Timers t : timers) {
+            t.wait.record(waitNanos, TimeUnit.NANOSECONDS);
+        }
+    }
+
+    @Override
+    public void attemptEnded(long runNanos, boolean succeeded) {
+        for (Timers t : timers) {
+            (succeeded ? t.succeeded : t.failed).record(runNanos, TimeUnit.NANOSECONDS);
+        }
+    }
+
+    @Override
+    public void workerReady(long startupNanos) {
+        for (Timers t : timers) {
+            t.startup.record(startupNanos, TimeUnit.NANOSECONDS);
+        }
+    }
+
+    /** Removes every meter this binder registered from every registry it was bound to. Idempotent. */
     @Override
     public void close() {
         List<Map.Entry<MeterRegistry, Binding>> bound;
@@ -289,11 +328,13 @@ public final class PoolMetrics implements MeterBinder, AutoCloseable {
             closed = true;
             bound = new ArrayList<>(bindings.entrySet());
             bindings.clear();
+            publishTimers();
         }
         for (Map.Entry<MeterRegistry, Binding> entry : bound) {
-            Fanout.remove(pool, entry.getValue().timers);
-            for (Meter meter : entry.getValue().meters) {
-                entry.getKey().remove(meter);
+            if (entry.getValue() != null) {
+                for (Meter meter : entry.getValue().meters) {
+                    entry.getKey().remove(meter);
+                }
             }
         }
     }
@@ -301,14 +342,18 @@ public final class PoolMetrics implements MeterBinder, AutoCloseable {
     @Override
     public String toString() {
         synchronized (this) {
-            return "PoolMetrics{" + pool.name() + ", registries=" + bindings.size() + (closed ? ", closed" : "")
-                    + '}';
+            return "PoolMetrics{" + (pool == null ? "no pool yet" : pool.name()) + ", registries=" + bindings.size()
+                    + (closed ? ", closed" : "") + '}';
         }
+    }
+
+    private void publishTimers() {
+        timers = bindings.values().stream().filter(Objects::nonNull).map(Binding::timers).toArray(Timers[]::new);
     }
 
     // ------------------------------------------------------------------ registration
 
-    /** What one registry holds: every meter registered (to remove them) and the timers the dispatcher feeds. */
+    /** What one registry holds: every meter registered (to remove them) and the timers the pool feeds. */
     private record Binding(List<Meter> meters, Timers timers) {
     }
 
@@ -324,14 +369,14 @@ public final class PoolMetrics implements MeterBinder, AutoCloseable {
         meters.add(gauge(registry, Names.WORKERS, "Live workers by state", Tags.of(Names.TAG_STATE, "unhealthy"),
                 null, x -> r.snapshot().workers().unhealthy()));
         meters.add(counter(registry, Names.WORKER_STARTS, "Workers started, replacements included", Tags.empty(),
-                DefaultWorkerPool.CounterView::workersStarted));
+                s -> s.performance().workersSpawned()));
         for (FailureReason reason : FailureReason.values()) {
             meters.add(counter(registry, Names.WORKER_RESTARTS, "Workers replaced after a failure, by reason",
                     Tags.of(Names.TAG_REASON, Names.reason(reason)),
-                    c -> c.restartsByReason().getOrDefault(reason, 0L)));
+                    s -> s.performance().restartsByReason().getOrDefault(reason, 0L)));
         }
         meters.add(counter(registry, Names.WORKER_ZOMBIES, "Workers declared zombies (heartbeats lost)",
-                Tags.empty(), DefaultWorkerPool.CounterView::zombies));
+                Tags.empty(), s -> s.performance().zombiesDetected()));
         meters.add(gauge(registry, Names.WORKER_MEMORY_RSS, "Resident memory of the live workers",
                 Tags.of(Names.TAG_STAT, "total"), BaseUnits.BYTES, x -> r.rss().total()));
         meters.add(gauge(registry, Names.WORKER_MEMORY_RSS, "Resident memory of the live workers",
@@ -347,39 +392,40 @@ public final class PoolMetrics implements MeterBinder, AutoCloseable {
 
         // tasks
         meters.add(counter(registry, Names.TASKS_SUBMITTED, "Tasks accepted", Tags.empty(),
-                DefaultWorkerPool.CounterView::submitted));
+                s -> s.tasks().submitted()));
         String completed = "Tasks that reached a terminal state, by outcome";
         meters.add(counter(registry, Names.TASKS_COMPLETED, completed, Tags.of(Names.TAG_OUTCOME, "succeeded"),
-                DefaultWorkerPool.CounterView::succeeded));
+                s -> s.tasks().completed()));
         meters.add(counter(registry, Names.TASKS_COMPLETED, completed, Tags.of(Names.TAG_OUTCOME, "failed"),
-                DefaultWorkerPool.CounterView::failed));
+                s -> s.tasks().failed() - s.tasks().deadLettered()));
         meters.add(counter(registry, Names.TASKS_COMPLETED, completed, Tags.of(Names.TAG_OUTCOME, "dead_lettered"),
-                DefaultWorkerPool.CounterView::deadLettered));
+                s -> s.tasks().deadLettered()));
         meters.add(counter(registry, Names.TASKS_COMPLETED, completed, Tags.of(Names.TAG_OUTCOME, "cancelled"),
-                DefaultWorkerPool.CounterView::cancelled));
+                s -> s.tasks().cancelled()));
         for (FailureReason reason : FailureReason.values()) {
             meters.add(counter(registry, Names.TASKS_ATTEMPT_FAILURES, "Failed attempts, by reason",
                     Tags.of(Names.TAG_REASON, Names.reason(reason)),
-                    c -> c.attemptFailures().getOrDefault(reason, 0L)));
+                    s -> s.tasks().attemptFailures().getOrDefault(reason, 0L)));
         }
         meters.add(counter(registry, Names.TASKS_RETRIED, "Failed attempts scheduled for a retry", Tags.empty(),
-                DefaultWorkerPool.CounterView::retried));
+                s -> s.tasks().retried()));
         for (TaskRejectedException.Kind kind : TaskRejectedException.Kind.values()) {
             meters.add(counter(registry, Names.TASKS_REJECTED, "Submissions refused, by reason",
-                    Tags.of(Names.TAG_REASON, Names.reason(kind)), c -> c.rejected().getOrDefault(kind, 0L)));
+                    Tags.of(Names.TAG_REASON, Names.reason(kind)),
+                    s -> s.tasks().rejectedByKind().getOrDefault(kind, 0L)));
         }
         meters.add(gauge(registry, Names.TASKS_INFLIGHT, "Tasks running on workers", Tags.empty(), null,
                 x -> r.snapshot().tasks().running()));
 
-        // dead letters: the size is one synchronized read, cheap enough to read directly
+        // dead letters
         meters.add(gauge(registry, Names.DEADLETTER_SIZE, "Entries in the dead-letter queue", Tags.empty(), null,
-                x -> pool.deadLetters().size()));
+                x -> r.snapshot().deadLetters().size()));
         meters.add(counter(registry, Names.DEADLETTER_ADDED, "Entries added to the dead-letter queue", Tags.empty(),
-                DefaultWorkerPool.CounterView::deadLettersAdded));
+                s -> s.deadLetters().added()));
         meters.add(counter(registry, Names.DEADLETTER_EVICTED, "Entries evicted from the full dead-letter queue",
-                Tags.empty(), DefaultWorkerPool.CounterView::deadLettersEvicted));
+                Tags.empty(), s -> s.deadLetters().evicted()));
 
-        // timers, fed by the dispatcher; no histogram or percentiles here: the host decides (see the class doc)
+        // timers, fed by the pool; no histogram or percentiles here: the host decides (see the class doc)
         Timer wait = timer(registry, Names.TASK_WAIT, "Time tasks waited in the queue before dispatch", Tags.empty());
         Timer succeeded = timer(registry, Names.TASK_EXECUTION, "Run time of attempts, by outcome",
                 Tags.of(Names.TAG_OUTCOME, "succeeded"));
@@ -391,10 +437,6 @@ public final class PoolMetrics implements MeterBinder, AutoCloseable {
         return new Binding(List.copyOf(meters), new Timers(wait, succeeded, failed, startup));
     }
 
-    /**
-     * A gauge over the reader. The function captures the reader, so the meter keeps it (and the pool) reachable
-     * for as long as it is registered, even if the caller drops this binder without closing it.
-     */
     private Gauge gauge(MeterRegistry registry, String name, String description, Tags extra, String baseUnit,
                         ToDoubleFunction<Reader> value) {
         Reader r = reader;
@@ -407,10 +449,10 @@ public final class PoolMetrics implements MeterBinder, AutoCloseable {
     }
 
     private FunctionCounter counter(MeterRegistry registry, String name, String description, Tags extra,
-                                    ToLongFunction<DefaultWorkerPool.CounterView> value) {
+                                    ToLongFunction<PoolSnapshot> value) {
         Reader r = reader;
         // FunctionCounter holds its state object weakly; the lambda holds the reader strongly.
-        return FunctionCounter.builder(name, r, ignored -> value.applyAsLong(r.counters()))
+        return FunctionCounter.builder(name, r, ignored -> value.applyAsLong(r.snapshot()))
                 .tags(tags.and(extra))
                 .description(description)
                 .register(registry);
@@ -425,34 +467,25 @@ public final class PoolMetrics implements MeterBinder, AutoCloseable {
 
     // ------------------------------------------------------------------ reading the pool
 
-    /** RSS figures over the live workers. */
     private record Rss(long total, long max) {
     }
 
-    /**
-     * Reads the pool's state at most once per {@code ttlNanos} of the pool's ticker, so that one scrape takes the
-     * dispatcher's lock a few times, not once per meter.
-     */
+    /** Reads the pool's state at most once per TTL for all the meters of a scrape. */
     private static final class Reader {
-        private final DefaultWorkerPool pool;
+        private final WorkerPool pool;
         private final Ticker ticker;
         private final long ttlNanos;
-        private final Cached<DefaultWorkerPool.CounterView> counters = new Cached<>();
         private final Cached<PoolSnapshot> snapshot = new Cached<>();
         private final Cached<Rss> rss = new Cached<>();
 
-        Reader(DefaultWorkerPool pool, Ticker ticker, long ttlNanos) {
+        Reader(WorkerPool pool, Ticker ticker, long ttlNanos) {
             this.pool = pool;
             this.ticker = ticker;
             this.ttlNanos = ttlNanos;
         }
 
-        DefaultWorkerPool.CounterView counters() {
-            return counters.get(this, DefaultWorkerPool::counters);
-        }
-
         PoolSnapshot snapshot() {
-            return snapshot.get(this, DefaultWorkerPool::metrics);
+            return snapshot.get(this, WorkerPool::snapshot);
         }
 
         Rss rss() {
@@ -475,7 +508,7 @@ public final class PoolMetrics implements MeterBinder, AutoCloseable {
         private T value;
         private long readAt;
 
-        synchronized T get(Reader reader, java.util.function.Function<DefaultWorkerPool, T> read) {
+        synchronized T get(Reader reader, Function<WorkerPool, T> read) {
             long now = reader.ticker.read();
             if (value == null || reader.ttlNanos == 0 || now - readAt >= reader.ttlNanos) {
                 value = read.apply(reader.pool);
@@ -484,8 +517,6 @@ public final class PoolMetrics implements MeterBinder, AutoCloseable {
             return value;
         }
     }
-
-    // ------------------------------------------------------------------ timings from the dispatcher
 
     /**
      * The timers of one registry. Compared by identity (not a record): meters equal by id, and the same ids live
@@ -502,64 +533,6 @@ public final class PoolMetrics implements MeterBinder, AutoCloseable {
             this.succeeded = succeeded;
             this.failed = failed;
             this.startup = startup;
-        }
-    }
-
-    /**
-     * The {@link Instruments} of one pool: the dispatcher holds a single one, so every binding of every binder of
-     * that pool hangs off the same fan-out. When the last binding goes, the pool gets {@link Instruments#NONE}
-     * back. Called under the dispatcher's lock: it only records into timers (non-blocking) over a copy-on-write
-     * list.
-     */
-    private static final class Fanout implements Instruments {
-        /** Weak keys: a fan-out does not keep its pool alive (it holds no reference to it). */
-        private static final Map<DefaultWorkerPool, Fanout> BY_POOL = new WeakHashMap<>();
-
-        private final List<Timers> sinks = new CopyOnWriteArrayList<>();
-
-        static void add(DefaultWorkerPool pool, Timers timers) {
-            synchronized (BY_POOL) {
-                BY_POOL.computeIfAbsent(pool, p -> {
-                    Fanout fanout = new Fanout();
-                    p.instruments(fanout);
-                    return fanout;
-                }).sinks.add(timers);
-            }
-        }
-
-        static void remove(DefaultWorkerPool pool, Timers timers) {
-            synchronized (BY_POOL) {
-                Fanout fanout = BY_POOL.get(pool);
-                if (fanout == null) {
-                    return;
-                }
-                fanout.sinks.remove(timers);
-                if (fanout.sinks.isEmpty()) {
-                    BY_POOL.remove(pool);
-                    pool.instruments(Instruments.NONE);
-                }
-            }
-        }
-
-        @Override
-        public void taskDispatched(long waitNanos) {
-            for (Timers t : sinks) {
-                t.wait.record(waitNanos, TimeUnit.NANOSECONDS);
-            }
-        }
-
-        @Override
-        public void attemptEnded(long runNanos, boolean succeeded) {
-            for (Timers t : sinks) {
-                (succeeded ? t.succeeded : t.failed).record(runNanos, TimeUnit.NANOSECONDS);
-            }
-        }
-
-        @Override
-        public void workerReady(long startupNanos) {
-            for (Timers t : sinks) {
-                t.startup.record(startupNanos, TimeUnit.NANOSECONDS);
-            }
         }
     }
 }

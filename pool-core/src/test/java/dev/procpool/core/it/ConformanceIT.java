@@ -245,7 +245,7 @@ class ConformanceIT {
                 assertEquals(handles.get(i).id(), result.taskId());
                 assertEquals(i + 1, ((Number) result.as(Map.class).get("sum")).intValue());
             }
-            assertEquals(100, pool.metrics().tasks().completed());
+            assertEquals(100, pool.snapshot().tasks().completed());
         }
     }
 
@@ -272,9 +272,9 @@ class ConformanceIT {
             assertEquals(5, ((Number) pool.submitTask("add", Map.of("a", 2, "b", 3)).join().as(Map.class)
                     .get("sum")).intValue());
             assertEquals(List.of(pid), pool.workers().stream().map(WorkerSnapshot::pid).toList(), "worker kept");
-            assertEquals(1, pool.metrics().performance().workersSpawned());
-            assertEquals(0, pool.metrics().performance().restarts());
-            assertEquals(2, pool.metrics().tasks().failed());
+            assertEquals(1, pool.snapshot().performance().workersSpawned());
+            assertEquals(0, pool.snapshot().performance().restarts());
+            assertEquals(2, pool.snapshot().tasks().failed());
         }
     }
 
@@ -342,7 +342,7 @@ class ConformanceIT {
                         return w.state() == WorkerState.BUSY && w.rssBytes() > 0 && w.millisSinceFrame() < 1000;
                     });
             assertEquals(3000, ((Number) handle.await(Duration.ofSeconds(15)).as(Map.class).get("slept")).intValue());
-            assertEquals(0, pool.metrics().performance().zombiesDetected());
+            assertEquals(0, pool.snapshot().performance().zombiesDetected());
             assertEquals(List.of(pid), pool.workers().stream().map(WorkerSnapshot::pid).toList());
         }
     }
@@ -467,7 +467,7 @@ class ConformanceIT {
                     () -> pool.submitTask("echo", "x".repeat(5000))).kind(), "the host never sends such a frame");
             assertEquals("ok", pool.submitTask("echo", "ok").join().as(String.class));
             assertEquals(List.of(pid), pool.workers().stream().map(WorkerSnapshot::pid).toList(), "worker kept");
-            assertFalse(pool.metrics().tasks().attemptFailures().containsKey(FailureReason.PROTOCOL_ERROR));
+            assertFalse(pool.snapshot().tasks().attemptFailures().containsKey(FailureReason.PROTOCOL_ERROR));
         }
     }
 
@@ -503,7 +503,7 @@ class ConformanceIT {
                 assertEquals(Boolean.TRUE, pool.submitTask("garbage", Map.of()).join().as(Map.class).get("ok"));
             }
             assertEquals(List.of(pid), pool.workers().stream().map(WorkerSnapshot::pid).toList());
-            assertEquals(0, pool.metrics().performance().restarts());
+            assertEquals(0, pool.snapshot().performance().restarts());
         }
     }
 
@@ -526,7 +526,7 @@ class ConformanceIT {
             await("the worker to be idle again").atMost(ANSWER).pollInterval(Duration.ofMillis(10))
                     .until(() -> pool.workers().size() == 1 && pool.workers().get(0).state() == WorkerState.IDLE);
             assertEquals(List.of(pid), pool.workers().stream().map(WorkerSnapshot::pid).toList(), "worker kept");
-            assertEquals(0, pool.metrics().performance().restarts());
+            assertEquals(0, pool.snapshot().performance().restarts());
             assertEquals(3, ((Number) pool.submitTask("add", Map.of("a", 1, "b", 2)).join().as(Map.class)
                     .get("sum")).intValue());
         }

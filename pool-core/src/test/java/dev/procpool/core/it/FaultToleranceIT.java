@@ -106,7 +106,7 @@ class FaultToleranceIT {
                 .group(WorkerGroup.builder("g", spec).workers(1).hotSpares(1).build())
                 .heartbeatInterval(HEARTBEAT).heartbeatTimeout(HEARTBEAT_TIMEOUT).listener(events).start()) {
             assertEquals(2, pool.workers().size(), "one worker and one hot spare");
-            assertEquals(1, pool.metrics().groups().get(0).hotSpares());
+            assertEquals(1, pool.snapshot().groups().get(0).hotSpares());
             long active = pool.submitTask("fault", fault("none")).await(Duration.ofSeconds(10)).workerPid();
             for (int i = 0; i < 10; i++) {
                 assertEquals(active, pool.submitTask("fault", fault("none")).await(Duration.ofSeconds(10)).workerPid(),
@@ -120,7 +120,7 @@ class FaultToleranceIT {
             assertEquals(spare, pool.submitTask("fault", fault("none")).await(Duration.ofSeconds(10)).workerPid(),
                     "the spare served the next task");
             await("a new hot spare").atMost(Duration.ofSeconds(20)).until(() -> pool.workers().size() == 2
-                    && pool.metrics().groups().get(0).hotSpares() == 1);
+                    && pool.snapshot().groups().get(0).hotSpares() == 1);
         }
     }
 

@@ -50,7 +50,8 @@ class MetricsIT {
     void afterCrashesAndHandlerErrorsTheScrapeAgreesWithTheSnapshotAndTheEvents() {
         EventLog events = new EventLog();
         PrometheusMeterRegistry prometheus = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-        try (WorkerPool pool = WorkerPool.builder().name("metrics-it")
+        try (PoolMetrics metrics = new PoolMetrics(io.micrometer.core.instrument.Tags.empty(), Duration.ZERO);
+             WorkerPool pool = WorkerPool.builder().name("metrics-it")
                 .group(WorkerGroup.builder("faulty", TestPools.javaWorker(FaultInjectionHandler.class)).workers(2)
                         .build())
                 .heartbeatInterval(Duration.ofMillis(200)).heartbeatTimeout(Duration.ofSeconds(2))
@@ -60,9 +61,8 @@ class MetricsIT {
                 // crashes are retried once (the default retryOn); handler errors are not
                 .retryPolicy(RetryPolicy.builder().maxAttempts(2).initialDelay(Duration.ofMillis(20)).build())
                 .listener(events)
-                .start();
-             PoolMetrics metrics = new PoolMetrics(pool, io.micrometer.core.instrument.Tags.empty(),
-                     Duration.ZERO)) {
+                .tracker(metrics)
+                .start()) {
             metrics.bindTo(prometheus);
 
             List<TaskHandle> fine = new ArrayList<>();
@@ -90,7 +90,7 @@ class MetricsIT {
                     && events.all(PoolEvent.TaskFailed.class).size() == 7
                     && events.all(PoolEvent.WorkerRestarting.class).size() == 4);
 
-            PoolSnapshot snapshot = pool.metrics();
+            PoolSnapshot snapshot = pool.snapshot();
             assertEquals(4L, snapshot.tasks().attemptFailures().get(FailureReason.WORKER_CRASHED));
             assertEquals(3L, snapshot.tasks().attemptFailures().get(FailureReason.HANDLER_ERROR));
             assertEquals(4, snapshot.performance().restarts());

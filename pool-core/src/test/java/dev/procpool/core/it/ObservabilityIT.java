@@ -86,8 +86,11 @@ class ObservabilityIT {
         assertEquals(FailureReason.HANDLER_ERROR, failure.reason());
         assertTrue(failure.output().isEmpty(), "this task printed nothing: " + failure.output());
         TaskFailedException printed = assertThrows(TaskFailedException.class,
-                () -> pool.submitTask("fail", Map.of("message", "x")).await(Duration.ofSeconds(10)));
-        assertEquals(List.of(), printed.output());
+                () -> pool.submitTask("fail", Map.of("message", "x", "stdout", "reading input.csv",
+                        "stderr", "row 17 is malformed")).await(Duration.ofSeconds(10)));
+        assertEquals(List.of("reading input.csv", "row 17 is malformed"), printed.output(),
+                "what the task printed, on stdout and stderr, in order");
+        assertTrue(printed.getMessage().contains("x"), printed.getMessage());
     }
 
     @Test
@@ -95,7 +98,7 @@ class ObservabilityIT {
         for (int i = 0; i < 20; i++) {
             pool.submitTask("pid", Map.of()).await(Duration.ofSeconds(10));
         }
-        PoolSnapshot snapshot = pool.metrics();
+        PoolSnapshot snapshot = pool.snapshot();
         assertEquals("observed", snapshot.pool().name());
         assertEquals(2, snapshot.pool().size());
         assertEquals(2, snapshot.workers().total());

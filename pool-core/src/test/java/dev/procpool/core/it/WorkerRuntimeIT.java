@@ -75,7 +75,7 @@ class WorkerRuntimeIT {
             for (int i = 0; i < n; i++) {
                 assertEquals(i, handles.get(i).await(Duration.ofSeconds(60)).as(Integer.class));
             }
-            var tasks = pool.metrics().tasks();
+            var tasks = pool.snapshot().tasks();
             assertEquals(n, tasks.completed());
             assertEquals(0, tasks.failed());
         }

@@ -147,8 +147,8 @@ class PoolMetricsTest {
     @Test
     void theNamesAreExactlyTheseAsPrometheusRendersThem() {
         PrometheusMeterRegistry prometheus = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-        try (WorkerPool pool = WorkerPool.builder().name("names").group(group(1).build()).start();
-             PoolMetrics metrics = new PoolMetrics(pool)) {
+        try (PoolMetrics metrics = new PoolMetrics();
+             WorkerPool pool = WorkerPool.builder().name("names").group(group(1).build()).tracker(metrics).start()) {
             metrics.bindTo(prometheus);
             pool.submitTask("ok", Map.of()).await(Duration.ofSeconds(5));
             String scrape = prometheus.scrape();
@@ -172,12 +172,12 @@ class PoolMetricsTest {
         SimpleMeterRegistry simple = new SimpleMeterRegistry();
         PrometheusMeterRegistry prometheus = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         String gate = newGate();
-        try (WorkerPool pool = WorkerPool.builder().name("agree").group(group(1).build())
+        try (PoolMetrics metrics = new PoolMetrics();
+             WorkerPool pool = WorkerPool.builder().name("agree").group(group(1).build())
                 .queueCapacity(3).maxFrameBytes(1024).deadLetterCapacity(2)
                 .retryPolicy(RetryPolicy.builder().maxAttempts(2).initialDelay(Duration.ofMillis(1))
                         .alsoRetryOn(FailureReason.HANDLER_ERROR).build())
-                .listener(events).start();
-             PoolMetrics metrics = new PoolMetrics(pool)) {
+                .listener(events).tracker(metrics).start()) {
             metrics.bindTo(simple);
             metrics.bindTo(prometheus);
 
@@ -218,7 +218,7 @@ class PoolMetricsTest {
                     && events.all(PoolEvent.TaskFailed.class).size() == 7
                     && events.all(PoolEvent.TaskRetried.class).size() == 3);
 
-            PoolSnapshot snapshot = pool.metrics();
+            PoolSnapshot snapshot = pool.snapshot();
             assertEquals(13, snapshot.tasks().submitted());
             assertEquals(7, snapshot.tasks().completed());
             assertEquals(4, snapshot.tasks().deadLettered());
@@ -295,23 +295,19 @@ class PoolMetricsTest {
     void closeRemovesEveryMeterFromEveryRegistryAndStopsTheTimings() {
         SimpleMeterRegistry one = new SimpleMeterRegistry();
         PrometheusMeterRegistry two = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-        SimpleMeterRegistry other = new SimpleMeterRegistry();
-        try (WorkerPool pool = WorkerPool.builder().name("closing").group(group(1).build()).start()) {
-            PoolMetrics metrics = new PoolMetrics(pool);
+        PoolMetrics metrics = new PoolMetrics();
+        try (WorkerPool pool = WorkerPool.builder().name("closing").group(group(1).build()).tracker(metrics)
+                .start()) {
             metrics.bindTo(one);
             metrics.bindTo(two);
             metrics.bindTo(one); // again: nothing new
-            PoolMetrics second = new PoolMetrics(pool);
-            second.bindTo(other);
             int perRegistry = one.getMeters().size();
             assertTrue(perRegistry > 20, "meters: " + perRegistry);
             assertEquals(perRegistry, two.getMeters().size());
 
             pool.submitTask("ok", Map.of()).await(Duration.ofSeconds(5));
             Timer wait = one.get(PoolMetrics.Names.TASK_WAIT).timer();
-            Timer otherWait = other.get(PoolMetrics.Names.TASK_WAIT).timer();
             assertEquals(1, wait.count());
-            assertEquals(1, otherWait.count());
 
             metrics.close();
             metrics.close(); // idempotent
@@ -320,23 +316,48 @@ class PoolMetricsTest {
             assertFalse(two.scrape().contains("procpool_"), two.scrape());
             assertThrows(IllegalStateException.class, () -> metrics.bindTo(new SimpleMeterRegistry()));
 
-            // the closed binder's timers get nothing more; the other binder still gets its timings
+            // the closed binder's timers get nothing more
             pool.submitTask("ok", Map.of()).await(Duration.ofSeconds(5));
             assertEquals(1, wait.count());
-            assertEquals(2, otherWait.count());
+        }
+    }
 
-            second.close();
-            assertEquals(List.of(), withPoolTag(other, "closing"));
+    @Test
+    void boundBeforeStartItTimesThePoolsFirstWorkers() {
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        PoolMetrics metrics = new PoolMetrics();
+        metrics.bindTo(registry); // no pool yet: the meters appear when it exists
+        assertEquals(List.of(), registry.getMeters());
+        try (metrics; WorkerPool pool = WorkerPool.builder().name("early").group(group(3).build())
+                .tracker(metrics).start()) {
+            assertEquals(3, registry.get(PoolMetrics.Names.WORKER_STARTUP).timer().count(),
+                    "the start-up of each first worker is timed");
+            assertEquals(3, registry.get(PoolMetrics.Names.WORKER_STARTS).functionCounter().count());
             pool.submitTask("ok", Map.of()).await(Duration.ofSeconds(5));
-            assertEquals(2, otherWait.count());
+        }
+    }
 
-            // a new binder after all were closed gets timings again
-            try (PoolMetrics third = new PoolMetrics(pool)) {
-                SimpleMeterRegistry again = new SimpleMeterRegistry();
-                third.bindTo(again);
-                pool.submitTask("ok", Map.of()).await(Duration.ofSeconds(5));
-                assertEquals(1, again.get(PoolMetrics.Names.TASK_WAIT).timer().count());
-            }
+    @Test
+    void boundAfterStartItRegistersAtOnceAndTimesFromThen() {
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        try (PoolMetrics metrics = new PoolMetrics();
+             WorkerPool pool = WorkerPool.builder().name("late").group(group(1).build()).tracker(metrics).start()) {
+            metrics.bindTo(registry);
+            assertEquals(0, registry.get(PoolMetrics.Names.WORKER_STARTUP).timer().count());
+            assertEquals(1, registry.get(PoolMetrics.Names.WORKER_STARTS).functionCounter().count());
+            pool.submitTask("ok", Map.of()).await(Duration.ofSeconds(5));
+            assertEquals(1, registry.get(PoolMetrics.Names.TASK_WAIT).timer().count());
+        }
+    }
+
+    @Test
+    void onePoolMetricsTracksOnePool() {
+        try (PoolMetrics metrics = new PoolMetrics();
+             WorkerPool first = WorkerPool.builder().name("first").group(group(1).build()).tracker(metrics).start()) {
+            IllegalStateException refused = assertThrows(IllegalStateException.class,
+                    () -> WorkerPool.builder().name("second").group(group(1).build()).tracker(metrics).start());
+            assertTrue(refused.getMessage().contains("already tracks pool \"first\""), refused.getMessage());
+            first.submitTask("ok", Map.of()).await(Duration.ofSeconds(5));
         }
     }
 
@@ -349,8 +370,9 @@ class PoolMetricsTest {
     void tagsAreBoundedNeverTaskIdsOrPids() {
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
         PrometheusMeterRegistry prometheus = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-        try (WorkerPool pool = WorkerPool.builder().name("bounded").group(group(2).build()).start();
-             PoolMetrics metrics = new PoolMetrics(pool, Tags.of("service", "thumbnails"))) {
+        try (PoolMetrics metrics = new PoolMetrics(Tags.of("service", "thumbnails"));
+             WorkerPool pool = WorkerPool.builder().name("bounded").group(group(2).build()).tracker(metrics)
+                     .start()) {
             metrics.bindTo(registry);
             metrics.bindTo(prometheus);
             for (int i = 0; i < 10; i++) {
@@ -386,17 +408,13 @@ class PoolMetricsTest {
     }
 
     @Test
-    void extraTagsMayNotOverrideTheBindersOwnAndOnlyTheEngineIsAccepted() {
-        try (WorkerPool pool = WorkerPool.builder().name("args").group(group(1).build()).start()) {
-            IllegalArgumentException reserved = assertThrows(IllegalArgumentException.class,
-                    () -> new PoolMetrics(pool, Tags.of("pool", "other")));
-            assertTrue(reserved.getMessage().contains("\"pool\""), reserved.getMessage());
-            assertThrows(IllegalArgumentException.class, () -> new PoolMetrics(pool, Tags.empty(),
-                    Duration.ofSeconds(-1)));
-        }
-        IllegalArgumentException foreign = assertThrows(IllegalArgumentException.class,
-                () -> new PoolMetrics(foreignPool()));
-        assertTrue(foreign.getMessage().contains("procpool-core"), foreign.getMessage());
+    void extraTagsMayNotOverrideTheBindersOwn() {
+        IllegalArgumentException reserved = assertThrows(IllegalArgumentException.class,
+                () -> new PoolMetrics(Tags.of("pool", "other")));
+        assertTrue(reserved.getMessage().contains("\"pool\""), reserved.getMessage());
+        IllegalArgumentException negative = assertThrows(IllegalArgumentException.class,
+                () -> new PoolMetrics(Tags.empty(), Duration.ofSeconds(-1)));
+        assertTrue(negative.getMessage().contains("cacheFor"), negative.getMessage());
     }
 
     @Test
@@ -412,8 +430,9 @@ class PoolMetricsTest {
                         : config;
             }
         });
-        try (WorkerPool pool = WorkerPool.builder().name("histograms").group(group(1).build()).start();
-             PoolMetrics metrics = new PoolMetrics(pool)) {
+        try (PoolMetrics metrics = new PoolMetrics();
+             WorkerPool pool = WorkerPool.builder().name("histograms").group(group(1).build()).tracker(metrics)
+                     .start()) {
             metrics.bindTo(plain);
             metrics.bindTo(withHistograms);
             pool.submitTask("ok", Map.of()).await(Duration.ofSeconds(5));
@@ -436,8 +455,9 @@ class PoolMetricsTest {
     void oneReadOfThePoolServesTheMetersForTheCachePeriodOnThePoolsTicker() {
         AtomicLong now = new AtomicLong(1_000_000_000L);
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
-        try (WorkerPool pool = WorkerPool.builder().name("cached").group(group(1).build()).ticker(now::get).start();
-             PoolMetrics metrics = new PoolMetrics(pool, Tags.empty(), Duration.ofSeconds(1))) {
+        try (PoolMetrics metrics = new PoolMetrics(Tags.empty(), Duration.ofSeconds(1));
+             WorkerPool pool = WorkerPool.builder().name("cached").group(group(1).build()).ticker(now::get)
+                     .tracker(metrics).start()) {
             metrics.bindTo(registry);
             assertEquals(0, registry.get(PoolMetrics.Names.TASKS_SUBMITTED).functionCounter().count());
             pool.submitTask("ok", Map.of()).await(Duration.ofSeconds(5));
@@ -455,8 +475,8 @@ class PoolMetricsTest {
     @Test
     void withoutACacheEveryReadIsFresh() {
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
-        try (WorkerPool pool = WorkerPool.builder().name("fresh").group(group(1).build()).start();
-             PoolMetrics metrics = new PoolMetrics(pool, Tags.empty(), Duration.ZERO)) {
+        try (PoolMetrics metrics = new PoolMetrics(Tags.empty(), Duration.ZERO);
+             WorkerPool pool = WorkerPool.builder().name("fresh").group(group(1).build()).tracker(metrics).start()) {
             metrics.bindTo(registry);
             assertEquals(0, registry.get(PoolMetrics.Names.TASKS_SUBMITTED).functionCounter().count());
             pool.submitTask("ok", Map.of()).await(Duration.ofSeconds(5));
@@ -466,14 +486,6 @@ class PoolMetricsTest {
     }
 
     // ------------------------------------------------------------------ helpers
-
-    /** A WorkerPool that is not the engine (a proxy: cheaper than starting Mockito for one call). */
-    private static WorkerPool foreignPool() {
-        return (WorkerPool) java.lang.reflect.Proxy.newProxyInstance(WorkerPool.class.getClassLoader(),
-                new Class<?>[] {WorkerPool.class}, (proxy, method, args) -> {
-                    throw new UnsupportedOperationException(method.getName());
-                });
-    }
 
     private static void assertRejected(TaskRejectedException.Kind kind, Runnable submit) {
         TaskRejectedException e = assertThrows(TaskRejectedException.class, submit::run);

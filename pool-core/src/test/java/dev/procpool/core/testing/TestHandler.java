@@ -38,7 +38,14 @@ public final class TestHandler implements TaskHandler {
                 return context.payload(Object.class);
             }
             case "fail" -> {
-                throw new IllegalStateException(context.payload(Map.class).get("message").toString());
+                Map<?, ?> payload = context.payload(Map.class);
+                if (payload.get("stdout") != null) {
+                    System.out.println(payload.get("stdout")); // what a failing task printed goes with its failure
+                }
+                if (payload.get("stderr") != null) {
+                    System.err.println(payload.get("stderr"));
+                }
+                throw new IllegalStateException(payload.get("message").toString());
             }
             case "print" -> {
                 // user code printing to stdout must not break the protocol

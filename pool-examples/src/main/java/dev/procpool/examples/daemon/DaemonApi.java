@@ -473,7 +473,7 @@ final class DaemonApi implements HttpHandler {
                 .put("acceptingTasks", accepting).put("startedAt", startedAt.toString())
                 .put("uptimeMillis", Duration.between(startedAt, Instant.now()).toMillis())
                 .put("trackedTasks", tracked);
-        node.set("metrics", mapper.valueToTree(pool.metrics()));
+        node.set("metrics", mapper.valueToTree(pool.snapshot()));
         node.set("workers", mapper.valueToTree(pool.workers()));
         return node;
     }

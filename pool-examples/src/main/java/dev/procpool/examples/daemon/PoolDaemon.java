@@ -134,15 +134,16 @@ public final class PoolDaemon {
                     + " (POOL_PORT): " + e.getMessage());
             return 1;
         }
+        PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        PoolMetrics metrics = new PoolMetrics();
+        metrics.bindTo(registry);
         try {
-            pool = settings.poolBuilder().start();
+            pool = settings.poolBuilder().tracker(metrics).start();
         } catch (RuntimeException e) { // WorkerStartupException, or a setting the builder refuses
             server.stop(0);
             out.println("procpool daemon: error: the worker pool did not start: " + e.getMessage());
             return 1;
         }
-        PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-        PoolMetrics metrics = new PoolMetrics(pool);
         // Small and bounded: four request threads and a queue; beyond it the server drops the connection.
         ThreadPoolExecutor http = new ThreadPoolExecutor(HTTP_THREADS, HTTP_THREADS, 0, TimeUnit.MILLISECONDS,
                 new ArrayBlockingQueue<>(HTTP_QUEUE), threads("procpool-daemon-http-"));

@@ -68,7 +68,7 @@ final class Attempts {
         task.clearOutput();
         counters.waitNanos += now - task.queuedAt;
         counters.waits++;
-        ctx.instruments().taskDispatched(now - task.queuedAt);
+        ctx.trackers.taskDispatched(now - task.queuedAt);
         task.deadline = task.timeoutNanos > 0 ? now + task.timeoutNanos : Long.MAX_VALUE;
         worker.inFlight.put(task.id, task);
         worker.state = WorkerState.BUSY;
@@ -109,7 +109,7 @@ final class Attempts {
             counters.succeeded++;
             counters.runNanos += runNanos;
             counters.runs++;
-            ctx.instruments().attemptEnded(runNanos, true);
+            ctx.trackers.attemptEnded(runNanos, true);
             finish(task, TaskState.SUCCEEDED, new DefaultTaskResult(task.id, task.type(), result.result(), worker.id,
                     worker.pid, task.attempts, task.dispatchedAt - task.queuedAt, runNanos, task.outputLines(),
                     ctx.codec.mapper()), fx);
@@ -170,7 +170,7 @@ final class Attempts {
                 Duration.ofNanos(now - task.dispatchedAt), Math.max(task.peakRssBytes, worker.rssBytes),
                 forensicOutput(worker), remote));
         counters.failuresByReason.merge(reason, 1L, Long::sum);
-        ctx.instruments().attemptEnded(now - task.dispatchedAt, false);
+        ctx.trackers.attemptEnded(now - task.dispatchedAt, false);
         RetryDecision decision = RetryDecision.after(task.retryPolicy, reason, task.attempts, retryable,
                 poolRunsTasks.getAsBoolean(), ctx.random.getAsDouble());
         if (ctx.listening()) {

@@ -97,6 +97,7 @@ public final class DefaultWorkerPool implements WorkerPool {
         }
         config.taskLogDirectory().ifPresent(TaskLogs::prepare);
         DefaultWorkerPool pool = new DefaultWorkerPool(config);
+        pool.engine.trackers().poolCreated(pool); // before any thread or worker: a refusal leaves nothing to undo
         OpenPools.add(pool);
         pool.maintenance.start();
         List<WorkerRecord> workers = pool.engine.start();
@@ -184,7 +185,7 @@ public final class DefaultWorkerPool implements WorkerPool {
     }
 
     @Override
-    public PoolSnapshot metrics() {
+    public PoolSnapshot snapshot() {
         return engine.snapshot();
     }
 
@@ -236,29 +237,6 @@ public final class DefaultWorkerPool implements WorkerPool {
                 LOG.warn("batch listener failed", e);
             }
         }
-    }
-
-    /** Where the dispatcher reports timings; for the Micrometer binder. */
-    public void instruments(Instruments instruments) {
-        engine.instruments(Objects.requireNonNull(instruments, "instruments"));
-    }
-
-    /** Exact counters, for the Micrometer binder. */
-    public CounterView counters() {
-        Counters c = engine.counters();
-        return new CounterView(c.submitted, c.succeeded, c.failed, c.deadLettered, c.cancelled, c.retried,
-                c.workersStarted, c.restarts, c.zombies, Map.copyOf(c.failuresByReason),
-                Map.copyOf(c.restartsByReason), Map.copyOf(c.rejectedByKind), deadLetters.added(),
-                deadLetters.evicted());
-    }
-
-    /** A copy of the pool's running totals. */
-    public record CounterView(long submitted, long succeeded, long failed, long deadLettered, long cancelled,
-                              long retried, long workersStarted, long restarts, long zombies,
-                              Map<dev.procpool.FailureReason, Long> attemptFailures,
-                              Map<dev.procpool.FailureReason, Long> restartsByReason,
-                              Map<TaskRejectedException.Kind, Long> rejected, long deadLettersAdded,
-                              long deadLettersEvicted) {
     }
 
     @Override

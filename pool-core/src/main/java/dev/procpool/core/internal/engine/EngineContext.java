@@ -25,7 +25,7 @@ final class EngineContext {
     final Executor slowEffects;
     final ReentrantLock lock = new ReentrantLock();
     private final Runnable wakeMaintenance;
-    private volatile Instruments instruments = Instruments.NONE;
+    final Trackers trackers;
     /** When maintenance is next due as it last computed, so that only earlier deadlines wake it. */
     private long maintenanceDue = Long.MIN_VALUE;
 
@@ -38,6 +38,7 @@ final class EngineContext {
         this.random = random;
         this.slowEffects = slowEffects;
         this.wakeMaintenance = wakeMaintenance;
+        this.trackers = new Trackers(config.name(), config.trackers());
     }
 
     String name() {
@@ -58,14 +59,6 @@ final class EngineContext {
 
     void publish(PoolEvent event) {
         events.publish(event);
-    }
-
-    Instruments instruments() {
-        return instruments;
-    }
-
-    void instruments(Instruments instruments) {
-        this.instruments = instruments;
     }
 
     /** Something falls due at {@code at}: wakes maintenance if that is before it planned to look. */

@@ -1,6 +1,8 @@
 package dev.procpool.core.internal.engine;
 
+import dev.procpool.LoadBalancer;
 import dev.procpool.RestartPolicy;
+import dev.procpool.core.internal.balance.Balancing;
 import dev.procpool.WorkerGroup;
 import dev.procpool.core.internal.supervise.RestartTracker;
 
@@ -21,9 +23,12 @@ final class GroupRuntime {
     Set<String> announcedCapabilities;
     /** Task types announced by the group's workers; null until one is ready, empty when they serve any type. */
     Set<String> announcedTaskTypes;
+    /** This pool's instance of the group's own load balancer, if it has one ({@link LoadBalancer#forPool}). */
+    final LoadBalancer balancer;
 
-    GroupRuntime(WorkerGroup config, RestartPolicy restartPolicy) {
+    GroupRuntime(WorkerGroup config, RestartPolicy restartPolicy, String poolName) {
         this.config = config;
+        this.balancer = config.loadBalancer().map(b -> Balancing.forPool(b, poolName)).orElse(null);
         this.restarts = new RestartTracker(restartPolicy);
         this.target = config.workers();
         this.min = config.minWorkers();

@@ -5,6 +5,7 @@ import dev.procpool.PoolSnapshot;
 import dev.procpool.PoolState;
 import dev.procpool.WorkerSnapshot;
 import dev.procpool.core.internal.queue.TaskBook;
+import dev.procpool.core.internal.retry.DeadLetters;
 
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -21,9 +22,12 @@ final class Stats {
     private final Counters counters;
     private final Supervisor supervisor;
     private final TaskBook<TaskRecord> book;
+    private final DeadLetters deadLetters;
 
-    Stats(EngineContext ctx, Counters counters, Supervisor supervisor, TaskBook<TaskRecord> book) {
+    Stats(EngineContext ctx, Counters counters, Supervisor supervisor, TaskBook<TaskRecord> book,
+          DeadLetters deadLetters) {
         this.ctx = ctx;
+        this.deadLetters = deadLetters;
         this.counters = counters;
         this.supervisor = supervisor;
         this.book = book;
@@ -41,7 +45,7 @@ final class Stats {
                 .toList();
     }
 
-    PoolSnapshot snapshot(PoolState state, long startedAt, PoolHealth health, long now) {
+    PoolSnapshot snapshot(PoolState state, long startedAt, PoolHealth health, long balancerFailures, long now) {
         int idle = 0;
         int busy = 0;
         int unhealthy = 0;
@@ -71,12 +75,14 @@ final class Stats {
                 new PoolSnapshot.Workers(workers.size(), idle, busy, unhealthy),
                 new PoolSnapshot.Tasks(c.submitted, c.succeeded, c.failed + c.deadLettered, c.deadLettered,
                         c.cancelled, c.rejected(), c.retried, book.queued(), supervisor.runningCount(),
-                        c.failuresByReason),
+                        c.failuresByReason, c.rejectedByKind),
                 new PoolSnapshot.Performance(c.workersStarted == 0 ? 0 : (double) served / c.workersStarted,
-                        c.workersStarted, c.restarts, c.zombies, c.runs == 0 ? 0 : c.runNanos / 1e6 / c.runs),
+                        c.workersStarted, c.restarts, c.zombies, c.runs == 0 ? 0 : c.runNanos / 1e6 / c.runs,
+                        c.restartsByReason, balancerFailures),
                 health,
                 new PoolSnapshot.Queue(book.queued(), book.retrying(), c.waits == 0 ? 0 : c.waitNanos / 1e6 / c.waits),
-                groups);
+                groups,
+                new PoolSnapshot.DeadLetters(deadLetters.size(), deadLetters.added(), deadLetters.evicted()));
     }
 
     /** The pool in one line, for messages that must say what state it was in. */

@@ -427,8 +427,8 @@ class EngineObservabilityTest {
             PoolSnapshot s = h.engine.snapshot();
             assertEquals(new PoolSnapshot.Pool("unit", 2, PoolState.RUNNING, 0), s.pool());
             assertEquals(new PoolSnapshot.Workers(2, 2, 0, 0), s.workers());
-            assertEquals(new PoolSnapshot.Tasks(0, 0, 0, 0, 0, 0, 0, 0, 0, Map.of()), s.tasks());
-            assertEquals(new PoolSnapshot.Performance(0.0, 2, 0, 0, 0.0), s.performance());
+            assertEquals(new PoolSnapshot.Tasks(0, 0, 0, 0, 0, 0, 0, 0, 0, Map.of(), Map.of()), s.tasks());
+            assertEquals(new PoolSnapshot.Performance(0.0, 2, 0, 0, 0.0, Map.of(), 0), s.performance());
             assertEquals(new PoolSnapshot.Queue(0, 0, 0.0), s.queue());
             assertEquals(List.of(new PoolSnapshot.Group("default", 2, 2, 2, 2, 0)), s.groups());
             assertEquals(new PoolHealth(HealthStatus.HEALTHY, List.of()), s.health());
@@ -463,7 +463,8 @@ class EngineObservabilityTest {
             assertEquals(TaskState.QUEUED, d.state);
 
             PoolSnapshot early = h.engine.snapshot();
-            assertEquals(new PoolSnapshot.Tasks(4, 0, 0, 0, 0, 1, 0, 2, 2, Map.of()), early.tasks());
+            assertEquals(new PoolSnapshot.Tasks(4, 0, 0, 0, 0, 1, 0, 2, 2, Map.of(),
+                    Map.of(TaskRejectedException.Kind.PAYLOAD_TOO_LARGE, 1L)), early.tasks());
             assertEquals(new PoolSnapshot.Workers(2, 0, 2, 0), early.workers());
             assertEquals(new PoolSnapshot.Queue(2, 0, 0.0), early.queue());
 
@@ -505,9 +506,12 @@ class EngineObservabilityTest {
             // b's worker busy with c, w-3 idle, w-4 starting
             assertEquals(new PoolSnapshot.Workers(3, 1, 1, 1), s.workers());
             assertEquals(new PoolSnapshot.Tasks(5, 2, 1, 1, 1, 2, 1, 0, 1,
-                    Map.of(FailureReason.WORKER_CRASHED, 1L, FailureReason.HANDLER_ERROR, 1L)), s.tasks());
+                    Map.of(FailureReason.WORKER_CRASHED, 1L, FailureReason.HANDLER_ERROR, 1L),
+                    Map.of(TaskRejectedException.Kind.PAYLOAD_TOO_LARGE, 1L,
+                            TaskRejectedException.Kind.DUPLICATE_ID, 1L)), s.tasks());
             // served: a by the dead worker; b and d by b's worker: 3 tasks over 4 workers started
-            assertEquals(new PoolSnapshot.Performance(0.75, 4, 1, 0, 150.0), s.performance());
+            assertEquals(new PoolSnapshot.Performance(0.75, 4, 1, 0, 150.0, Map.of(FailureReason.WORKER_CRASHED, 1L),
+                    0), s.performance());
             // waits: a 0, b 0, c 100, d 200, c again 100 ms
             assertEquals(new PoolSnapshot.Queue(0, 0, 80.0), s.queue());
             assertEquals(List.of(new PoolSnapshot.Group("default", 3, 2, 3, 3, 0)), s.groups());
@@ -560,7 +564,8 @@ class EngineObservabilityTest {
             assertThrows(TaskRejectedException.class, () -> h.submit("fourth"));
 
             PoolSnapshot s = h.engine.snapshot();
-            assertEquals(new PoolSnapshot.Tasks(3, 0, 0, 0, 1, 2, 0, 2, 0, Map.of()), s.tasks());
+            assertEquals(new PoolSnapshot.Tasks(3, 0, 0, 0, 1, 2, 0, 2, 0, Map.of(),
+                    Map.of(TaskRejectedException.Kind.QUEUE_FULL, 2L)), s.tasks());
             assertEquals(Map.of(TaskRejectedException.Kind.QUEUE_FULL, 2L), h.engine.counters().rejectedByKind);
 
             h.workers.get("w-1").ready();

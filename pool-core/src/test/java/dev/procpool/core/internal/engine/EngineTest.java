@@ -4,6 +4,7 @@ import dev.procpool.AttemptRecord;
 import dev.procpool.DeadLetter;
 import dev.procpool.FailureReason;
 import dev.procpool.HealthStatus;
+import dev.procpool.LoadBalancer;
 import dev.procpool.PoolEvent;
 import dev.procpool.PoolHealth;
 import dev.procpool.PoolState;
@@ -1104,6 +1105,126 @@ class EngineTest {
             h.workers.get("w-1").exit(128 + ExitStatus.SIGKILL); // w-2 takes over; a new spare is started
             h.maintainAt(crashedAt + RestartPolicy.defaults().initialDelay().toNanos());
             assertEquals("1", h.workers.get("w-3").spec.environment().get("PROCPOOL_WARM_UP"));
+        }
+    }
+
+    // ============================================================================================ guarded user code
+
+    @Nested
+    class GuardedDecisions {
+        private int successes(EngineHarness h, List<TaskRecord> tasks) {
+            int done = 0;
+            for (TaskRecord task : tasks) {
+                if (task.state == TaskState.RUNNING) {
+                    h.workers.get(task.worker.id).result(task.id, "1");
+                }
+            }
+            for (TaskRecord task : tasks) {
+                done += task.future.isDone() && !task.future.isCompletedExceptionally() ? 1 : 0;
+            }
+            return done;
+        }
+
+        /** Runs 30 tasks through 3 workers, answering each as it lands; every task must succeed exactly once. */
+        private void everyTaskEndsOnce(EngineHarness h) {
+            List<TaskRecord> tasks = new ArrayList<>();
+            for (int i = 0; i < 30; i++) {
+                tasks.add(h.submit("t" + i));
+            }
+            int rounds = 0;
+            while (tasks.stream().anyMatch(t -> !t.future.isDone()) && rounds++ < 30) {
+                successes(h, tasks);
+            }
+            for (TaskRecord task : tasks) {
+                assertEquals(TaskState.SUCCEEDED, task.state, task.id);
+                assertEquals(1, task.attempts, task.id);
+            }
+        }
+
+        @Test
+        void a_balancer_that_throws_is_replaced_by_least_loaded_for_that_choice_counted_and_every_task_ends_once() {
+            int[] calls = {0};
+            LoadBalancer throwing = (task, candidates) -> {
+                if (++calls[0] % 2 == 0) {
+                    throw new IllegalStateException("balancer bug");
+                }
+                return candidates.get(0);
+            };
+            EngineHarness h = harness(commandGroup(3), b -> b.loadBalancer(throwing)).startReady();
+            everyTaskEndsOnce(h);
+            assertTrue(h.engine.counters().balancerFailures > 0);
+            assertEquals(h.engine.counters().balancerFailures, h.engine.snapshot().performance().balancerFailures());
+        }
+
+        @Test
+        void a_balancer_that_throws_an_error_does_not_leave_a_task_half_placed() {
+            int[] calls = {0};
+            LoadBalancer throwing = (task, candidates) -> {
+                calls[0]++;
+                throw new OutOfMemoryError("not really: a balancer throwing an Error");
+            };
+            EngineHarness h = harness(commandGroup(3), b -> b.loadBalancer(throwing)).startReady();
+            everyTaskEndsOnce(h);
+            assertTrue(calls[0] > 0);
+            assertEquals(calls[0], h.engine.counters().balancerFailures, "every call fell back to least-loaded");
+        }
+
+        @Test
+        void a_balancer_that_returns_a_stranger_or_null_is_overruled_loudly() {
+            LoadBalancer.WorkerView stranger = new LoadBalancer.WorkerView() {
+                public String id() {
+                    return "w-99";
+                }
+
+                public String group() {
+                    return "default";
+                }
+
+                public long pid() {
+                    return 99;
+                }
+
+                public int tasksInFlight() {
+                    return 0;
+                }
+
+                public int maxConcurrency() {
+                    return 1;
+                }
+
+                public long tasksServed() {
+                    return 0;
+                }
+
+                public long rssBytes() {
+                    return 0;
+                }
+
+                public java.util.Set<String> capabilities() {
+                    return java.util.Set.of();
+                }
+            };
+            int[] calls = {0};
+            LoadBalancer wrong = (task, candidates) -> ++calls[0] % 2 == 0 ? stranger : null;
+            EngineHarness h = harness(commandGroup(3), b -> b.loadBalancer(wrong)).startReady();
+            everyTaskEndsOnce(h);
+            assertTrue(h.engine.counters().balancerFailures > 0);
+            assertEquals(3, h.engine.snapshot().workers().total(), "no worker was invented or lost");
+        }
+
+        @Test
+        void effects_decided_before_a_decision_throws_are_still_carried_out() {
+            EngineHarness h = harness(commandGroup(1)).startReady();
+            TaskRecord task = h.submit("t");
+            boolean[] ran = {false};
+            IllegalStateException thrown = assertThrows(IllegalStateException.class, () -> h.engine.act(fx -> {
+                fx.quick(() -> ran[0] = true);
+                fx.send(task.worker, h.codec.encodeCancel(task.id));
+                throw new IllegalStateException("a bug after deciding");
+            }));
+            assertEquals("a bug after deciding", thrown.getMessage());
+            assertTrue(ran[0], "the quick effect ran");
+            assertEquals(List.of("t"), h.workers.get("w-1").cancels(), "the frame was sent");
         }
     }
 
