@@ -26,6 +26,12 @@ public final class PoolConfig {
     public static final int MIN_FRAME_BYTES = 1 << 10;
     /** The largest frame limit accepted: 1 GiB. */
     public static final int MAX_FRAME_BYTES = 1 << 30;
+    /** The default for {@link Builder#deadLetterMaxBytes(long)}: 64 MiB. */
+    public static final long DEFAULT_DEAD_LETTER_MAX_BYTES = 64L << 20;
+    /** The smallest byte bound of the dead-letter queue accepted: 1 KiB. */
+    public static final long MIN_DEAD_LETTER_MAX_BYTES = 1L << 10;
+    /** The largest byte bound of the dead-letter queue accepted: 1 TiB. */
+    public static final long MAX_DEAD_LETTER_MAX_BYTES = 1L << 40;
     /** The name of the group the pool-level worker settings create. */
     public static final String DEFAULT_GROUP = "default";
 
@@ -45,6 +51,7 @@ public final class PoolConfig {
     private final RetryPolicy retryPolicy;
     private final RestartPolicy restartPolicy;
     private final int deadLetterCapacity;
+    private final long deadLetterMaxBytes;
     private final double spawnMemoryThreshold;
     private final List<PoolListener> listeners;
     private final List<PoolTracker> trackers;
@@ -73,6 +80,7 @@ public final class PoolConfig {
         this.retryPolicy = b.retryPolicy;
         this.restartPolicy = b.restartPolicy;
         this.deadLetterCapacity = b.deadLetterCapacity;
+        this.deadLetterMaxBytes = b.deadLetterMaxBytes;
         this.spawnMemoryThreshold = b.spawnMemoryThreshold;
         this.listeners = List.copyOf(b.listeners);
         this.trackers = List.copyOf(b.trackers);
@@ -163,6 +171,15 @@ public final class PoolConfig {
     }
 
     /**
+     * The most bytes the dead-letter entries may hold together (payloads, messages, output tails); the oldest
+     * entries are evicted to stay within it, and an entry larger than the whole bound is not kept (its task ends
+     * {@link TaskState#FAILED}).
+     */
+    public long deadLetterMaxBytes() {
+        return deadLetterMaxBytes;
+    }
+
+    /**
      * The fraction of the machine's (or container's) memory limit in use above which no new worker is started,
      * until usage falls below it again.
      */
@@ -242,6 +259,7 @@ public final class PoolConfig {
                 + ", heartbeatTimeout=" + heartbeatTimeout + ", defaultTaskTimeout=" + defaultTaskTimeout
                 + ", cancelGracePeriod=" + cancelGracePeriod + ", retryPolicy=" + retryPolicy
                 + ", restartPolicy=" + restartPolicy + ", deadLetterCapacity=" + deadLetterCapacity
+                + ", deadLetterMaxBytes=" + deadLetterMaxBytes
                 + ", spawnMemoryThreshold=" + spawnMemoryThreshold + ", loadBalancer=" + loadBalancer
                 + ", queueCapacity=" + queueCapacity + ", blockWhenFull=" + blockWhenFull
                 + ", priorityAgingStep=" + priorityAgingStep
@@ -272,6 +290,7 @@ public final class PoolConfig {
         private RetryPolicy retryPolicy = RetryPolicy.defaults();
         private RestartPolicy restartPolicy = RestartPolicy.defaults();
         private int deadLetterCapacity = 1000;
+        private long deadLetterMaxBytes = DEFAULT_DEAD_LETTER_MAX_BYTES;
         private double spawnMemoryThreshold = 0.75;
         private final List<PoolListener> listeners = new ArrayList<>();
         private final List<PoolTracker> trackers = new ArrayList<>();
@@ -423,6 +442,19 @@ public final class PoolConfig {
                         + capacity);
             }
             this.deadLetterCapacity = capacity;
+            return this;
+        }
+
+        /**
+         * The most bytes the dead-letter entries may hold together (default 64 MiB): 1 KiB to 1 TiB. The oldest
+         * entries are evicted to stay within it; an entry larger than the whole bound is not kept.
+         */
+        public Builder deadLetterMaxBytes(long bytes) {
+            if (bytes < MIN_DEAD_LETTER_MAX_BYTES || bytes > MAX_DEAD_LETTER_MAX_BYTES) {
+                throw new IllegalArgumentException("deadLetterMaxBytes must be between " + MIN_DEAD_LETTER_MAX_BYTES
+                        + " (1 KiB) and " + MAX_DEAD_LETTER_MAX_BYTES + " (1 TiB), was " + bytes);
+            }
+            this.deadLetterMaxBytes = bytes;
             return this;
         }
 

@@ -383,6 +383,33 @@ class PoolConfigTest {
     }
 
     @Nested
+    class DeadLetterMaxBytes {
+        @Test
+        void theDefaultIs64MiB() {
+            assertEquals(64L * 1024 * 1024, minimal().build().deadLetterMaxBytes());
+            assertEquals(PoolConfig.DEFAULT_DEAD_LETTER_MAX_BYTES, minimal().build().deadLetterMaxBytes());
+            assertTrue(minimal().build().toString().contains("deadLetterMaxBytes=67108864"));
+        }
+
+        @ParameterizedTest
+        @ValueSource(longs = {Long.MIN_VALUE, -1, 0, 1023, (1L << 40) + 1, Long.MAX_VALUE})
+        void outOfRangeIsRejectedNamingTheSettingTheValueAndTheRange(long bytes) {
+            PoolConfig.Builder builder = minimal();
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> builder.deadLetterMaxBytes(bytes));
+            assertMessageContains(e, "deadLetterMaxBytes", String.valueOf(bytes), "1024", "1099511627776");
+            assertEquals(PoolConfig.DEFAULT_DEAD_LETTER_MAX_BYTES, builder.build().deadLetterMaxBytes(),
+                    "a refused value changes nothing");
+        }
+
+        @ParameterizedTest
+        @ValueSource(longs = {1024, 1L << 20, 1L << 40})
+        void boundsAreInclusive(long bytes) {
+            assertEquals(bytes, minimal().deadLetterMaxBytes(bytes).build().deadLetterMaxBytes());
+        }
+    }
+
+    @Nested
     class Immutability {
         @Test
         void groupsListIsUnmodifiable() {
