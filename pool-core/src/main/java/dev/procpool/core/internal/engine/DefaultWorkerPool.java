@@ -72,7 +72,7 @@ public final class DefaultWorkerPool implements WorkerPool {
         this.threads = new PoolThreads(config.name());
         this.maintenance = threads.newThread("maintenance", this::maintainLoop);
         this.events = new EventBus(runnable -> threads.newThread("events", runnable), config.listeners());
-        this.deadLetters = new DeadLetters(config.deadLetterCapacity(), this::submitTask);
+        this.deadLetters = new DeadLetters(config.deadLetterCapacity(), config.deadLetterMaxBytes(), this::submitTask);
         WorkerLauncher launcher = (id, spec, listener) -> spec.worker() instanceof WorkerSpec.InProcess inProcess
                 ? InProcessWorker.launch(id, inProcess,
                         Integer.parseInt(spec.environment().getOrDefault("PROCPOOL_MAX_CONCURRENCY", "1")),

@@ -297,9 +297,8 @@ final class Supervisor {
     /** A new reading of memory in use; logs when the gate opens or closes. */
     void memoryUsage(MemoryProbe.Usage usage) {
         if (gate.update(usage)) {
-            LOG.warn("pool {}: memory gate {}: {} % of {} bytes in use ({}), threshold {} %", ctx.name(),
-                    gate.isClosed() ? "closed, no worker will start" : "open again",
-                    Math.round(usage.fraction() * 100), usage.limitBytes(), usage.source(),
+            LOG.warn("pool {}: memory gate {}: {} in use, threshold {} %", ctx.name(),
+                    gate.isClosed() ? "closed, no worker will start" : "open again", usage,
                     Math.round(gate.threshold() * 100));
         }
     }

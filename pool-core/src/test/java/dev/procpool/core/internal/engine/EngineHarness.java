@@ -51,7 +51,7 @@ final class EngineHarness implements AutoCloseable {
             thread.setDaemon(true);
             return thread;
         }, List.of(events::add));
-        this.deadLetters = new DeadLetters(config.deadLetterCapacity(), request -> {
+        this.deadLetters = new DeadLetters(config.deadLetterCapacity(), config.deadLetterMaxBytes(), request -> {
             throw new UnsupportedOperationException("redrive is not wired in engine unit tests");
         });
         // slow effects run on the test's thread, so each step's effects are done when the step returns
