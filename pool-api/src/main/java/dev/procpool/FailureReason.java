@@ -9,7 +9,10 @@ public enum FailureReason {
     HANDLER_ERROR,
     /** No handler in the worker serves the task's type. Never retried. */
     UNKNOWN_TASK_TYPE,
-    /** The task ran past its timeout; its worker was replaced. */
+    /**
+     * The task ran past its timeout. The worker is sent a {@code cancel}: it is kept if the task ends within the
+     * cancel grace period, and replaced if not. Not retried by default.
+     */
     TIMEOUT,
     /** The worker process exited while running the task (exit code or signal recorded). */
     WORKER_CRASHED,
@@ -19,7 +22,11 @@ public enum FailureReason {
     HUNG,
     /** The worker broke the protocol (for example a frame over the size limit). */
     PROTOCOL_ERROR,
-    /** No worker could be started to run the task. */
+    /**
+     * No worker that could run the task could start: its group failed to start workers
+     * {@link RestartPolicy#startFailuresBeforeFailingTasks()} times in a row with none ready. The failure's detail
+     * carries the last launch error. Also the reason a worker that dies before {@code ready} is replaced.
+     */
     STARTUP_FAILURE,
     /** The task was cancelled by the caller or by {@link WorkerPool#shutdownNow()}. */
     CANCELLED,

@@ -31,9 +31,11 @@ public record PoolSnapshot(Pool pool, Workers workers, Tasks tasks, Performance 
     }
 
     /**
-     * Tasks since the pool started. {@code completed} succeeded; {@code failed} ended failed or dead-lettered
-     * ({@code deadLettered} of them in the dead-letter queue); {@code attemptFailures} counts failed attempts by
-     * reason, retried or not; {@code rejectedByKind} the submissions refused, by why.
+     * Tasks since the pool started, each ended task counted once by its terminal state: {@code completed}
+     * succeeded, {@code failed} ended {@link TaskState#FAILED} (a failure its retry policy does not retry),
+     * {@code deadLettered} ended in the dead-letter queue (the pool gave up retrying it), {@code cancelled}.
+     * {@code attemptFailures} counts failed attempts by reason, retried or not; {@code rejectedByKind} the
+     * submissions refused, by why.
      */
     public record Tasks(long submitted, long completed, long failed, long deadLettered, long cancelled,
                         long rejected, long retried, long queued, long running,

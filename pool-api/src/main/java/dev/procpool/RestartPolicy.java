@@ -21,8 +21,10 @@ public final class RestartPolicy {
     private final double jitter;
     private final int maxRestarts;
     private final Duration window;
+    private final int startFailuresBeforeFailingTasks;
 
     private RestartPolicy(Builder b) {
+        this.startFailuresBeforeFailingTasks = b.startFailuresBeforeFailingTasks;
         this.initialDelay = b.initialDelay;
         this.multiplier = b.multiplier;
         this.maxDelay = b.maxDelay;
@@ -74,10 +76,22 @@ public final class RestartPolicy {
         return window;
     }
 
+    /**
+     * Consecutive start failures of a group (workers that could not be launched or exited before {@code ready})
+     * after which, while none of its workers is ready, the tasks only it can run fail with
+     * {@link FailureReason#STARTUP_FAILURE} (carrying the last launch error) and new ones are refused with
+     * {@link TaskRejectedException.Kind#WORKERS_CANNOT_START}. The group goes on trying to start workers at the
+     * backoff's pace; the first worker that becomes ready lifts the refusal.
+     */
+    public int startFailuresBeforeFailingTasks() {
+        return startFailuresBeforeFailingTasks;
+    }
+
     @Override
     public String toString() {
         return "RestartPolicy{initialDelay=" + initialDelay + ", multiplier=" + multiplier + ", maxDelay=" + maxDelay
-                + ", jitter=" + jitter + ", maxRestarts=" + maxRestarts + ", window=" + window + '}';
+                + ", jitter=" + jitter + ", maxRestarts=" + maxRestarts + ", window=" + window
+                + ", startFailuresBeforeFailingTasks=" + startFailuresBeforeFailingTasks + '}';
     }
 
     /** Builds a {@link RestartPolicy}; each setter validates its argument. Not thread-safe. */
@@ -88,6 +102,7 @@ public final class RestartPolicy {
         private double jitter = 0.2;
         private int maxRestarts = 10;
         private Duration window = Duration.ofSeconds(60);
+        private int startFailuresBeforeFailingTasks = 3;
 
         private Builder() {
         }
@@ -125,6 +140,17 @@ public final class RestartPolicy {
         /** The window of the restart intensity, and how long a worker must stay up to reset the backoff. */
         public Builder window(Duration window) {
             this.window = Checks.positive("window", window);
+            return this;
+        }
+
+        /**
+         * Consecutive start failures of a group with no ready worker after which its tasks fail with
+         * {@link FailureReason#STARTUP_FAILURE} and new ones are refused until a worker starts: 1 to 1,000
+         * (default 3).
+         */
+        public Builder startFailuresBeforeFailingTasks(int failures) {
+            this.startFailuresBeforeFailingTasks = Checks.between("startFailuresBeforeFailingTasks", failures, 1,
+                    1_000);
             return this;
         }
 

@@ -16,6 +16,7 @@ public class TaskFailedException extends ProcPoolException {
     private final int attempts;
     private final transient RemoteError remoteError;
     private final transient java.util.List<String> output;
+    private final transient java.util.List<AttemptRecord> failedAttempts;
 
     public TaskFailedException(String taskId, String taskType, FailureReason reason, int attempts,
                                RemoteError remoteError, String detail) {
@@ -24,13 +25,32 @@ public class TaskFailedException extends ProcPoolException {
 
     public TaskFailedException(String taskId, String taskType, FailureReason reason, int attempts,
                                RemoteError remoteError, String detail, java.util.List<String> output) {
+        this(taskId, taskType, reason, attempts, remoteError, detail, output, java.util.List.of());
+    }
+
+    /**
+     * @param failedAttempts the forensics of each failed attempt (worker, pid, reason, exit, duration, memory,
+     *                       output tail), oldest first
+     */
+    public TaskFailedException(String taskId, String taskType, FailureReason reason, int attempts,
+                               RemoteError remoteError, String detail, java.util.List<String> output,
+                               java.util.List<AttemptRecord> failedAttempts) {
         super(describe(taskId, taskType, reason, attempts, remoteError, detail));
+        this.failedAttempts = java.util.List.copyOf(failedAttempts);
         this.taskId = Objects.requireNonNull(taskId, "taskId");
         this.taskType = Objects.requireNonNull(taskType, "taskType");
         this.reason = Objects.requireNonNull(reason, "reason");
         this.attempts = attempts;
         this.remoteError = remoteError;
         this.output = java.util.List.copyOf(output);
+    }
+
+    /**
+     * The forensics of each failed attempt, oldest first: the same records a dead-letter entry keeps, for failures
+     * that do not go to the dead-letter queue. Empty for a task that never ran (cancelled or failed while queued).
+     */
+    public java.util.List<AttemptRecord> failedAttempts() {
+        return failedAttempts;
     }
 
     /** What the last attempt wrote while it ran (stderr and log lines), bounded, oldest first. */

@@ -37,10 +37,17 @@ public interface TaskHandle {
     /**
      * Waits at most {@code timeout} for the outcome.
      *
-     * @throws TaskFailedException if the task failed
-     * @throws ProcPoolException   if the outcome is not known within the timeout (the task goes on)
+     * @throws TaskFailedException    if the task failed
+     * @throws AwaitTimeoutException  if the task did not end within the timeout (it goes on; await again, or
+     *                                 cancel it)
      */
     TaskResult await(Duration timeout);
+
+    /**
+     * The worker that runs the task's current attempt, or ran its last one; empty before its first dispatch. A
+     * worker id names a worker for the pool's whole life ({@link WorkerPool#worker(String)} while it lives).
+     */
+    java.util.Optional<String> workerId();
 
     /**
      * Cancels the task. A queued task is removed from the queue; a running task is cancelled on its worker.

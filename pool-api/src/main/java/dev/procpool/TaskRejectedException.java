@@ -22,7 +22,13 @@ public class TaskRejectedException extends ProcPoolException {
         /** No worker of the pool serves the task's type or has its required capabilities. */
         NO_CAPABLE_WORKER,
         /** A task with the same id is still in the pool. */
-        DUPLICATE_ID
+        DUPLICATE_ID,
+        /**
+         * Every group that could run the task keeps failing to start its workers
+         * ({@link RestartPolicy#startFailuresBeforeFailingTasks()}); the message carries the last launch error. The
+         * pool accepts such tasks again once a worker starts.
+         */
+        WORKERS_CANNOT_START
     }
 
     private final Kind kind;

@@ -167,27 +167,36 @@ public final class ChaosExample {
             } catch (TaskFailedException e) {
                 out.printf("  %-12s %-14s %s after %d attempt(s)%n", handle.id(), handle.state(), e.reason(),
                         e.attempts());
+                printAttempts(e.failedAttempts(), out); // the forensics come with every failure
             }
         }
         out.println();
     }
 
-    /** Every dead letter with the forensics of each of its attempts. */
+    /** Each failed attempt: its worker, pid, reason, exit status, duration, memory and last words. */
+    private static void printAttempts(List<AttemptRecord> attempts, PrintStream out) {
+        for (AttemptRecord attempt : attempts) {
+            String exit = attempt.signal() != null ? "signal " + attempt.signal()
+                    : attempt.exitCode() != null ? "exit code " + attempt.exitCode() : "worker kept";
+            out.printf(Locale.ROOT, "      attempt %d on %s (pid %d): %s, %s, %d ms, peak RSS %s%n",
+                    attempt.attempt(), attempt.workerId(), attempt.workerPid(), attempt.reason(), exit,
+                    attempt.duration().toMillis(), mebibytes(attempt.peakRssBytes()));
+            out.println("        why: " + attempt.detail());
+            for (String line : lastWords(attempt.stderrTail())) {
+                out.println("        | " + (line.length() > 110 ? line.substring(0, 110) + "..." : line));
+            }
+        }
+    }
+
+    /**
+     * The dead-letter queue: the tasks the pool gave up retrying (their attempts are shown with the outcomes above),
+     * kept to be looked at, redriven or purged.
+     */
     private static void printDeadLetters(List<DeadLetter> letters, PrintStream out) {
         out.printf("Dead-letter queue: %d entries%n", letters.size());
         for (DeadLetter letter : letters) {
-            out.printf("  %s: %s, payload %s%n", letter.taskId(), letter.reason(), letter.payloadJson());
-            for (AttemptRecord attempt : letter.attempts()) {
-                String exit = attempt.signal() != null ? "signal " + attempt.signal()
-                        : attempt.exitCode() != null ? "exit code " + attempt.exitCode() : "worker kept";
-                out.printf(Locale.ROOT, "    attempt %d on %s (pid %d): %s, %s, %d ms, peak RSS %s%n",
-                        attempt.attempt(), attempt.workerId(), attempt.workerPid(), attempt.reason(), exit,
-                        attempt.duration().toMillis(), mebibytes(attempt.peakRssBytes()));
-                out.println("      why: " + attempt.detail());
-                for (String line : lastWords(attempt.stderrTail())) {
-                    out.println("      | " + (line.length() > 110 ? line.substring(0, 110) + "..." : line));
-                }
-            }
+            out.printf("  %s: %s after %d attempts, payload %s%n", letter.taskId(), letter.reason(),
+                    letter.attempts().size(), letter.payloadJson());
         }
         out.println();
     }
@@ -214,7 +223,7 @@ public final class ChaosExample {
         PoolSnapshot.Tasks tasks = metrics.tasks();
         PoolSnapshot.Performance performance = metrics.performance();
         out.println("Pool metrics:");
-        out.printf("  tasks: %d submitted, %d succeeded, %d failed (%d dead-lettered), %d retries%n",
+        out.printf("  tasks: %d submitted, %d succeeded, %d failed, %d dead-lettered, %d retries%n",
                 tasks.submitted(), tasks.completed(), tasks.failed(), tasks.deadLettered(), tasks.retried());
         out.printf("  failed attempts by reason: %s%n", tasks.attemptFailures());
         out.printf(Locale.ROOT, "  workers: %d started, %d restarts, %d zombies detected, %.1f tasks per worker%n",

@@ -20,6 +20,8 @@ import io.micrometer.core.instrument.binder.MeterBinder;
 
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.EnumSet;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -147,9 +149,8 @@ public final class PoolMetrics implements MeterBinder, PoolTracker, AutoCloseabl
         public static final String TASKS_SUBMITTED = PREFIX + ".tasks.submitted";
         /**
          * Counter: tasks that reached a terminal state, by {@value #TAG_OUTCOME} = {@code succeeded | failed |
-         * dead_lettered | cancelled}. {@code failed} counts only tasks that failed and were not kept in the
-         * dead-letter queue (its capacity is 0); the snapshot's {@code tasks.failed} is
-         * {@code failed + dead_lettered}.
+         * dead_lettered | cancelled}, as the snapshot counts them: {@code failed} is a failure the retry policy does
+         * not retry, {@code dead_lettered} a task the pool gave up retrying.
          */
         public static final String TASKS_COMPLETED = PREFIX + ".tasks.completed";
         /** Counter: failed attempts, retried or not, by {@value #TAG_REASON} (lower-case {@link FailureReason}). */
@@ -192,6 +193,15 @@ public final class PoolMetrics implements MeterBinder, PoolTracker, AutoCloseabl
         public static final String TAG_REASON = "reason";
         /** Tag of {@link #WORKER_MEMORY_RSS}. */
         public static final String TAG_STAT = "stat";
+
+        /**
+         * The reasons a worker can die for, so the only {@value #TAG_REASON} values of {@link #WORKER_RESTARTS}: a
+         * handler error, an unknown task type, a cancel or a rejection never cost a worker.
+         */
+        public static final Set<FailureReason> RESTART_REASONS = Collections.unmodifiableSet(EnumSet.of(
+                FailureReason.WORKER_CRASHED,
+                FailureReason.OUT_OF_MEMORY, FailureReason.HUNG, FailureReason.TIMEOUT, FailureReason.PROTOCOL_ERROR,
+                FailureReason.STARTUP_FAILURE));
 
         /** The tag keys this binder sets itself; extra tags may not use them. */
         public static final Set<String> RESERVED_TAGS = Set.of(TAG_POOL, TAG_STATE, TAG_OUTCOME, TAG_REASON, TAG_STAT);
@@ -370,7 +380,7 @@ public final class PoolMetrics implements MeterBinder, PoolTracker, AutoCloseabl
                 null, x -> r.snapshot().workers().unhealthy()));
         meters.add(counter(registry, Names.WORKER_STARTS, "Workers started, replacements included", Tags.empty(),
                 s -> s.performance().workersSpawned()));
-        for (FailureReason reason : FailureReason.values()) {
+        for (FailureReason reason : Names.RESTART_REASONS) {
             meters.add(counter(registry, Names.WORKER_RESTARTS, "Workers replaced after a failure, by reason",
                     Tags.of(Names.TAG_REASON, Names.reason(reason)),
                     s -> s.performance().restartsByReason().getOrDefault(reason, 0L)));
@@ -397,7 +407,7 @@ public final class PoolMetrics implements MeterBinder, PoolTracker, AutoCloseabl
         meters.add(counter(registry, Names.TASKS_COMPLETED, completed, Tags.of(Names.TAG_OUTCOME, "succeeded"),
                 s -> s.tasks().completed()));
         meters.add(counter(registry, Names.TASKS_COMPLETED, completed, Tags.of(Names.TAG_OUTCOME, "failed"),
-                s -> s.tasks().failed() - s.tasks().deadLettered()));
+                s -> s.tasks().failed()));
         meters.add(counter(registry, Names.TASKS_COMPLETED, completed, Tags.of(Names.TAG_OUTCOME, "dead_lettered"),
                 s -> s.tasks().deadLettered()));
         meters.add(counter(registry, Names.TASKS_COMPLETED, completed, Tags.of(Names.TAG_OUTCOME, "cancelled"),

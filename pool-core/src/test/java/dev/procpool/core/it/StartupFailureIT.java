@@ -1,15 +1,25 @@
 package dev.procpool.core.it;
 
+import dev.procpool.FailureReason;
+import dev.procpool.TaskFailedException;
+import dev.procpool.TaskHandle;
+import dev.procpool.TaskRejectedException;
+import dev.procpool.TaskState;
+import dev.procpool.WorkerGroup;
 import dev.procpool.WorkerPool;
 import dev.procpool.WorkerSpec;
 import dev.procpool.WorkerStartupException;
+import dev.procpool.core.testing.TestHandler;
 import dev.procpool.core.testing.TestPools;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -59,6 +69,36 @@ class StartupFailureIT {
                 .workers(1).worker(TestPools.javaWorker(BrokenHandler.class)).start());
         assertTrue(error.getMessage().contains("model file missing"), error.getMessage());
         assertTrue(error.getMessage().contains("exit code 2"), error.getMessage());
+    }
+
+    @Test
+    void tasksForAGroupWhoseWorkersCannotStartFailWithTheLaunchErrorAndNewOnesAreRefused() {
+        // "square" runs on the good group; "x" only on the broken one, which starts empty and scales on backlog
+        try (WorkerPool pool = WorkerPool.builder().name("cannot-start")
+                .group(WorkerGroup.builder("good", TestPools.javaWorker(TestHandler.class)).workers(1).build())
+                .group(WorkerGroup.builder("broken", WorkerSpec.command("/nonexistent/procpool-worker"))
+                        .minWorkers(0).maxWorkers(1).build())
+                .start()) {
+            List<TaskHandle> queued = new ArrayList<>();
+            for (int i = 0; i < 3; i++) {
+                queued.add(pool.submitTask("x", Map.of("i", i)));
+            }
+            for (TaskHandle handle : queued) {
+                TaskFailedException failure = assertThrows(TaskFailedException.class,
+                        () -> handle.await(Duration.ofSeconds(20)));
+                assertEquals(FailureReason.STARTUP_FAILURE, failure.reason());
+                assertTrue(failure.getMessage().contains("/nonexistent/procpool-worker"), failure.getMessage());
+                assertEquals(0, failure.attempts());
+                assertEquals(TaskState.FAILED, handle.state());
+            }
+            TaskRejectedException refused = assertThrows(TaskRejectedException.class,
+                    () -> pool.submitTask("x", Map.of()));
+            assertEquals(TaskRejectedException.Kind.WORKERS_CANNOT_START, refused.kind());
+            assertTrue(refused.getMessage().contains("group \"broken\""), refused.getMessage());
+            // the other group is not affected
+            assertEquals(16, pool.submitTask("square", new TestHandler.Square(4)).await(Duration.ofSeconds(10))
+                    .as(TestHandler.Squared.class).square());
+        }
     }
 
     /** A handler that cannot be created. */

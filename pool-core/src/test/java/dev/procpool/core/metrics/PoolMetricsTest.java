@@ -189,10 +189,12 @@ class PoolMetricsTest {
             for (int i = 0; i < 3; i++) {
                 failing.add(pool.submitTask("fail", Map.of()));
             }
-            failing.add(pool.submitTask("fatal", Map.of())); // one attempt, not retryable
             for (TaskHandle handle : failing) {
                 await().atMost(Duration.ofSeconds(5)).until(() -> handle.state() == TaskState.DEAD_LETTERED);
             }
+            // one attempt, not retryable: a final, expected failure, not a dead letter
+            TaskHandle fatal = pool.submitTask("fatal", Map.of());
+            await().atMost(Duration.ofSeconds(5)).until(() -> fatal.state() == TaskState.FAILED);
 
             // a running gate task, a full queue, two cancels
             TaskHandle gated = pool.submitTask(TaskRequest.of("gate", Map.of("name", gate)).withId("gated"));
@@ -214,15 +216,15 @@ class PoolMetricsTest {
 
             // the events arrive on the pool's event thread
             await().atMost(Duration.ofSeconds(5)).until(() -> events.all(PoolEvent.TaskCompleted.class).size() == 7
-                    && events.all(PoolEvent.TaskDeadLettered.class).size() == 4
+                    && events.all(PoolEvent.TaskDeadLettered.class).size() == 3
                     && events.all(PoolEvent.TaskFailed.class).size() == 7
                     && events.all(PoolEvent.TaskRetried.class).size() == 3);
 
             PoolSnapshot snapshot = pool.snapshot();
             assertEquals(13, snapshot.tasks().submitted());
             assertEquals(7, snapshot.tasks().completed());
-            assertEquals(4, snapshot.tasks().deadLettered());
-            assertEquals(4, snapshot.tasks().failed());
+            assertEquals(3, snapshot.tasks().deadLettered());
+            assertEquals(1, snapshot.tasks().failed());
             assertEquals(2, snapshot.tasks().cancelled());
             assertEquals(4, snapshot.tasks().rejected());
             assertEquals(3, snapshot.tasks().retried());
@@ -241,8 +243,9 @@ class PoolMetricsTest {
                         with(agree, "outcome", "dead_lettered")));
                 assertEquals(events.all(PoolEvent.TaskDeadLettered.class).size(), s.value(
                         "procpool_tasks_completed_total", with(agree, "outcome", "dead_lettered")));
-                assertEquals(snapshot.tasks().failed() - snapshot.tasks().deadLettered(),
+                assertEquals(snapshot.tasks().failed(),
                         s.value("procpool_tasks_completed_total", with(agree, "outcome", "failed")));
+                assertEquals(1, s.value("procpool_tasks_completed_total", with(agree, "outcome", "failed")));
                 assertEquals(snapshot.tasks().cancelled(), s.value("procpool_tasks_completed_total",
                         with(agree, "outcome", "cancelled")));
                 assertEquals(snapshot.tasks().retried(), s.value("procpool_tasks_retried_total", agree));
@@ -257,21 +260,27 @@ class PoolMetricsTest {
                 }
                 for (TaskRejectedException.Kind kind : TaskRejectedException.Kind.values()) {
                     long expected = kind == TaskRejectedException.Kind.SHUT_DOWN
-                            || kind == TaskRejectedException.Kind.INVALID_PAYLOAD ? 0 : 1;
+                            || kind == TaskRejectedException.Kind.INVALID_PAYLOAD
+                            || kind == TaskRejectedException.Kind.WORKERS_CANNOT_START ? 0 : 1;
                     assertEquals(expected, s.value("procpool_tasks_rejected_total",
                             with(agree, "reason", PoolMetrics.Names.reason(kind))), kind.toString());
                 }
                 assertEquals(snapshot.tasks().rejected(), s.sum("procpool_tasks_rejected_total", agree));
                 assertEquals(pool.deadLetters().size(), s.value("procpool_deadletter_size", agree));
                 assertEquals(2, s.value("procpool_deadletter_size", agree));
-                assertEquals(4, s.value("procpool_deadletter_added_total", agree));
-                assertEquals(2, s.value("procpool_deadletter_evicted_total", agree));
+                assertEquals(3, s.value("procpool_deadletter_added_total", agree));
+                assertEquals(1, s.value("procpool_deadletter_evicted_total", agree));
                 // every dispatch was timed: 7 successes and 7 failed attempts; the cancelled tasks never ran
                 assertEquals(14, s.value("procpool_task_wait_seconds_count", agree));
                 assertEquals(7, s.value("procpool_task_execution_seconds_count", with(agree, "outcome", "succeeded")));
                 assertEquals(7, s.value("procpool_task_execution_seconds_count", with(agree, "outcome", "failed")));
                 assertEquals(snapshot.performance().workersSpawned(), s.value("procpool_worker_starts_total", agree));
                 assertEquals(0, s.sum("procpool_worker_restarts_total", agree));
+                for (FailureReason reason : FailureReason.values()) { // only reasons a worker can die for
+                    boolean series = s.all.stream().anyMatch(x -> x.name().equals("procpool_worker_restarts_total")
+                            && PoolMetrics.Names.reason(reason).equals(x.labels().get("reason")));
+                    assertEquals(PoolMetrics.Names.RESTART_REASONS.contains(reason), series, reason.toString());
+                }
                 assertEquals(1, s.sum("procpool_workers", agree));
                 assertEquals(1, s.value("procpool_workers", with(agree, "state", "idle")));
                 assertEquals(0, s.value("procpool_queue_depth", agree));

@@ -53,6 +53,12 @@ final class Admission {
                     + "; the workers serve " + supervisor.servedTypes() + " with capabilities "
                     + supervisor.capabilities());
         }
+        if (!supervisor.canRunSomewhere(task.routingKey)) {
+            throw new TaskRejectedException(TaskRejectedException.Kind.WORKERS_CANNOT_START, "pool \""
+                    + ctx.config.name() + "\" cannot start the workers that run \"" + task.type() + "\" tasks: "
+                    + supervisor.whyCannotStart(task.routingKey) + ". Task " + task.id + " was not queued; such "
+                    + "tasks are accepted again once a worker starts");
+        }
         task.routingKey = book.intern(task.routingKey);
         book.accept(task);
         counters.submitted++;

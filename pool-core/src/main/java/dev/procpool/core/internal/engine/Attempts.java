@@ -61,6 +61,7 @@ final class Attempts {
         task.state = TaskState.RUNNING;
         task.worker = worker;
         task.lastWorkerPid = worker.pid;
+        task.lastWorkerId = worker.id;
         task.dispatchedAt = now;
         task.frameEnd = 0; // set once the frame is written; an answer before that tells the writer nothing
         task.timedOut = false;
@@ -159,8 +160,9 @@ final class Attempts {
     }
 
     /**
-     * An attempt failed: the task waits to be retried if its policy allows, or ends in the dead-letter queue (or
-     * failed, when the queue keeps nothing).
+     * An attempt failed: the task waits to be retried if its policy allows; if the policy retries this failure but
+     * the attempts ran out, it ends in the dead-letter queue (a poison suspect); any other failure ends it
+     * {@code FAILED} ({@link RetryDecision}).
      */
     void failed(TaskRecord task, WorkerRecord worker, FailureReason reason, String detail, ExitStatus exit,
                 RemoteError remote, boolean retryable, Effects fx) {
@@ -177,24 +179,33 @@ final class Attempts {
             ctx.publish(new PoolEvent.TaskFailed(ctx.name(), ctx.clock.instant(), task.id, task.type(), reason,
                     task.attempts, decision.retry()));
         }
-        if (decision.retry()) {
-            retryLater(task, reason, decision.delayNanos(), now);
+        switch (decision.outcome()) {
+            case RETRY -> retryLater(task, reason, decision.delayNanos(), now);
+            case DEAD_LETTER -> deadLetter(task, failure(task, reason, remote, detail), fx);
+            case FAIL -> fail(task, failure(task, reason, remote, detail), fx);
+        }
+    }
+
+    /** Ends a task the pool gave up retrying in the dead-letter queue (or failed, if the queue cannot keep it). */
+    private void deadLetter(TaskRecord task, TaskFailedException failure, Effects fx) {
+        DeadLetter letter = new DeadLetter(task.id, task.type(), task.request.priority(),
+                new String(task.payloadJson, StandardCharsets.UTF_8), failure.reason(), failure.getMessage(),
+                task.failedAttempts, ctx.clock.instant());
+        if (!deadLetters.add(letter, task.request)) {
+            fail(task, failure, fx); // capacity 0, or an entry larger than the whole queue may hold
             return;
         }
-        TaskFailedException failure = failure(task, reason, remote, detail);
-        DeadLetter letter = new DeadLetter(task.id, task.type(), task.request.priority(),
-                new String(task.payloadJson, StandardCharsets.UTF_8), reason, failure.getMessage(),
-                task.failedAttempts, ctx.clock.instant());
-        if (deadLetters.add(letter, task.request)) {
-            counters.deadLettered++;
-            finish(task, TaskState.DEAD_LETTERED, failure, fx);
-            if (ctx.listening()) {
-                ctx.publish(new PoolEvent.TaskDeadLettered(ctx.name(), ctx.clock.instant(), letter));
-            }
-        } else {
-            counters.failed++;
-            finish(task, TaskState.FAILED, failure, fx);
+        counters.deadLettered++;
+        finish(task, TaskState.DEAD_LETTERED, failure, fx);
+        if (ctx.listening()) {
+            ctx.publish(new PoolEvent.TaskDeadLettered(ctx.name(), ctx.clock.instant(), letter));
         }
+    }
+
+    /** Ends a task failed: a final, expected failure. */
+    void fail(TaskRecord task, TaskFailedException failure, Effects fx) {
+        counters.failed++;
+        finish(task, TaskState.FAILED, failure, fx);
     }
 
     private void retryLater(TaskRecord task, FailureReason reason, long delay, long now) {
@@ -215,7 +226,7 @@ final class Attempts {
 
     TaskFailedException failure(TaskRecord task, FailureReason reason, RemoteError remote, String detail) {
         return new TaskFailedException(task.id, task.type(), reason, task.attempts, remote, detail,
-                task.outputLines());
+                task.outputLines(), task.failedAttempts);
     }
 
     /**

@@ -1,12 +1,15 @@
 package dev.procpool.core.internal.engine;
 
+import dev.procpool.AwaitTimeoutException;
 import dev.procpool.ProcPoolException;
+import dev.procpool.core.internal.text.Units;
 import dev.procpool.TaskHandle;
 import dev.procpool.TaskRequest;
 import dev.procpool.TaskResult;
 import dev.procpool.TaskState;
 
 import java.time.Duration;
+import java.util.Optional;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -80,12 +83,21 @@ final class DefaultTaskHandle implements TaskHandle {
         } catch (ExecutionException e) {
             throw unwrap(e.getCause());
         } catch (TimeoutException e) {
-            throw new ProcPoolException("task " + task.id + " did not end within " + timeout + " (state "
-                    + task.state + "); it goes on");
+            TaskState state = task.state;
+            if (state.isTerminal()) {
+                return join(); // it ended as the wait ran out: its outcome, not a timeout that contradicts it
+            }
+            throw new AwaitTimeoutException(task.id, timeout, state, "task " + task.id + " (" + task.type()
+                    + ") did not end within " + Units.duration(timeout) + "; it goes on (" + state + ")");
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new ProcPoolException("interrupted while waiting for task " + task.id, e);
         }
+    }
+
+    @Override
+    public Optional<String> workerId() {
+        return Optional.ofNullable(task.lastWorkerId);
     }
 
     @Override

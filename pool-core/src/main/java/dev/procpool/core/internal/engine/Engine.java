@@ -376,8 +376,24 @@ final class Engine {
                 worker.stopCause = FailureReason.STARTUP_FAILURE;
                 supervisor.workers.remove(worker);
                 fx.quick(() -> worker.ready.completeExceptionally(new WorkerStartupException(problem, e)));
+                startFailed(worker, "cannot run " + spec.argv().get(0) + ": " + e.getMessage(), fx);
                 workerGone(worker, fx);
             });
+        }
+    }
+
+    /**
+     * A worker could not start. When that leaves its group unable to start workers, the tasks only such groups can
+     * run fail now with {@link FailureReason#STARTUP_FAILURE} instead of waiting for workers that will not come.
+     */
+    void startFailed(WorkerRecord worker, String cause, Effects fx) {
+        if (!supervisor.startFailed(worker, cause)) {
+            return;
+        }
+        for (TaskRecord task : book.removeWhere(key -> !supervisor.canRunSomewhere((TaskRecord.RoutingKey) key))) {
+            admission.roomMade();
+            attempts.fail(task, attempts.failure(task, FailureReason.STARTUP_FAILURE, null,
+                    supervisor.whyCannotStart(task.routingKey)), fx);
         }
     }
 

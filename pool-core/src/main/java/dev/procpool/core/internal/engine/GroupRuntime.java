@@ -23,6 +23,15 @@ final class GroupRuntime {
     Set<String> announcedCapabilities;
     /** Task types announced by the group's workers; null until one is ready, empty when they serve any type. */
     Set<String> announcedTaskTypes;
+    /** Start failures in a row: workers that could not be launched or exited before ready. Reset by a ready one. */
+    int startFailuresInARow;
+    /** The last start failure, in one line: what tasks fail with, and submissions are refused with. */
+    String lastStartFailure;
+    /**
+     * The group failed to start workers too often with none ready: the tasks only it can run fail, and new ones are
+     * refused, until one of its workers becomes ready.
+     */
+    boolean cannotStart;
     /** This pool's instance of the group's own load balancer, if it has one ({@link LoadBalancer#forPool}). */
     final LoadBalancer balancer;
 

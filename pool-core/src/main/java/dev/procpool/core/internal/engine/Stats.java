@@ -73,7 +73,7 @@ final class Stats {
                 new PoolSnapshot.Pool(ctx.name(), (int) workers.stream().filter(WorkerRecord::isActiveMember).count(),
                         state, startedAt == 0 ? 0 : TimeUnit.NANOSECONDS.toMillis(now - startedAt)),
                 new PoolSnapshot.Workers(workers.size(), idle, busy, unhealthy),
-                new PoolSnapshot.Tasks(c.submitted, c.succeeded, c.failed + c.deadLettered, c.deadLettered,
+                new PoolSnapshot.Tasks(c.submitted, c.succeeded, c.failed, c.deadLettered,
                         c.cancelled, c.rejected(), c.retried, book.queued(), supervisor.runningCount(),
                         c.failuresByReason, c.rejectedByKind),
                 new PoolSnapshot.Performance(c.workersStarted == 0 ? 0 : (double) served / c.workersStarted,

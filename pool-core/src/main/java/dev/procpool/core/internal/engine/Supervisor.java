@@ -189,6 +189,12 @@ final class Supervisor {
                     worker.pid, startup));
         }
         fx.quick(() -> worker.ready.complete(null));
+        if (group.cannotStart) {
+            LOG.info("group \"{}\" of pool {} started a worker again; its tasks are accepted again", group.name(),
+                    ctx.name());
+        }
+        group.startFailuresInARow = 0;
+        group.cannotStart = false;
         promoteSpares(group);
         ctx.dueAt(now + ctx.config.heartbeatTimeout().toNanos());
         return true;
@@ -216,6 +222,48 @@ final class Supervisor {
                     worker.pid, status.toString(), worker.stopCause));
         }
         return worker.stopCause != null ? worker.stopCause : FailureReason.WORKER_CRASHED;
+    }
+
+    /**
+     * A worker of the group could not be launched or exited before {@code ready}. Returns whether the group now
+     * cannot start workers: too many failures in a row and none of its workers ready.
+     */
+    boolean startFailed(WorkerRecord worker, String cause) {
+        GroupRuntime group = worker.group;
+        group.startFailuresInARow++;
+        group.lastStartFailure = cause;
+        if (group.cannotStart || group.startFailuresInARow < ctx.config.restartPolicy().startFailuresBeforeFailingTasks()
+                || workers.stream().anyMatch(w -> w.group == group && w.isReady())) {
+            return false;
+        }
+        group.cannotStart = true;
+        LOG.error("group \"{}\" of pool {} could not start a worker {} times in a row; failing the tasks only it can "
+                + "run and refusing new ones until a worker starts (it keeps trying). The last failure: {}",
+                group.name(), ctx.name(), group.startFailuresInARow, cause);
+        return true;
+    }
+
+    /** Whether some group that may serve this routing can start workers. */
+    boolean canRunSomewhere(TaskRecord.RoutingKey key) {
+        for (GroupRuntime group : groups.values()) {
+            if (group.mayServe(key) && !group.cannotStart) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Why tasks with this routing cannot run: the groups that may serve it and their last start failures. */
+    String whyCannotStart(TaskRecord.RoutingKey key) {
+        StringBuilder why = new StringBuilder();
+        for (GroupRuntime group : groups.values()) {
+            if (group.mayServe(key)) {
+                why.append(why.length() == 0 ? "" : "; ").append("group \"").append(group.name())
+                        .append("\" failed to start a worker ").append(group.startFailuresInARow)
+                        .append(" times in a row, the last: ").append(group.lastStartFailure);
+            }
+        }
+        return why.toString();
     }
 
     /** How a worker that the pool did not stop died. */

@@ -46,6 +46,8 @@ final class TaskRecord implements BookEntry, LoadBalancer.TaskView {
     WorkerRecord worker;
     /** The pid of the worker of the latest attempt, for the task's log file. */
     long lastWorkerPid;
+    /** The worker of the latest attempt, for the caller's handle (read without the lock). */
+    volatile String lastWorkerId;
     long queuedAt;
     long dispatchedAt;
     long deadline = Long.MAX_VALUE;

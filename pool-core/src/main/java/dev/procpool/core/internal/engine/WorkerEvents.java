@@ -150,6 +150,16 @@ final class WorkerEvents implements WorkerProcess.Listener {
         });
     }
 
+    /** A start failure in one line: how the worker ended, and the last thing it wrote. */
+    private String startFailure(ExitStatus status, String tail) {
+        String lastLine = tail.lines().filter(line -> !line.isBlank()).reduce((a, b) -> b).orElse("");
+        if (lastLine.length() > 300) {
+            lastLine = lastLine.substring(0, 300) + "…";
+        }
+        return (worker.stopDetail != null ? worker.stopDetail + "; " : "") + "exited before ready: " + status
+                + (lastLine.isEmpty() ? "" : "; its last words: " + lastLine);
+    }
+
     /** The process has exited: its tasks fail (and may be retried), and it is replaced if needed. */
     @Override
     public void onExit(ExitStatus status) {
@@ -176,6 +186,7 @@ final class WorkerEvents implements WorkerProcess.Listener {
                         + (worker.stopDetail != null ? worker.stopDetail + "; it " : "")
                         + "ended before it was ready: " + status + "; stderr tail:\n" + tail;
                 fx.quick(() -> worker.ready.completeExceptionally(new WorkerStartupException(problem)));
+                engine.startFailed(worker, startFailure(status, tail), fx);
             }
             engine.workerGone(worker, fx);
         });

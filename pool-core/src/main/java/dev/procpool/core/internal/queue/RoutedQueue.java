@@ -50,6 +50,21 @@ public final class RoutedQueue<T extends QueueEntry> implements TaskQueue<T> {
         return best;
     }
 
+    /** Removes and returns every entry whose routing key passes the filter, each key's entries in run order. */
+    public List<T> removeWhere(Predicate<Object> routingKeys) {
+        List<T> removed = new ArrayList<>();
+        for (Iterator<Map.Entry<Object, PriorityHeap<T>>> it = heaps.entrySet().iterator(); it.hasNext(); ) {
+            Map.Entry<Object, PriorityHeap<T>> entry = it.next();
+            if (routingKeys.test(entry.getKey())) {
+                List<T> drained = entry.getValue().drain();
+                size -= drained.size();
+                removed.addAll(drained);
+                it.remove();
+            }
+        }
+        return removed;
+    }
+
     /** The number of entries whose routing key passes the filter. */
     public int count(Predicate<Object> routingKeys) {
         int count = 0;

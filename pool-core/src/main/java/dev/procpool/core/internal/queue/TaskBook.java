@@ -132,6 +132,21 @@ public final class TaskBook<T extends BookEntry> {
         live.remove(id);
     }
 
+    /**
+     * Removes and returns every waiting task (queued, or waiting to retry) whose routing key passes the filter: the
+     * tasks nothing can run any more.
+     */
+    public List<T> removeWhere(Predicate<Object> routingKeys) {
+        List<T> removed = queue.removeWhere(routingKeys);
+        for (T task : List.copyOf(retryWaiting)) {
+            if (routingKeys.test(task.routingKey())) {
+                retryWaiting.remove(task);
+                removed.add(task);
+            }
+        }
+        return removed;
+    }
+
     /** Removes and returns every queued task, in run order. */
     public List<T> drainQueue() {
         return queue.drain();

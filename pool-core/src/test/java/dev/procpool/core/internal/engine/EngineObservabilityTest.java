@@ -274,7 +274,7 @@ class EngineObservabilityTest {
             TaskRecord task = h.submit("job/../1");
             worker.stderr("about to fail");
             worker.error("job/../1", "HANDLER_ERROR", true);
-            assertEquals(TaskState.DEAD_LETTERED, task.state);
+            assertEquals(TaskState.FAILED, task.state);
 
             Path file = directory.resolve("job_.._1-" + worker.pid() + ".log");
             assertTrue(Files.exists(file), "expected " + file + " among " + list(directory));
@@ -442,7 +442,7 @@ class EngineObservabilityTest {
          * +200 ms  b succeeds (ran 200 ms); d dispatched to b's worker (waited 200 ms)
          * +300 ms  c's worker crashes (it served a): c retries at +400 ms, the replacement starts at +400 ms
          * +400 ms  c queued again, nothing free; w-3 launched
-         * +500 ms  d fails HANDLER_ERROR, dead-lettered; c dispatched (waited 100 ms); e queued and cancelled;
+         * +500 ms  d fails HANDLER_ERROR (not retried: FAILED); c dispatched (waited 100 ms); e queued and cancelled;
          *          a duplicate id is refused; the group is scaled up by one (w-4)
          * +600 ms  w-3 ready
          * </pre>
@@ -488,7 +488,7 @@ class EngineObservabilityTest {
 
             h.ticker.set(t0 + 500 * MS);
             wb.error("d", "HANDLER_ERROR", true);
-            assertEquals(TaskState.DEAD_LETTERED, d.state);
+            assertEquals(TaskState.FAILED, d.state);
             assertEquals(wb.id, c.worker.id);
             TaskRecord e = h.submit("e");
             assertEquals(TaskState.QUEUED, e.state);
@@ -505,7 +505,7 @@ class EngineObservabilityTest {
             assertEquals(new PoolSnapshot.Pool("unit", 3, PoolState.RUNNING, 600), s.pool());
             // b's worker busy with c, w-3 idle, w-4 starting
             assertEquals(new PoolSnapshot.Workers(3, 1, 1, 1), s.workers());
-            assertEquals(new PoolSnapshot.Tasks(5, 2, 1, 1, 1, 2, 1, 0, 1,
+            assertEquals(new PoolSnapshot.Tasks(5, 2, 1, 0, 1, 2, 1, 0, 1,
                     Map.of(FailureReason.WORKER_CRASHED, 1L, FailureReason.HANDLER_ERROR, 1L),
                     Map.of(TaskRejectedException.Kind.PAYLOAD_TOO_LARGE, 1L,
                             TaskRejectedException.Kind.DUPLICATE_ID, 1L)), s.tasks());

@@ -11,6 +11,7 @@ import dev.procpool.PoolState;
 import dev.procpool.RestartPolicy;
 import dev.procpool.RetryPolicy;
 import dev.procpool.TaskFailedException;
+import dev.procpool.TaskRejectedException;
 import dev.procpool.TaskRequest;
 import dev.procpool.TaskState;
 import dev.procpool.WorkerGroup;
@@ -292,6 +293,38 @@ class EngineTest {
             assertTrue(startup.getMessage().contains("fake-worker"), startup.getMessage());
             assertFalse(h.hasWorker("w-1"));
         }
+
+        @Test
+        void after_three_start_failures_in_a_row_with_no_worker_ready_the_tasks_fail_and_new_ones_are_refused() {
+            EngineHarness h = harness(commandGroup(1)).startReady();
+            TaskRecord running = h.submit("running");
+            TaskRecord queued = h.submit("queued");
+            long at = h.now();
+            h.workers.get("w-1").exit(1); // the running task is retried (WORKER_CRASHED); the worker is replaced
+            for (int i = 2; i <= 4; i++) {
+                at = h.maintainAt(at + Duration.ofSeconds(2).toNanos()); // past any restart backoff
+                FakeWorker replacement = h.workers.get("w-" + i);
+                replacement.stderr("cannot load the model");
+                replacement.exit(3); // before ready
+                if (i < 4) {
+                    assertEquals(TaskState.QUEUED, queued.state, "not yet: " + (i - 1) + " start failure(s)");
+                }
+            }
+            for (TaskRecord task : List.of(running, queued)) {
+                assertEquals(TaskState.FAILED, task.state, task.id);
+                TaskFailedException failure = failure(task);
+                assertEquals(FailureReason.STARTUP_FAILURE, failure.reason());
+                assertTrue(failure.getMessage().contains("exit code 3"), failure.getMessage());
+                assertTrue(failure.getMessage().contains("cannot load the model"), failure.getMessage());
+            }
+            TaskRejectedException refused = assertThrows(TaskRejectedException.class, () -> h.submit("later"));
+            assertEquals(TaskRejectedException.Kind.WORKERS_CANNOT_START, refused.kind());
+            assertTrue(refused.getMessage().contains("cannot load the model"), refused.getMessage());
+
+            h.maintainAt(at + Duration.ofSeconds(40).toNanos()); // the group keeps trying, at the backoff's pace
+            h.workers.last().ready();
+            assertEquals(TaskState.RUNNING, h.submit("after").state, "a ready worker lifts the refusal");
+        }
     }
 
     // ============================================================================================ task timeouts
@@ -339,13 +372,11 @@ class EngineTest {
 
             h.ticker.set(deadline + CANCEL_GRACE.toNanos() - 1);
             worker.error("slow", "HANDLER_ERROR", true); // "cancelled"
-            assertEquals(TaskState.DEAD_LETTERED, task.state);
+            assertEquals(TaskState.FAILED, task.state);
             TaskFailedException failed = failure(task);
             assertEquals(FailureReason.TIMEOUT, failed.reason());
             assertEquals(1, failed.attempts());
-            DeadLetter letter = h.deadLetters.get("slow").orElseThrow();
-            assertEquals(FailureReason.TIMEOUT, letter.reason());
-            assertEquals(1, letter.attempts().size());
+            assertEquals(FailureReason.TIMEOUT, failed.failedAttempts().get(0).reason());
 
             h.maintainAt(deadline + CANCEL_GRACE.toNanos());
             for (int s = 1; s <= 30; s++) { // well past every grace period, heartbeating
@@ -379,7 +410,7 @@ class EngineTest {
             assertEquals(TaskState.RUNNING, task.state, "the task is released only when its worker is dead");
 
             worker.exit(128 + ExitStatus.SIGTERM);
-            assertEquals(TaskState.DEAD_LETTERED, task.state);
+            assertEquals(TaskState.FAILED, task.state);
             assertEquals(FailureReason.TIMEOUT, failure(task).reason());
             AttemptRecord attempt = task.failedAttempts.get(0);
             assertEquals(FailureReason.TIMEOUT, attempt.reason());
@@ -512,12 +543,13 @@ class EngineTest {
             TaskRecord task = h.submit("bad-input");
             worker.error("bad-input", "HANDLER_ERROR", true);
 
-            assertEquals(TaskState.DEAD_LETTERED, task.state);
+            assertEquals(TaskState.FAILED, task.state, "an expected failure ends the task; it is no dead letter");
+            assertEquals(0, h.deadLetters.size());
             TaskFailedException failed = failure(task);
             assertEquals(FailureReason.HANDLER_ERROR, failed.reason());
             assertEquals(1, failed.attempts());
             assertEquals("com.example.Boom", failed.remoteError().orElseThrow().className());
-            AttemptRecord attempt = h.deadLetters.get("bad-input").orElseThrow().attempts().get(0);
+            AttemptRecord attempt = failed.failedAttempts().get(0);
             assertEquals("it broke", attempt.remoteError().message());
             assertNull(attempt.exitCode());
             assertEquals(WorkerState.IDLE, h.snapshot("w-1").state());
@@ -546,7 +578,7 @@ class EngineTest {
             TaskRecord task = h.submit(TaskRequest.of("work", 1).withId("nr").withRetryPolicy(policy));
             h.workers.get("w-1").error("nr", "HANDLER_ERROR", false);
 
-            assertEquals(TaskState.DEAD_LETTERED, task.state);
+            assertEquals(TaskState.FAILED, task.state, "not retried by the worker's word: not a poison suspect");
             assertEquals(1, failure(task).attempts());
             assertEquals(0, h.engine.counters().retried);
         }
@@ -557,7 +589,7 @@ class EngineTest {
             TaskRecord task = h.submit("odd");
             h.workers.get("w-1").error("odd", "UNKNOWN_TASK_TYPE", true);
             assertEquals(FailureReason.UNKNOWN_TASK_TYPE, failure(task).reason());
-            assertEquals(TaskState.DEAD_LETTERED, task.state);
+            assertEquals(TaskState.FAILED, task.state);
         }
 
         @Test
@@ -573,12 +605,31 @@ class EngineTest {
         }
 
         @Test
-        void with_a_dead_letter_capacity_of_zero_a_task_that_fails_for_good_ends_failed() {
+        void a_task_the_pool_gave_up_retrying_is_dead_lettered_with_every_attempt() {
+            EngineHarness h = harness(commandGroup(1)).startReady();
+            RetryPolicy policy = RetryPolicy.builder().maxAttempts(2).initialDelay(Duration.ofMillis(10)).build();
+            TaskRecord task = h.submit(TaskRequest.of("work", 1).withId("poison").withRetryPolicy(policy));
+            long at = h.now();
+            h.workers.get("w-1").exit(128 + ExitStatus.SIGKILL);
+            h.maintainAt(at + Duration.ofSeconds(1).toNanos());
+            h.workers.get("w-2").ready();
+            h.maintainAt(at + Duration.ofSeconds(2).toNanos());
+            h.workers.get("w-2").exit(128 + ExitStatus.SIGKILL);
+            assertEquals(TaskState.DEAD_LETTERED, task.state);
+            assertEquals(2, h.deadLetters.get("poison").orElseThrow().attempts().size());
+            assertEquals(2, failure(task).failedAttempts().size());
+            assertEquals(1, h.engine.counters().deadLettered);
+            assertEquals(0, h.engine.counters().failed);
+        }
+
+        @Test
+        void with_a_dead_letter_capacity_of_zero_a_task_the_pool_gave_up_retrying_ends_failed() {
             EngineHarness h = harness(commandGroup(1), b -> b.deadLetterCapacity(0)).startReady();
-            TaskRecord task = h.submit("lost");
-            h.workers.get("w-1").error("lost", "HANDLER_ERROR", true);
+            RetryPolicy once = RetryPolicy.builder().maxAttempts(1).build();
+            TaskRecord task = h.submit(TaskRequest.of("work", 1).withId("lost").withRetryPolicy(once));
+            h.workers.get("w-1").exit(128 + ExitStatus.SIGKILL);
             assertEquals(TaskState.FAILED, task.state);
-            assertEquals(FailureReason.HANDLER_ERROR, failure(task).reason());
+            assertEquals(FailureReason.WORKER_CRASHED, failure(task).reason());
             assertEquals(0, h.deadLetters.size());
             assertEquals(1, h.engine.counters().failed);
         }
@@ -892,12 +943,12 @@ class EngineTest {
             assertEquals(List.of("late"), worker.cancels());
 
             worker.result("late", "42");
-            assertEquals(TaskState.DEAD_LETTERED, task.state);
+            assertEquals(TaskState.FAILED, task.state, "a timeout is not retried by default: the task fails");
             assertEquals(FailureReason.TIMEOUT, failure(task).reason());
             worker.result("late", "42");
-            assertEquals(TaskState.DEAD_LETTERED, task.state);
+            assertEquals(TaskState.FAILED, task.state);
             assertEquals(0, h.engine.counters().succeeded);
-            assertEquals(1, h.engine.counters().deadLettered);
+            assertEquals(1, h.engine.counters().failed);
             assertEquals(1, h.snapshot("w-1").tasksServed());
         }
 
@@ -1250,7 +1301,7 @@ class EngineTest {
             assertEquals(TaskState.RUNNING, bystander.state);
 
             worker.exit(128 + ExitStatus.SIGTERM);
-            assertEquals(TaskState.DEAD_LETTERED, slow.state);
+            assertEquals(TaskState.FAILED, slow.state);
             assertEquals(FailureReason.TIMEOUT, failure(slow).reason());
             assertEquals(FailureReason.TIMEOUT, slow.failedAttempts.get(0).reason());
 
@@ -1259,13 +1310,12 @@ class EngineTest {
             AttemptRecord lost = bystander.failedAttempts.get(0);
             assertEquals(FailureReason.WORKER_CRASHED, lost.reason());
             assertEquals(ExitStatus.SIGTERM, lost.signal());
-            assertEquals(1, h.deadLetters.size());
-            assertTrue(h.deadLetters.get("bystander").isEmpty());
+            assertEquals(0, h.deadLetters.size());
             Counters counters = h.engine.counters();
             assertEquals(Map.of(FailureReason.TIMEOUT, 1L, FailureReason.WORKER_CRASHED, 1L),
                     counters.failuresByReason);
             assertEquals(1, counters.retried);
-            assertEquals(1, counters.deadLettered);
+            assertEquals(1, counters.failed);
 
             // the replacement (restart delay 100 ms) takes attempt 2, due at the same time
             h.maintainAt(killed + Duration.ofMillis(100).toNanos());

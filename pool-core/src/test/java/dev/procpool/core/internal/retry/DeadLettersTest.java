@@ -364,6 +364,11 @@ class DeadLettersTest {
         }
 
         @Override
+        public java.util.Optional<String> workerId() {
+            return java.util.Optional.empty();
+        }
+
+        @Override
         public boolean cancel() {
             return false;
         }
