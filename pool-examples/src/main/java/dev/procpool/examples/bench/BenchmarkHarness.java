@@ -281,10 +281,10 @@ public final class BenchmarkHarness {
             out.println();
             out.printf(Locale.ROOT, "%-8s  %-52s  %10s  %-25s%n", "ratios", "(round by round)", "median", "min–max");
             for (Results.Ratio ratio : results.ratios()) {
-                if (PeerReport.FIGURES.containsKey(ratio.workload())) {
-                    continue; // in the peer tables
-                }
                 double[] values = results.values(ratio);
+                if (PeerReport.FIGURES.containsKey(ratio.workload()) || Stats.finite(values).length == 0) {
+                    continue; // in the peer tables, or not run
+                }
                 out.printf(Locale.ROOT, "%-8s  %-52s  %10s  %-25s%n", ratio.workload(), ratio.label(),
                         Stats.format(Stats.median(values)), Stats.range(values));
             }
