@@ -68,7 +68,12 @@ class BenchmarkHarnessIT {
             for (String system : List.of("procpool", "sketch")) {
                 assertNumber(headline, system, id);
             }
-            if (node) {
+            if (node && id.equals("W5")) {
+                // a peer that never answers after the kill is a result too ("hung"), not a fault of the harness
+                JsonNode jest = headline.get("systems").get("jest-worker");
+                assertTrue(jest.path("median").isNumber() || jest.path("status").asText().startsWith("hung"),
+                        workload::toPrettyString);
+            } else if (node) {
                 assertNumber(headline, "jest-worker", id);
             } else {
                 assertTrue(headline.get("systems").get("jest-worker").get("status").asText().startsWith("absent"),

@@ -57,7 +57,7 @@ record BenchOptions(int runs, boolean quick, Set<String> only, Set<String> syste
                  int d2Tasks, int d3Tasks, int spawnTasks, int memWorkers, long calibrationWarmupMillis) {
         static final Sizes FULL = new Sizes(30_000, 50_000, 20_000, 200_000, 200, 2_000, 22, 101, 7, 5, 10_000,
                 20_000, 3_000, 20_000, 100_000, 4_000, 200_000, 2_000, 10, 4, 2_000);
-        static final Sizes QUICK = new Sizes(300, 2_000, 1_000, 10_000, 20, 200, 22, 21, 2, 1, 2_000,
+        static final Sizes QUICK = new Sizes(300, 2_000, 1_000, 10_000, 20, 200, 22, 21, 2, 1, 3_000,
                 200, 0, 2_000, 2_000, 0, 20_000, 200, 3, 2, 300);
     }
 

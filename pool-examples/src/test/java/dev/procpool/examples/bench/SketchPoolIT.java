@@ -32,9 +32,9 @@ class SketchPoolIT {
         try (SketchPool pool = new SketchPool(WORKER, 1, 0)) {
             long victim = pool.submit(SketchWorker.PID, null).get(60, TimeUnit.SECONDS).asLong();
             assertEquals(List.of(victim), pool.workerPids());
-            // tasks in flight on the victim when it dies: 400 of about 1 ms each keep it busy well past the kill
+            // tasks in flight on the victim when it dies: 2,000 of about 1 ms each keep it busy well past the kill
             List<CompletableFuture<JsonNode>> inFlight = new ArrayList<>();
-            for (int i = 0; i < 400; i++) {
+            for (int i = 0; i < 2_000; i++) {
                 inFlight.add(pool.submit(BenchHandler.SHA_64K, 22));
             }
             inFlight.get(0).get(60, TimeUnit.SECONDS);
