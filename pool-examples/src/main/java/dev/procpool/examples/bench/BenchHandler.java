@@ -21,6 +21,9 @@ import java.util.Set;
  *       number); returns {@code {"digest": the last digest as hex, "nanos": the time the hashing took}}, so that the
  *       harness can tell the work from the pool's overhead. The harness calibrates N so that one task costs about
  *       1 ms.</li>
+ *   <li>{@value #SHA_64K}: the task of the peer workload W3, SHA-256 over a fixed 64 KiB buffer N times, N being
+ *       the payload (22 in W3); returns the last digest as hex. The buffer is byte {@code i} = {@code (31 i + 7) mod
+ *       256}, the same in the Node.js and Python drivers, so every system computes the same digest.</li>
  * </ul>
  *
  * <p>Stateless apart from a per-thread digest, so safe with any per-worker concurrency.
@@ -32,8 +35,13 @@ public final class BenchHandler implements TaskHandler {
     public static final String SHA = "sha";
     /** Size of the buffer {@value #SHA} hashes. */
     public static final int BUFFER_BYTES = 4096;
+    /** Task type of the peer workload W3: hash the fixed 64 KiB buffer N times. */
+    public static final String SHA_64K = "sha64k";
+    /** Size of the buffer {@value #SHA_64K} hashes. */
+    public static final int PEER_BUFFER_BYTES = 64 * 1024;
 
     private static final byte[] BUFFER = buffer();
+    private static final byte[] PEER_BUFFER = peerBuffer();
     private static final ThreadLocal<MessageDigest> DIGEST = ThreadLocal.withInitial(() -> {
         try {
             return MessageDigest.getInstance("SHA-256");
@@ -44,7 +52,7 @@ public final class BenchHandler implements TaskHandler {
 
     @Override
     public Set<String> taskTypes() {
-        return Set.of(ECHO, SHA);
+        return Set.of(ECHO, SHA, SHA_64K);
     }
 
     @Override
@@ -57,22 +65,32 @@ public final class BenchHandler implements TaskHandler {
                 String digest = sha(rounds);
                 yield Map.of("digest", digest, "nanos", System.nanoTime() - start);
             }
+            case SHA_64K -> sha64k(context.payload(Integer.class));
             default -> throw new IllegalArgumentException("unknown task type " + context.taskType());
         };
     }
 
     /** What {@value #SHA} computes: {@code n} SHA-256 digests of the fixed buffer, the last one as hex. */
     public static String sha(int n) {
+        return digests(BUFFER, n);
+    }
+
+    private static String digests(byte[] buffer, int n) {
         if (n < 1) {
             throw new IllegalArgumentException("n must be positive, was " + n);
         }
         MessageDigest digest = DIGEST.get();
         byte[] last = null;
         for (int i = 0; i < n; i++) {
-            digest.update(BUFFER);
+            digest.update(buffer);
             last = digest.digest();
         }
         return HexFormat.of().formatHex(last);
+    }
+
+    /** What {@value #SHA_64K} computes: {@code n} SHA-256 digests of the 64 KiB buffer, the last one as hex. */
+    public static String sha64k(int n) {
+        return digests(PEER_BUFFER, n);
     }
 
     /** A 100-character ASCII payload: the "~100-byte task" of the latency workload. */
@@ -82,6 +100,14 @@ public final class BenchHandler implements TaskHandler {
             chars[i] = (char) ('a' + i % 26);
         }
         return new String(chars);
+    }
+
+    private static byte[] peerBuffer() {
+        byte[] bytes = new byte[PEER_BUFFER_BYTES];
+        for (int i = 0; i < bytes.length; i++) {
+            bytes[i] = (byte) (31 * i + 7);
+        }
+        return bytes;
     }
 
     private static byte[] buffer() {

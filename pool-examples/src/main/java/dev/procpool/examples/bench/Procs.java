@@ -15,6 +15,11 @@ final class Procs {
     private Procs() {
     }
 
+    /** The kernel's clock ticks per second ({@code USER_HZ}), the unit of CPU times in {@code /proc}. */
+    static long clockTicksPerSecond() {
+        return CLOCK_TICKS_PER_SECOND;
+    }
+
     /** Resident memory of a process in bytes ({@code VmRSS}), or -1. */
     static long rssBytes(long pid) {
         try {
@@ -38,11 +43,52 @@ final class Procs {
     /** User and system CPU time a process has used, in nanoseconds (clock-tick resolution), or null. */
     static long[] cpu(long pid) {
         try {
-            String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
-            // fields after the command, which is in parentheses and may contain spaces
-            String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+            String[] fields = statFields(pid);
+            if (fields == null) {
+                return null;
+            }
             long nanosPerTick = 1_000_000_000L / CLOCK_TICKS_PER_SECOND;
             return new long[] {Long.parseLong(fields[11]) * nanosPerTick, Long.parseLong(fields[12]) * nanosPerTick};
+        } catch (RuntimeException e) {
+            return null;
+        }
+    }
+
+    /**
+     * When a process started, in clock ticks since boot (field 22 of {@code /proc/<pid>/stat}), or -1 when there is
+     * no such process. With the pid it names one process for good: a pid can be reused, a start time with it cannot.
+     */
+    static long startTicks(long pid) {
+        String[] fields = statFields(pid);
+        if (fields == null) {
+            return -1;
+        }
+        try {
+            return Long.parseLong(fields[19]);
+        } catch (RuntimeException e) {
+            return -1;
+        }
+    }
+
+    /**
+     * Whether the process that had this pid and start time still runs: false once it is gone, a zombie waiting to
+     * be reaped (dead; only its exit status is left), or its pid belongs to another process.
+     */
+    static boolean alive(long pid, long startTicks) {
+        String[] fields = statFields(pid);
+        if (fields == null || fields.length < 20) {
+            return false;
+        }
+        String state = fields[0];
+        return !state.equals("Z") && !state.equals("X") && fields[19].equals(Long.toString(startTicks));
+    }
+
+    /** The fields of {@code /proc/<pid>/stat} after the command (the state first), or null. */
+    private static String[] statFields(long pid) {
+        try {
+            String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+            // the command is in parentheses and may contain spaces and parentheses: cut at the last ')'
+            return stat.substring(stat.lastIndexOf(')') + 2).trim().split(" ");
         } catch (IOException | RuntimeException e) {
             return null;
         }

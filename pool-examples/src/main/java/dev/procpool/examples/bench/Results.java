@@ -54,6 +54,7 @@ final class Results {
     private final List<Ratio> ratios = new ArrayList<>();
     private final List<Target> targets = new ArrayList<>();
     private final Map<String, String> notes = new LinkedHashMap<>();
+    private final Map<String, String> statuses = new LinkedHashMap<>();
 
     Results(int runs) {
         this.runs = runs;
@@ -87,6 +88,24 @@ final class Results {
     /** A free-text remark kept in the JSON output, replacing any earlier one of that key. */
     void replaceNote(String key, String text) {
         notes.put(key, text);
+    }
+
+    /**
+     * Why a figure ({@code "W5.python.spare.median"}) or a whole column ({@code "W5.python"}) has no value, such as
+     * "absent: node is not on the PATH" or "cannot: …"; the first text per key is kept.
+     */
+    void status(String key, String text) {
+        statuses.putIfAbsent(key, text);
+    }
+
+    /** The status of a figure of one system, or of its whole column; null when none was given. */
+    String status(String workload, String system, String figure) {
+        String own = statuses.get(workload + "." + system + "." + figure);
+        return own != null ? own : statuses.get(workload + "." + system);
+    }
+
+    Map<String, String> statuses() {
+        return statuses;
     }
 
     Metric metric(String key) {
