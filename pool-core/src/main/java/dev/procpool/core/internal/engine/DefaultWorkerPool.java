@@ -308,13 +308,17 @@ public final class DefaultWorkerPool implements WorkerPool {
         return dispatcher.awaitTermination(timeout.toNanos());
     }
 
+    /**
+     * Drains and stops the pool. Several callers may close it at once (the JVM shutdown hook, a host's own hook, a
+     * container's context): one drains, the others wait until the pool has terminated, and none stops what the
+     * draining one lets finish.
+     */
     @Override
     public void close() {
-        if (closed) {
-            awaitWorkersGone();
+        if (!claimClose()) {
+            awaitClosedByAnother();
             return;
         }
-        closed = true;
         try {
             dispatcher.shutdown();
             if (!dispatcher.awaitTermination(config.shutdownTimeout().toNanos())) {
@@ -326,6 +330,31 @@ public final class DefaultWorkerPool implements WorkerPool {
             shutdownNow();
             OpenPools.remove(this);
             events.close();
+        }
+    }
+
+    /** True for the one caller that closes the pool. */
+    private synchronized boolean claimClose() {
+        if (closed) {
+            return false;
+        }
+        closed = true;
+        return true;
+    }
+
+    /**
+     * Waits while another {@code close()} drains and stops the pool, at most as long as that close may take (the
+     * drain, the stop escalation, a margin): waiting kills nothing.
+     */
+    private void awaitClosedByAnother() {
+        Duration bound = config.shutdownTimeout().plus(config.stopGracePeriod().multipliedBy(3)).plusSeconds(10);
+        try {
+            if (!dispatcher.awaitTermination(bound.toNanos())) {
+                LOG.warn("pool {}: close() returns after {} while another close() still stops the pool", name(),
+                        bound);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 
@@ -349,8 +378,13 @@ public final class DefaultWorkerPool implements WorkerPool {
         left.forEach(WorkerConnection::kill);
     }
 
-    /** Called by the JVM shutdown hook. */
+    /**
+     * The JVM is shutting down and this pool stops at once ({@code jvmShutdown STOP}): every task is cancelled, so
+     * none is retried, and every worker is killed with its children.
+     */
     void killWorkersAtExit() {
+        claimClose();
+        dispatcher.shutdownNow();
         for (WorkerConnection worker : dispatcher.connections()) {
             worker.closeStdin();
             worker.kill();
