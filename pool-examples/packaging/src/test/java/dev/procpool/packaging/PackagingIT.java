@@ -171,7 +171,8 @@ class PackagingIT {
         String result = run.tagged("RESULT").get(0);
         assertTrue(result.contains("\"loader\":\"org.springframework.boot.loader.launch.LaunchedClassLoader\""),
                 result);
-        assertTrue(run.lines().stream().anyMatch(l -> l.contains("WARN") && l.contains("Boot's launcher")), run.toString());
+        assertTrue(run.lines().stream().anyMatch(l -> l.contains("WARN") && l.contains("Boot's launcher")),
+                run.toString());
         try (Stream<Path> files = Files.list(shared)) {
             assertEquals(0, files.count(), "nothing was written where others can write");
         }

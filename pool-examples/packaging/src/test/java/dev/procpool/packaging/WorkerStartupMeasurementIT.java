@@ -84,7 +84,8 @@ class WorkerStartupMeasurementIT {
         Map<String, List<String>> variants = new LinkedHashMap<>();
         String plainClassPath = plain.stream().map(Path::toString).collect(Collectors.joining(File.pathSeparator));
         variants.put("plain class path (baseline)", List.of("-cp", plainClassPath, WORKER_MAIN));
-        variants.put("plain class path + AppCDS", withArchive(dir, "plain", List.of("-cp", plainClassPath, WORKER_MAIN)));
+        variants.put("plain class path + AppCDS", withArchive(dir, "plain",
+                List.of("-cp", plainClassPath, WORKER_MAIN)));
         variants.put("Boot jar extracted", List.of("-cp", extractedClassPath, WORKER_MAIN));
         variants.put("Boot jar extracted + AppCDS", withArchive(dir, "extracted",
                 List.of("-cp", extractedClassPath, WORKER_MAIN)));
@@ -115,7 +116,8 @@ class WorkerStartupMeasurementIT {
         table.append(String.format("one-time extraction of the %d KiB jar: %d ms median [%d – %d]%n",
                 Files.size(bootJar) / 1024, sortedExtractions.get(sortedExtractions.size() / 2),
                 sortedExtractions.get(0), sortedExtractions.get(sortedExtractions.size() - 1)));
-        System.out.println("Worker start-up, launch to ready, ms: median [min – max], ratio to the baseline\n" + table);
+        System.out.println("Worker start-up, launch to ready, ms: median [min – max], ratio to the baseline\n"
+                + table);
     }
 
     /** The variant with an archive dumped by one run of it: {@code -XX:SharedArchiveFile} before its arguments. */

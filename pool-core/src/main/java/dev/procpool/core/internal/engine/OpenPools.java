@@ -52,8 +52,8 @@ final class OpenPools {
                 LOG.info("the JVM is shutting down: stopping pool {} at once (jvmShutdown STOP)", pool.name());
                 pool.killWorkersAtExit();
             } else {
-                LOG.info("the JVM is shutting down: draining pool {} within {} (jvmShutdown DRAIN)", pool.name(),
-                        pool.config().shutdownTimeout());
+                LOG.info("the JVM is shutting down: draining pool {} within {} s (jvmShutdown DRAIN)", pool.name(),
+                        pool.config().shutdownTimeout().toMillis() / 1000.0);
                 Thread drain = new Thread(() -> {
                     try {
                         pool.close();

@@ -216,8 +216,8 @@ final class BootJar {
                 if (entry == null) {
                     throw new IOException(jar + " lists " + library + " in its class path index but has no such entry");
                 }
-                try (InputStream in = file.getInputStream(entry);
-                     OutputStream out = Files.newOutputStream(temporary.resolve(LIBRARIES).resolve(fileName(library)))) {
+                Path copy = temporary.resolve(LIBRARIES).resolve(fileName(library));
+                try (InputStream in = file.getInputStream(entry); OutputStream out = Files.newOutputStream(copy)) {
                     in.transferTo(out);
                 }
             }
