@@ -173,28 +173,28 @@ public final class WorkerClasspath {
         Layout layout = hostLayout;
         if (layout == null) {
             layout = layout(System.getProperty("java.class.path"), System.getProperty("jdk.module.path"),
-                    Path.of(System.getProperty("user.dir")), WorkerMain.class.getModule().isNamed());
+                    Path.of(System.getProperty("user.dir")), WorkerMain.class.getModule().isNamed(),
+                    Origin.of(WorkerMain.class));
             hostLayout = layout;
         }
         return layout;
     }
 
-    /** The layout of a host with these paths; {@code coreNamed} when pool-core runs as a named module. */
-    static Layout layout(String classPath, String modulePath, Path workingDirectory, boolean coreNamed) {
+    /**
+     * The layout of a host with these paths. {@code coreNamed} when pool-core runs as a named module; otherwise a
+     * Spring Boot jar is looked for where pool-core came from: a jar on the class path it is nested in.
+     */
+    static Layout layout(String classPath, String modulePath, Path workingDirectory, boolean coreNamed,
+                         Optional<Origin> core) {
         List<Path> classEntries = entries(classPath, workingDirectory);
         if (coreNamed) {
             return new ModulePathLayout(entries(modulePath, workingDirectory), classEntries);
         }
-        for (Path entry : classEntries) {
-            if (entry.toString().endsWith(".jar") && Files.isRegularFile(entry)) {
-                try {
-                    Optional<BootJar> boot = BootJar.read(entry);
-                    if (boot.isPresent()) {
-                        return new ClassPathLayout(classEntries, boot);
-                    }
-                } catch (IOException e) {
-                    LOG.debug("cannot read {}: {}", entry, e.toString());
-                }
+        if (core.isPresent() && core.get().nestedEntry() != null && classEntries.contains(core.get().file())) {
+            try {
+                return new ClassPathLayout(classEntries, BootJar.read(core.get().file()));
+            } catch (IOException e) {
+                LOG.debug("cannot read {}: {}", core.get().file(), e.toString());
             }
         }
         return new ClassPathLayout(classEntries, Optional.empty());

@@ -49,7 +49,7 @@ class WorkerClasspathTest {
 
     @Test
     void aHostClassPathWithTheRuntimeAndTheHandlersServesWorkers(@TempDir Path dir) {
-        Layout layout = WorkerClasspath.layout(RUNTIME + File.pathSeparator + HANDLERS, null, dir, false);
+        Layout layout = WorkerClasspath.layout(RUNTIME + File.pathSeparator + HANDLERS, null, dir, false, Optional.empty());
 
         assertEquals(Optional.empty(), WorkerClasspath.problem(layout, WorkerMain.class));
         assertEquals(Optional.empty(), WorkerClasspath.problem(layout, TestHandler.class));
@@ -58,7 +58,7 @@ class WorkerClasspathTest {
 
     @Test
     void aHandlerMissingFromTheClassPathIsNamedWithWhereItCameFrom(@TempDir Path dir) {
-        Layout layout = WorkerClasspath.layout(RUNTIME.toString(), null, dir, false);
+        Layout layout = WorkerClasspath.layout(RUNTIME.toString(), null, dir, false, Optional.empty());
 
         String problem = WorkerClasspath.problem(layout, TestHandler.class).orElseThrow();
 
@@ -70,7 +70,7 @@ class WorkerClasspathTest {
     void aHostWithoutPoolCoreOnItsClassPathFailsAtOnceWithAShortMessageThatSaysWhatToSet(@TempDir Path dir) {
         String classPath = String.join(File.pathSeparator, "/opt/app/plexus-classworlds.jar", "/opt/app/a.jar",
                 "/opt/app/b.jar", "/opt/app/c.jar");
-        Layout layout = WorkerClasspath.layout(classPath, null, dir, false);
+        Layout layout = WorkerClasspath.layout(classPath, null, dir, false, Optional.empty());
 
         WorkerStartupException e = assertThrows(WorkerStartupException.class,
                 () -> WorkerClasspath.check(layout, "images", List.of(TestHandler.class)));
@@ -97,7 +97,7 @@ class WorkerClasspathTest {
         try (OutputStream out = new JarOutputStream(Files.newOutputStream(jar), manifest)) {
             out.flush();
         }
-        Layout layout = WorkerClasspath.layout(jar.toString(), null, dir, false);
+        Layout layout = WorkerClasspath.layout(jar.toString(), null, dir, false, Optional.empty());
 
         WorkerClasspath.check(layout, "default", List.of(TestHandler.class));
     }
@@ -105,7 +105,8 @@ class WorkerClasspathTest {
     @Test
     void aModulePathHostKeepsBothPathsAbsolute(@TempDir Path dir) throws IOException {
         Path work = dir.toRealPath();
-        Layout layout = WorkerClasspath.layout("", "mods" + File.pathSeparator + "/opt/x.jar", work, true);
+        Layout layout = WorkerClasspath.layout("", "mods" + File.pathSeparator + "/opt/x.jar", work, true,
+                Optional.empty());
 
         ModulePathLayout modules = assertInstanceOf(ModulePathLayout.class, layout);
         assertEquals(List.of(work.resolve("mods"), Path.of("/opt/x.jar")), modules.modulePath());
@@ -116,20 +117,25 @@ class WorkerClasspathTest {
     }
 
     @Test
-    void aSpringBootJarOnTheClassPathIsRecognisedByItsManifest(@TempDir Path dir) throws IOException {
-        Path boot = FakeBootJar.write(dir.resolve("app.jar"), List.of("one.jar", "two.jar"));
+    void aSpringBootJarIsTheClassPathJarThatPoolCoreIsNestedIn(@TempDir Path dir) throws IOException {
+        Path boot = FakeBootJar.write(dir.resolve("app.jar"), List.of("one.jar", "two.jar")).toRealPath();
         Path plain = dir.resolve("plain.jar");
         try (OutputStream out = new JarOutputStream(Files.newOutputStream(plain))) {
             out.flush();
         }
+        Optional<Origin> nested = Optional.of(new Origin(boot, "BOOT-INF/lib/one.jar"));
+        String classPath = plain + File.pathSeparator + "app.jar";
 
         ClassPathLayout layout = assertInstanceOf(ClassPathLayout.class,
-                WorkerClasspath.layout(plain + File.pathSeparator + "app.jar", null, dir, false));
+                WorkerClasspath.layout(classPath, null, dir, false, nested));
 
-        assertEquals(boot.toRealPath(), layout.boot().orElseThrow().jar());
+        assertEquals(boot, layout.boot().orElseThrow().jar());
         assertTrue(WorkerClasspath.describe(layout).endsWith("(a Spring Boot jar)"));
         assertEquals(Optional.empty(), assertInstanceOf(ClassPathLayout.class,
-                WorkerClasspath.layout(plain.toString(), null, dir, false)).boot());
+                WorkerClasspath.layout(plain.toString(), null, dir, false, nested)).boot(), "not on the class path");
+        assertEquals(Optional.empty(), assertInstanceOf(ClassPathLayout.class,
+                WorkerClasspath.layout(classPath, null, dir, false, Optional.of(new Origin(boot, null)))).boot(),
+                "pool-core is not nested in it");
     }
 
     @Test
