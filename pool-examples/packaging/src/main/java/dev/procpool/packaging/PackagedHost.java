@@ -7,15 +7,17 @@ import dev.procpool.WorkerPool;
 import dev.procpool.WorkerSnapshot;
 import dev.procpool.WorkerSpec;
 import dev.procpool.WorkerStartupException;
+import dev.procpool.packaging.internal.LowerHandler;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
- * A host application as users package it: starts a pool of two Java workers on their default class path, has each
- * upper-case a word, prints what it got, closes the pool and exits. Lines for the tests: {@code RESULT <json>} per
- * task, {@code WORKER <pid> <start instant> <command line>} per worker, then {@code CLOSED}; or
+ * A host application as users package it: starts a pool of two Java workers on their default class path, has them
+ * upper-case two words and lower-case one (with a handler whose package the host's module does not export), prints
+ * what it got, closes the pool and exits. Lines for the tests: {@code RESULT <json>} per task,
+ * {@code WORKER <pid> <start instant> <command line>} per worker, then {@code CLOSED}; or
  * {@code FAILED <ms> <child processes> <message>} when the pool cannot start.
  *
  * <p>Options: {@code --cache <dir>} (the pool's worker cache directory), {@code --worker-dir <dir>} (the workers'
@@ -40,7 +42,7 @@ public final class PackagedHost {
             }
         }
         WorkerGroup.Builder group = WorkerGroup.builder(PoolConfig.DEFAULT_GROUP,
-                WorkerSpec.java(UpperHandler.class).withExtraJvmOptions(jvmOptions)).workers(2);
+                WorkerSpec.java(UpperHandler.class, LowerHandler.class).withExtraJvmOptions(jvmOptions)).workers(2);
         if (workerDirectory != null) {
             group.workingDirectory(workerDirectory);
         }
@@ -59,6 +61,7 @@ public final class PackagedHost {
             for (String word : List.of("alpha", "beta")) {
                 System.out.println("RESULT " + pool.submitTask(TaskRequest.of("upper", word)).join().json());
             }
+            System.out.println("RESULT " + pool.submitTask(TaskRequest.of("lower", "GAMMA")).join().json());
             for (WorkerSnapshot worker : pool.workers()) {
                 ProcessHandle process = ProcessHandle.of(worker.pid()).orElseThrow();
                 System.out.println("WORKER " + worker.pid() + " " + process.info().startInstant().orElseThrow()

@@ -73,13 +73,14 @@ class PackagingIT {
         return Stream.concat(Arrays.stream(first), Arrays.stream(second)).toArray(String[]::new);
     }
 
-    /** Both words came back upper-cased from two workers, the pool closed, and no worker is left. */
+    /** Every task's result came back from the two workers, the pool closed, and no worker is left. */
     private static HostRun assertServed(HostRun run) {
         assertEquals(0, run.exitCode(), run.toString());
         List<String> results = run.tagged("RESULT");
-        assertEquals(2, results.size(), run.toString());
+        assertEquals(3, results.size(), run.toString());
         assertTrue(results.get(0).contains("\"text\":\"ALPHA\""), run.toString());
         assertTrue(results.get(1).contains("\"text\":\"BETA\""), run.toString());
+        assertEquals("\"gamma\"", results.get(2), run.toString());
         assertEquals(2, run.workers().size(), run.toString());
         assertTrue(run.lines().contains("CLOSED"), run.toString());
         run.assertNoWorkerLeft();
@@ -189,7 +190,9 @@ class PackagingIT {
         String result = run.tagged("RESULT").get(0);
         assertTrue(result.contains("\"module\":\"dev.procpool.packaging\""), result);
         String worker = run.workers().get(0).commandLine();
-        assertTrue(worker.contains("--add-modules dev.procpool.packaging -m dev.procpool.core/"), worker);
+        assertTrue(worker.contains("--add-modules dev.procpool.packaging --add-exports "
+                + "dev.procpool.packaging/dev.procpool.packaging.internal=dev.procpool.core -m dev.procpool.core/"),
+                worker);
     }
 
     @Test
