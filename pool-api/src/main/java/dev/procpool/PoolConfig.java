@@ -37,6 +37,26 @@ public final class PoolConfig {
 
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,63}");
 
+    /**
+     * What the JVM's shutdown (SIGTERM, Ctrl-C, {@code System.exit}, the end of {@code main}) does to a pool that is
+     * still open; see {@link Builder#jvmShutdown(JvmShutdown)}.
+     */
+    public enum JvmShutdown {
+        /**
+         * Drain: {@link WorkerPool#close()}, that is refuse new tasks, let queued and running ones finish within
+         * {@link PoolConfig#shutdownTimeout()}, then stop the workers. The default, since a container gets SIGTERM
+         * and a grace period before SIGKILL: tasks that fit in it finish instead of failing.
+         */
+        DRAIN,
+        /** Stop at once: every queued and running task ends {@code CANCELLED} and the workers are killed. */
+        STOP,
+        /**
+         * Nothing: the host closes the pool itself (its own shutdown hook, a dependency-injection container). If
+         * the JVM ends with the pool open, its workers exit as their input closes, as after SIGKILL of the host.
+         */
+        NONE
+    }
+
     private final String name;
     private final List<WorkerGroup> groups;
     private final Duration startupTimeout;
@@ -47,6 +67,7 @@ public final class PoolConfig {
     private final Duration cancelGracePeriod;
     private final Duration shutdownTimeout;
     private final Duration stopGracePeriod;
+    private final JvmShutdown jvmShutdown;
     private final Ticker ticker;
     private final RetryPolicy retryPolicy;
     private final RestartPolicy restartPolicy;
@@ -76,6 +97,7 @@ public final class PoolConfig {
         this.cancelGracePeriod = b.cancelGracePeriod;
         this.shutdownTimeout = b.shutdownTimeout;
         this.stopGracePeriod = b.stopGracePeriod;
+        this.jvmShutdown = b.jvmShutdown;
         this.ticker = b.ticker;
         this.retryPolicy = b.retryPolicy;
         this.restartPolicy = b.restartPolicy;
@@ -148,6 +170,11 @@ public final class PoolConfig {
     /** How long each step of stopping a worker (shutdown frame, then SIGTERM, then SIGKILL) may take. */
     public Duration stopGracePeriod() {
         return stopGracePeriod;
+    }
+
+    /** What the JVM's shutdown does to this pool if it is still open. */
+    public JvmShutdown jvmShutdown() {
+        return jvmShutdown;
     }
 
     /** The pool's source of time. */
@@ -263,7 +290,8 @@ public final class PoolConfig {
                 + ", spawnMemoryThreshold=" + spawnMemoryThreshold + ", loadBalancer=" + loadBalancer
                 + ", queueCapacity=" + queueCapacity + ", blockWhenFull=" + blockWhenFull
                 + ", priorityAgingStep=" + priorityAgingStep
-                + ", shutdownTimeout=" + shutdownTimeout + ", stopGracePeriod=" + stopGracePeriod + '}';
+                + ", shutdownTimeout=" + shutdownTimeout + ", stopGracePeriod=" + stopGracePeriod
+                + ", jvmShutdown=" + jvmShutdown + '}';
     }
 
     /**
@@ -286,6 +314,7 @@ public final class PoolConfig {
         private Duration cancelGracePeriod = Duration.ofSeconds(2);
         private Duration shutdownTimeout = Duration.ofSeconds(30);
         private Duration stopGracePeriod = Duration.ofSeconds(3);
+        private JvmShutdown jvmShutdown = JvmShutdown.DRAIN;
         private Ticker ticker = Ticker.system();
         private RetryPolicy retryPolicy = RetryPolicy.defaults();
         private RestartPolicy restartPolicy = RestartPolicy.defaults();
@@ -414,6 +443,19 @@ public final class PoolConfig {
         /** Each step of stopping a worker: shutdown frame, SIGTERM, SIGKILL (default 3 s); positive. */
         public Builder stopGracePeriod(Duration grace) {
             this.stopGracePeriod = positive("stopGracePeriod", grace);
+            return this;
+        }
+
+        /**
+         * What the JVM's shutdown does to the pool if it is still open (default {@link JvmShutdown#DRAIN}): drain
+         * it within {@code shutdownTimeout}, {@link JvmShutdown#STOP stop} it at once, or leave it to the host
+         * ({@link JvmShutdown#NONE}). It composes with a host that closes the pool at the same time (its own
+         * shutdown hook, a container's context): every {@code close()} returns once the pool has terminated, and
+         * none stops what another lets finish. Keep {@code shutdownTimeout} plus {@code stopGracePeriod} within the
+         * time the platform allows between SIGTERM and SIGKILL (30 s by default in Kubernetes).
+         */
+        public Builder jvmShutdown(JvmShutdown action) {
+            this.jvmShutdown = Objects.requireNonNull(action, "jvmShutdown");
             return this;
         }
 

@@ -64,6 +64,7 @@ class PoolConfigTest {
                     () -> assertEquals(Duration.ofSeconds(2), config.cancelGracePeriod()),
                     () -> assertEquals(Duration.ofSeconds(30), config.shutdownTimeout()),
                     () -> assertEquals(Duration.ofSeconds(3), config.stopGracePeriod()),
+                    () -> assertEquals(PoolConfig.JvmShutdown.DRAIN, config.jvmShutdown()),
                     () -> assertNotNull(config.ticker()));
         }
 
@@ -113,6 +114,7 @@ class PoolConfigTest {
                     .cancelGracePeriod(Duration.ofMillis(500))
                     .shutdownTimeout(Duration.ZERO)
                     .stopGracePeriod(Duration.ofMillis(250))
+                    .jvmShutdown(PoolConfig.JvmShutdown.NONE)
                     .ticker(ticker)
                     .build();
             assertAll(
@@ -125,7 +127,16 @@ class PoolConfigTest {
                     () -> assertEquals(Duration.ofMillis(500), config.cancelGracePeriod()),
                     () -> assertEquals(Duration.ZERO, config.shutdownTimeout()),
                     () -> assertEquals(Duration.ofMillis(250), config.stopGracePeriod()),
+                    () -> assertEquals(PoolConfig.JvmShutdown.NONE, config.jvmShutdown()),
                     () -> assertSame(ticker, config.ticker()));
+        }
+
+        @Test
+        void jvmShutdownMustBeNamed() {
+            NullPointerException e = assertThrows(NullPointerException.class, () -> minimal().jvmShutdown(null));
+            assertMessageContains(e, "jvmShutdown");
+            assertTrue(minimal().jvmShutdown(PoolConfig.JvmShutdown.STOP).build().toString()
+                    .contains("jvmShutdown=STOP"));
         }
 
         @Test

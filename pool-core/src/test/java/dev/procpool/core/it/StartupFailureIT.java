@@ -60,7 +60,7 @@ class StartupFailureIT {
         WorkerStartupException error = assertThrows(WorkerStartupException.class, () -> WorkerPool.builder()
                 .workers(1).command("python3", "-c", "import time; time.sleep(120)")
                 .startupTimeout(Duration.ofSeconds(1)).start());
-        assertTrue(error.getMessage().contains("did not send ready within PT1S"), error.getMessage());
+        assertTrue(error.getMessage().contains("did not send ready within 1 s"), error.getMessage());
     }
 
     @Test

@@ -4,6 +4,7 @@ import dev.procpool.PoolEvent;
 import dev.procpool.PoolState;
 import dev.procpool.TaskRejectedException;
 import dev.procpool.core.internal.queue.TaskBook;
+import dev.procpool.core.internal.text.Units;
 
 import java.time.Duration;
 import java.util.TreeSet;
@@ -96,7 +97,7 @@ final class Admission {
         if (book.isFull()) {
             throw new TaskRejectedException(TaskRejectedException.Kind.QUEUE_FULL, "the queue of pool \""
                     + ctx.config.name() + "\" is full (queueCapacity " + ctx.config.queueCapacity() + ")"
-                    + ctx.config.blockWhenFull().map(d -> " and stayed full for " + d).orElse("")
+                    + ctx.config.blockWhenFull().map(d -> " and stayed full for " + Units.duration(d)).orElse("")
                     + "; task " + task.id + " (" + task.type() + ") was not queued");
         }
     }

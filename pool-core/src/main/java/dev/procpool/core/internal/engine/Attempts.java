@@ -13,6 +13,7 @@ import dev.procpool.core.internal.protocol.Frame;
 import dev.procpool.core.internal.queue.TaskBook;
 import dev.procpool.core.internal.retry.DeadLetters;
 import dev.procpool.core.internal.retry.RetryDecision;
+import dev.procpool.core.internal.text.Units;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -103,7 +104,7 @@ final class Attempts {
             return true; // cancelled while it ran: the answer only frees the slot
         }
         if (task.timedOut) {
-            failed(task, worker, FailureReason.TIMEOUT, "no answer within " + Duration.ofNanos(task.timeoutNanos),
+            failed(task, worker, FailureReason.TIMEOUT, "no answer within " + Units.nanos(task.timeoutNanos),
                     null, null, true, fx);
         } else if (answer instanceof Frame.Result result) {
             long runNanos = now - task.dispatchedAt;
@@ -211,8 +212,8 @@ final class Attempts {
     private void retryLater(TaskRecord task, FailureReason reason, long delay, long now) {
         book.retryLater(task, now + delay);
         counters.retried++;
-        LOG.info("task {} ({}) failed with {} on attempt {}; retrying in {} ms", task.id, task.type(), reason,
-                task.attempts, TimeUnit.NANOSECONDS.toMillis(delay));
+        LOG.info("task {} ({}) failed with {} on attempt {}; retrying in {}", task.id, task.type(), reason,
+                task.attempts, Units.nanos(delay));
         if (ctx.listening()) {
             ctx.publish(new PoolEvent.TaskRetried(ctx.name(), ctx.clock.instant(), task.id, task.type(), reason,
                     task.attempts + 1, Duration.ofNanos(delay)));

@@ -27,6 +27,7 @@ import dev.procpool.core.internal.process.WorkerLauncher;
 import dev.procpool.core.internal.process.WorkerProcess;
 import dev.procpool.core.internal.retry.DeadLetters;
 import dev.procpool.core.internal.protocol.FrameCodec;
+import dev.procpool.core.internal.text.Units;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -114,7 +115,7 @@ public final class DefaultWorkerPool implements WorkerPool {
         } catch (TimeoutException e) {
             pool.abortStart();
             throw new WorkerStartupException("pool \"" + config.name() + "\" could not start: workers not ready "
-                    + "within " + config.startupTimeout());
+                    + "within " + Units.duration(config.startupTimeout()));
         } catch (InterruptedException e) {
             pool.abortStart();
             Thread.currentThread().interrupt();
@@ -292,17 +293,22 @@ public final class DefaultWorkerPool implements WorkerPool {
         return engine.awaitTermination(timeout.toNanos());
     }
 
+    /**
+     * Drains and stops the pool. Several callers may close it at once (the JVM shutdown hook, a host's own hook, a
+     * container's context): one drains, the others wait until the pool has terminated, and none stops what the
+     * draining one lets finish.
+     */
     @Override
     public void close() {
-        if (closed) {
-            awaitWorkersGone();
+        if (!claimClose()) {
+            awaitClosedByAnother();
             return;
         }
-        closed = true;
         try {
             engine.shutdown();
             if (!engine.awaitTermination(config.shutdownTimeout().toNanos())) {
-                LOG.warn("pool {} did not drain within {}; stopping its tasks", name(), config.shutdownTimeout());
+                LOG.warn("pool {} did not drain within {}; stopping its tasks", name(),
+                        Units.duration(config.shutdownTimeout()));
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -310,6 +316,31 @@ public final class DefaultWorkerPool implements WorkerPool {
             shutdownNow();
             OpenPools.remove(this);
             events.close();
+        }
+    }
+
+    /** True for the one caller that closes the pool. */
+    private synchronized boolean claimClose() {
+        if (closed) {
+            return false;
+        }
+        closed = true;
+        return true;
+    }
+
+    /**
+     * Waits while another {@code close()} drains and stops the pool, at most as long as that close may take (the
+     * drain, the stop escalation, a margin): waiting kills nothing.
+     */
+    private void awaitClosedByAnother() {
+        Duration bound = config.shutdownTimeout().plus(config.stopGracePeriod().multipliedBy(3)).plusSeconds(10);
+        try {
+            if (!engine.awaitTermination(bound.toNanos())) {
+                LOG.warn("pool {}: close() returns after {} while another close() still stops the pool", name(),
+                        bound);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 
@@ -329,12 +360,17 @@ public final class DefaultWorkerPool implements WorkerPool {
         }
         List<WorkerConnection> left = engine.connections();
         LOG.error("pool {}: {} workers still running after {}; killing them", name(), left.size(),
-                Duration.ofNanos(bound));
+                Units.nanos(bound));
         left.forEach(WorkerConnection::kill);
     }
 
-    /** Called by the JVM shutdown hook. */
+    /**
+     * The JVM is shutting down and this pool stops at once ({@code jvmShutdown STOP}): every task is cancelled, so
+     * none is retried, and every worker is killed with its children.
+     */
     void killWorkersAtExit() {
+        claimClose();
+        engine.shutdownNow();
         for (WorkerConnection worker : engine.connections()) {
             worker.closeStdin();
             worker.kill();

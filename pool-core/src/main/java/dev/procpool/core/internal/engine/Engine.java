@@ -28,6 +28,7 @@ import dev.procpool.core.internal.retry.DeadLetters;
 import dev.procpool.core.internal.scale.Autoscaler;
 import dev.procpool.core.internal.supervise.Deadlines;
 import dev.procpool.core.internal.supervise.MemoryProbe;
+import dev.procpool.core.internal.text.Units;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -365,12 +366,14 @@ final class Engine {
     private void launch(WorkerRecord worker, boolean spare) {
         WorkerProcess.LaunchSpec spec = WorkerCommands.launchSpec(config, worker.group.config, worker.id,
                 classDataSharing, spare);
+        worker.command = spec.argv();
+        LOG.debug("launching worker {} of group \"{}\": {}", worker.id, worker.group.name(), spec.argv());
         try {
             launcher.launch(worker.id, spec, new WorkerEvents(this, worker));
         } catch (IOException | RuntimeException e) {
             act(fx -> {
                 String problem = "cannot start worker " + worker.id + " of group \"" + worker.group.name()
-                        + "\" with command " + spec.argv() + ": " + e.getMessage();
+                        + "\": " + e.getMessage() + "; command: " + WorkerCommands.describe(spec.argv());
                 LOG.error(problem);
                 worker.state = WorkerState.DEAD;
                 worker.stopCause = FailureReason.STARTUP_FAILURE;
@@ -442,8 +445,8 @@ final class Engine {
         if (over && state == PoolState.RUNNING) {
             state = PoolState.DEGRADED;
             LOG.error("pool {} is DEGRADED: more than {} worker restarts within {}; replacing workers only every {}",
-                    config.name(), config.restartPolicy().maxRestarts(), config.restartPolicy().window(),
-                    config.restartPolicy().maxDelay());
+                    config.name(), config.restartPolicy().maxRestarts(), Units.duration(config.restartPolicy().window()),
+                    Units.duration(config.restartPolicy().maxDelay()));
         } else if (!over && state == PoolState.DEGRADED) {
             state = PoolState.RUNNING;
             LOG.info("pool {} recovered: worker restarts are back under the limit", config.name());

@@ -14,6 +14,7 @@ import dev.procpool.core.internal.supervise.HealthChecks;
 import dev.procpool.core.internal.supervise.MemoryGate;
 import dev.procpool.core.internal.supervise.MemoryProbe;
 import dev.procpool.core.internal.supervise.Recycling;
+import dev.procpool.core.internal.text.Units;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -24,7 +25,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
-import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import java.util.function.BiConsumer;
 
@@ -182,7 +182,7 @@ final class Supervisor {
                 Set.copyOf(ready.capabilities()));
         Duration startup = Duration.ofNanos(now - worker.launchedAt);
         ctx.trackers.workerReady(now - worker.launchedAt);
-        LOG.debug("worker {} ready in {} ms, serving {}", worker, startup.toMillis(),
+        LOG.debug("worker {} ready in {}, serving {}", worker, Units.duration(startup),
                 worker.taskTypes.isEmpty() ? "any type" : worker.taskTypes);
         if (ctx.listening()) {
             ctx.publish(new PoolEvent.WorkerStarted(ctx.name(), ctx.clock.instant(), worker.id, group.name(),
@@ -302,8 +302,8 @@ final class Supervisor {
             counters.restarts++;
             counters.restartsByReason.merge(worker.stopCause, 1L, Long::sum);
             topUp(group, now + delay);
-            LOG.info("replacing worker {} of group \"{}\" ({}) in {} ms", worker.id, group.name(), worker.stopCause,
-                    TimeUnit.NANOSECONDS.toMillis(delay));
+            LOG.info("replacing worker {} of group \"{}\" ({}) in {}", worker.id, group.name(), worker.stopCause,
+                    Units.nanos(delay));
             if (ctx.listening()) {
                 ctx.publish(new PoolEvent.WorkerRestarting(ctx.name(), ctx.clock.instant(), group.name(), worker.id,
                         worker.stopCause, Duration.ofNanos(delay)));
@@ -432,19 +432,19 @@ final class Supervisor {
         switch (HealthChecks.worker(starting, worker.launchedAt, worker.lastFrameAt, now, startup, heartbeat)) {
             case STARTUP_TIMED_OUT -> {
                 stops.begin(worker, FailureReason.STARTUP_FAILURE, "did not send ready within "
-                        + ctx.config.startupTimeout(), WorkerStops.Mode.KILL, fx);
+                        + Units.duration(ctx.config.startupTimeout()), WorkerStops.Mode.KILL, fx);
                 return stops.dueAt(worker);
             }
             case SILENT -> {
                 Duration silence = Duration.ofNanos(now - worker.lastFrameAt);
-                LOG.warn("worker {} sent nothing for {} ms (heartbeat timeout {}); killing it as a zombie",
-                        worker, silence.toMillis(), ctx.config.heartbeatTimeout());
+                LOG.warn("worker {} sent nothing for {} (heartbeat timeout {}); killing it as a zombie",
+                        worker, Units.duration(silence), Units.duration(ctx.config.heartbeatTimeout()));
                 counters.zombies++;
                 if (ctx.listening()) {
                     ctx.publish(new PoolEvent.ZombieDetected(ctx.name(), ctx.clock.instant(), worker.id, worker.pid,
                             silence));
                 }
-                stops.begin(worker, FailureReason.HUNG, "no heartbeat for " + silence, WorkerStops.Mode.TERMINATE,
+                stops.begin(worker, FailureReason.HUNG, "no heartbeat for " + Units.duration(silence), WorkerStops.Mode.TERMINATE,
                         fx);
                 return stops.dueAt(worker);
             }
@@ -485,13 +485,13 @@ final class Supervisor {
                     task.timedOut = true;
                     task.cancelKillAt = now + ctx.config.cancelGracePeriod().toNanos();
                     LOG.info("task {} timed out after {} on worker {}; cancelling it", task.id,
-                            Duration.ofNanos(task.timeoutNanos), worker.id);
+                            Units.nanos(task.timeoutNanos), worker.id);
                     fx.send(worker, ctx.codec.encodeCancel(task.id));
                 }
                 case CANCEL_GRACE_OVER -> {
                     stops.begin(worker, task.timedOut ? FailureReason.TIMEOUT : FailureReason.WORKER_CRASHED,
                             "did not end task " + task.id + " within the cancel grace period "
-                                    + ctx.config.cancelGracePeriod(), WorkerStops.Mode.TERMINATE, fx);
+                                    + Units.duration(ctx.config.cancelGracePeriod()), WorkerStops.Mode.TERMINATE, fx);
                     return stops.dueAt(worker);
                 }
                 case IN_TIME -> {
@@ -530,7 +530,7 @@ final class Supervisor {
                 int restarts = group.restarts.restartsInWindow(now);
                 if (restarts > ctx.config.restartPolicy().maxRestarts()) {
                     alerts.add("restart intensity exceeded in group " + group.name() + ": " + restarts
-                            + " restarts within " + ctx.config.restartPolicy().window());
+                            + " restarts within " + Units.duration(ctx.config.restartPolicy().window()));
                 }
             }
         }

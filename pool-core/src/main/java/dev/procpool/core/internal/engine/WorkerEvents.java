@@ -160,6 +160,11 @@ final class WorkerEvents implements WorkerProcess.Listener {
                 + (lastLine.isEmpty() ? "" : "; its last words: " + lastLine);
     }
 
+    private static String lastLines(String text, int max) {
+        List<String> lines = text.lines().toList();
+        return String.join("\n", lines.subList(Math.max(0, lines.size() - max), lines.size()));
+    }
+
     /** The process has exited: its tasks fail (and may be retried), and it is replaced if needed. */
     @Override
     public void onExit(ExitStatus status) {
@@ -181,10 +186,11 @@ final class WorkerEvents implements WorkerProcess.Listener {
             }
             if (wasStarting) {
                 String tail = worker.process == null ? "(no output)" : worker.process.output().text();
-                String problem = "worker " + worker.id + " of group \"" + worker.group.name() + "\" (command "
-                        + WorkerCommands.argv(worker.group.config.spec()) + ") "
-                        + (worker.stopDetail != null ? worker.stopDetail + "; it " : "")
-                        + "ended before it was ready: " + status + "; stderr tail:\n" + tail;
+                // the cause first; the command, whose class path can be long, last and shortened
+                String problem = "worker " + worker.id + " of group \"" + worker.group.name() + "\" "
+                        + startFailure(status, tail) + "; stderr tail:\n" + lastLines(tail, 20) + "\ncommand: "
+                        + WorkerCommands.describe(worker.command != null ? worker.command
+                        : WorkerCommands.argv(worker.group.config.spec()));
                 fx.quick(() -> worker.ready.completeExceptionally(new WorkerStartupException(problem)));
                 engine.startFailed(worker, startFailure(status, tail), fx);
             }

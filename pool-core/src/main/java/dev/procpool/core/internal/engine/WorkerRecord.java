@@ -21,6 +21,8 @@ final class WorkerRecord implements LoadBalancer.WorkerView {
     final Map<String, TaskRecord> inFlight = new LinkedHashMap<>();
 
     WorkerConnection process;
+    /** The command it was launched with (set on the effects thread before the launch), for messages. */
+    volatile java.util.List<String> command;
     long pid = -1;
     WorkerState state = WorkerState.STARTING;
     int maxConcurrency = 1;

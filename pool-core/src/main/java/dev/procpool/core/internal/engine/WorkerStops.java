@@ -7,6 +7,7 @@ import dev.procpool.core.internal.process.WorkerConnection;
 import dev.procpool.core.internal.supervise.MemoryProbe;
 import dev.procpool.core.internal.supervise.StopEscalation;
 import dev.procpool.core.internal.supervise.StopStage;
+import dev.procpool.core.internal.text.Units;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -130,10 +131,11 @@ final class WorkerStops {
             return;
         }
         if (worker.stopStage == StopStage.ASKED) {
-            LOG.info("worker {} did not exit within {}; sending SIGTERM", worker, ctx.config.stopGracePeriod());
+            LOG.info("worker {} did not exit within {}; sending SIGTERM", worker,
+                    Units.duration(ctx.config.stopGracePeriod()));
         } else if (worker.stopStage == StopStage.TERMINATED) {
             LOG.warn("worker {} did not exit within {} of SIGTERM; sending SIGKILL", worker,
-                    ctx.config.stopGracePeriod());
+                    Units.duration(ctx.config.stopGracePeriod()));
         }
         worker.stopStage = step.stage();
         worker.stopStageAt = now;

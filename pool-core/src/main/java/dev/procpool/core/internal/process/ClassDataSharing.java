@@ -8,7 +8,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
-import java.nio.file.FileSystems;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
@@ -281,26 +280,12 @@ public final class ClassDataSharing {
 
     /** Creates the directory (0700) if missing; true only if it is ours and closed to others. */
     private boolean privateDirectory() {
-        if (!FileSystems.getDefault().supportedFileAttributeViews().contains("posix")) {
-            return false;
+        boolean ok = PrivateDirectory.prepare(directory);
+        if (!ok) {
+            LOG.warn("not using {} for class-data-sharing archives: it must be a directory owned by {} with mode "
+                    + "0700", directory, System.getProperty("user.name"));
         }
-        try {
-            if (!Files.exists(directory, LinkOption.NOFOLLOW_LINKS)) {
-                Files.createDirectories(directory, PosixFilePermissions.asFileAttribute(OWNER_ONLY));
-            }
-            boolean ok = Files.isDirectory(directory, LinkOption.NOFOLLOW_LINKS)
-                    && Files.getOwner(directory, LinkOption.NOFOLLOW_LINKS).getName()
-                    .equals(System.getProperty("user.name"))
-                    && Files.getPosixFilePermissions(directory, LinkOption.NOFOLLOW_LINKS).equals(OWNER_ONLY);
-            if (!ok) {
-                LOG.warn("not using {} for class-data-sharing archives: it must be a directory owned by {} with mode "
-                        + "0700", directory, System.getProperty("user.name"));
-            }
-            return ok;
-        } catch (IOException | UnsupportedOperationException e) {
-            LOG.debug("no class-data-sharing directory {}: {}", directory, e.toString());
-            return false;
-        }
+        return ok;
     }
 
     private static boolean usable(Path archive) {

@@ -4,9 +4,7 @@ import dev.procpool.PoolConfig;
 import dev.procpool.TaskHandler;
 import dev.procpool.WorkerGroup;
 import dev.procpool.WorkerSpec;
-import dev.procpool.core.internal.process.ClassDataSharing;
 import dev.procpool.core.internal.process.WorkerProcess.LaunchSpec;
-import dev.procpool.core.internal.worker.WorkerMain;
 
 import java.io.File;
 import java.lang.reflect.Modifier;
@@ -15,7 +13,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.Collectors;
 
 /** Turns a worker group's configuration into the argument list and environment of one worker process. */
 public final class WorkerCommands {
@@ -24,9 +21,11 @@ public final class WorkerCommands {
 
     /**
      * Checks what can be checked before launching: that Java handler classes exist on the host's classpath (when
-     * the workers use it), implement {@link TaskHandler} and have a public no-argument constructor.
+     * the workers use it), implement {@link TaskHandler} and have a public no-argument constructor, and that a
+     * worker started from the host's class path or module path finds them and pool-core's worker runtime.
      *
      * @throws IllegalArgumentException naming the class and what is wrong
+     * @throws dev.procpool.WorkerStartupException if workers cannot be started from the host's paths
      */
     public static void validate(WorkerGroup group) {
         List<String> handlers;
@@ -39,6 +38,7 @@ public final class WorkerCommands {
         }
         ClassLoader loader = Thread.currentThread().getContextClassLoader() != null
                 ? Thread.currentThread().getContextClassLoader() : WorkerCommands.class.getClassLoader();
+        List<Class<?>> handlerClasses = new ArrayList<>();
         for (String name : handlers) {
             Class<?> type;
             try {
@@ -60,20 +60,29 @@ public final class WorkerCommands {
                 throw new IllegalArgumentException("handler class \"" + name + "\" of group \"" + group.name()
                         + "\" needs a public no-argument constructor");
             }
+            handlerClasses.add(type);
+        }
+        if (group.spec() instanceof WorkerSpec.Java) {
+            WorkerClasspath.check(group.name(), handlerClasses);
         }
     }
 
     /** What to run for a worker; {@code spare} tells the worker that nothing waits for it to be ready. */
     public static LaunchSpec launchSpec(PoolConfig config, WorkerGroup group, String workerId, ClassDataSharing cds,
                                  boolean spare) {
-        List<String> argv = argv(group.spec());
-        if (cds != null && group.spec() instanceof WorkerSpec.Java java) {
-            List<String> options = cds.optionsFor(workerId, argv.get(0), java.jvmOptions(), classpath(java),
+        List<String> argv;
+        if (group.spec() instanceof WorkerSpec.Java java) {
+            WorkerClasspath.Launch launch = launch(java, config.workerCacheDirectory());
+            argv = javaArgv(java, launch);
+            List<String> options = cds == null || launch.sharedClassPath().isEmpty() ? List.of()
+                    : cds.optionsFor(workerId, argv.get(0), java.jvmOptions(), launch.sharedClassPath(),
                     java.handlerClassNames());
             if (!options.isEmpty()) {
                 argv = new ArrayList<>(argv);
                 argv.addAll(1, options);
             }
+        } else {
+            argv = argv(group.spec());
         }
         Map<String, String> environment = environment(config, group, workerId);
         if (spare) {
@@ -82,11 +91,26 @@ public final class WorkerCommands {
         return new LaunchSpec(argv, environment, group.workingDirectory().orElse(null), group.spec());
     }
 
-    private static String classpath(WorkerSpec.Java java) {
-        return java.classpath().isEmpty() ? System.getProperty("java.class.path")
-                : java.classpath().stream().map(Path::toString).collect(Collectors.joining(File.pathSeparator));
+    private static WorkerClasspath.Launch launch(WorkerSpec.Java java, Path cacheDirectory) {
+        return java.classpath().isEmpty() ? WorkerClasspath.forHost(java.handlerClassNames(), cacheDirectory)
+                : WorkerClasspath.forClassPath(java.classpath());
     }
 
+    private static List<String> javaArgv(WorkerSpec.Java java, WorkerClasspath.Launch launch) {
+        List<String> argv = new ArrayList<>();
+        argv.add(java.javaExecutableOverride()
+                .orElse(Path.of(System.getProperty("java.home"), "bin", "java")).toString());
+        argv.addAll(java.jvmOptions());
+        argv.addAll(launch.arguments());
+        argv.addAll(java.handlerClassNames());
+        return argv;
+    }
+
+    /**
+     * The command of a worker, for messages. It has no side effects: a Java worker from a Spring Boot jar is shown
+     * with the jar's latest extraction, or with Boot's launcher before any; {@link #launchSpec} gives the exact
+     * command.
+     */
     public static List<String> argv(WorkerSpec spec) {
         if (spec instanceof WorkerSpec.Command command) {
             return command.argv();
@@ -97,15 +121,37 @@ public final class WorkerCommands {
             return argv;
         }
         WorkerSpec.Java java = (WorkerSpec.Java) spec;
-        List<String> argv = new ArrayList<>();
-        argv.add(java.javaExecutableOverride()
-                .orElse(Path.of(System.getProperty("java.home"), "bin", "java")).toString());
-        argv.addAll(java.jvmOptions());
-        argv.add("-cp");
-        argv.add(classpath(java));
-        argv.add(WorkerMain.class.getName());
-        argv.addAll(java.handlerClassNames());
-        return argv;
+        return javaArgv(java, java.classpath().isEmpty() ? WorkerClasspath.forMessages(java.handlerClassNames())
+                : WorkerClasspath.forClassPath(java.classpath()));
+    }
+
+    /**
+     * A command for people to read in a message: a class path or module path is shortened to its first and last
+     * entries and a count (the full path is in the debug log), so that the message stays readable.
+     */
+    public static String describe(List<String> argv) {
+        StringBuilder text = new StringBuilder();
+        boolean pathNext = false;
+        for (String arg : argv) {
+            if (text.length() > 0) {
+                text.append(' ');
+            }
+            text.append(pathNext ? shortPath(arg) : arg);
+            pathNext = PATH_OPTIONS.contains(arg);
+        }
+        return text.toString();
+    }
+
+    private static final java.util.Set<String> PATH_OPTIONS = java.util.Set.of("-cp", "-classpath", "--class-path",
+            "-p", "--module-path");
+
+    private static String shortPath(String path) {
+        String[] entries = path.split(java.util.regex.Pattern.quote(File.pathSeparator));
+        if (entries.length <= 2) {
+            return path;
+        }
+        return entries[0] + File.pathSeparator + "…(" + (entries.length - 2) + " more)" + File.pathSeparator
+                + entries[entries.length - 1];
     }
 
     public static Map<String, String> environment(PoolConfig config, WorkerGroup group, String workerId) {

@@ -1,5 +1,6 @@
 package dev.procpool.core.internal.scale;
 
+import dev.procpool.core.internal.text.Units;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -60,7 +61,7 @@ public final class Autoscaler {
                     if (now - worker.idleSince() >= group.idleTimeoutNanos()) {
                         target--;
                         steps.add(new Step.Retire(group.group(), worker.workerId(),
-                                "idle for " + java.time.Duration.ofNanos(group.idleTimeoutNanos())));
+                                "idle for " + Units.nanos(group.idleTimeoutNanos())));
                     }
                 }
             }
