@@ -544,8 +544,21 @@ final class DaemonApi implements HttpHandler {
             }
         }
         byte[] body;
-        try (InputStream in = exchange.getRequestBody()) {
+        // Not closed here: closing reads the rest of the body, which for a broken one blocks until the client hangs
+        // up. The exchange is closed once the answer is out (send), which does the same then.
+        InputStream in = exchange.getRequestBody();
+        try {
             body = in.readNBytes(MAX_BODY_BYTES + 1);
+        } catch (IOException e) {
+            // A broken chunked encoding, or an upload the client stopped (the server closes it after the request
+            // timeout): the client's doing, not ours, so one line and no stack trace. The answer may not arrive.
+            LOG.warn("{} {} from {}: the request body could not be read ({}); answering 400",
+                    exchange.getRequestMethod(), exchange.getRequestURI().getRawPath(),
+                    exchange.getRemoteAddress(), printable(e.getMessage()));
+            // "Connection: close" makes the client hang up once it has the answer: closing the exchange reads what
+            // is left of the broken body, which only the client's hang-up (or the request timeout) ends.
+            throw new ApiException(400, "the request body could not be read: " + e.getMessage(),
+                    Map.of("Connection", "close"));
         }
         if (body.length > MAX_BODY_BYTES) {
             throw tooLarge();
@@ -559,6 +572,23 @@ final class DaemonApi implements HttpHandler {
         } catch (JacksonException e) {
             throw new ApiException(400, "the request body is not valid JSON: " + e.getOriginalMessage());
         }
+    }
+
+    /** A message for a log line: control characters (a client's bytes may be in it) escaped. */
+    static String printable(String text) {
+        if (text == null) {
+            return "no detail";
+        }
+        StringBuilder out = new StringBuilder(Math.min(text.length(), 200));
+        for (int i = 0; i < text.length() && out.length() < 200; i++) {
+            char c = text.charAt(i);
+            if (c < 0x20 || c == 0x7F) {
+                out.append(String.format(Locale.ROOT, "\\x%02x", (int) c));
+            } else {
+                out.append(c);
+            }
+        }
+        return out.toString();
     }
 
     private static ApiException tooLarge() {
@@ -603,6 +633,7 @@ final class DaemonApi implements HttpHandler {
         exchange.sendResponseHeaders(status, bytes.length == 0 ? -1 : bytes.length);
         try (OutputStream out = exchange.getResponseBody()) {
             out.write(bytes);
+            out.flush(); // before close(), which first reads the rest of the request body (see readJson)
         }
     }
 
