@@ -39,6 +39,13 @@ final class ProcessRecords {
                         .map(start -> start.equals(e.getValue())).orElse(false)));
     }
 
+    /** Kills whatever recorded process is still alive (the same pid with the same start time). */
+    void killAlive() {
+        started.forEach((pid, start) -> ProcessHandle.of(pid)
+                .filter(p -> p.info().startInstant().map(start::equals).orElse(false))
+                .ifPresent(ProcessHandle::destroyForcibly));
+    }
+
     private static Optional<Instant> startOf(long pid) {
         return ProcessHandle.of(pid).filter(ProcessHandle::isAlive).flatMap(p -> p.info().startInstant());
     }
