@@ -81,16 +81,9 @@ public final class FrameCodec {
                 throw new FrameLimitException("text after the JSON value at byte " + in.position());
             }
         } catch (JsonScanner.MalformedJsonException e) {
-            throw new FrameLimitException(e.getMessage() + " (at byte " + in.position() + " of the value; "
-                    + describe(limits) + ")");
+            throw new FrameLimitException(e.getMessage() + " at byte " + in.position()
+                    + " of the value (PROTOCOL.md, \"Limits\")");
         }
-    }
-
-    /** The limits in words, for messages. */
-    public static String describe(FrameLimits limits) {
-        return "a frame nests at most " + limits.maxNestingDepth() + " levels counting its own object, a number has at "
-                + "most " + limits.maxNumberLength() + " digits, a string at most " + limits.maxStringBytes()
-                + " bytes and a member name at most " + limits.maxNameBytes() + " bytes as written";
     }
 
     // ---------------------------------------------------------------- decoding
