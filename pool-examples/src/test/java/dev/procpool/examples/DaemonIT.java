@@ -221,6 +221,49 @@ class DaemonIT {
         processes.assertNoneAlive(Duration.ofSeconds(30));
     }
 
+    /**
+     * The connections the daemon reads at once are bounded: past its request threads and their queue, a new
+     * connection is refused at once instead of waiting behind stalled ones, and once the stalled ones time out the
+     * daemon serves again.
+     */
+    @Test
+    void refusesConnectionsBeyondItsBoundAndServesAgainAfterTheTimeout(@TempDir Path temp) throws Exception {
+        Daemon daemon = startDaemon(Map.of("POOL_PORT", "0", "POOL_SIZE", "1", "POOL_NAME", "bound-it",
+                "POOL_REQUEST_TIMEOUT_MS", "4000", "POOL_JVM_OPTIONS", JVM_OPTIONS));
+        int port = URI.create(daemon.url).getPort();
+        int bound = PoolDaemon.HTTP_THREADS + PoolDaemon.HTTP_QUEUE;
+        List<java.net.Socket> stalled = new ArrayList<>();
+        try {
+            for (int i = 0; i < bound + 8; i++) {
+                stalled.add(stall(port, "GET /status HTTP/1.1\r\nHost: 127.0.0.1\r\n"));
+            }
+            await("a connection past the bound to be refused").atMost(Duration.ofSeconds(3))
+                    .pollInterval(Duration.ofMillis(50)).until(() -> {
+                        try (java.net.Socket probe = new java.net.Socket("127.0.0.1", port)) {
+                            probe.setSoTimeout(1000);
+                            probe.getOutputStream().write("GET /status HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+                                    .getBytes(StandardCharsets.US_ASCII));
+                            return probe.getInputStream().read() < 0;
+                        } catch (java.net.SocketTimeoutException e) {
+                            return false; // waiting, not refused
+                        } catch (IOException e) {
+                            return true; // reset
+                        }
+                    });
+            await("the daemon to serve again once the stalled connections timed out").atMost(Duration.ofSeconds(20))
+                    .pollInterval(Duration.ofMillis(200)).ignoreExceptions()
+                    .until(() -> get(daemon.url + "/status").statusCode() == 200);
+        } finally {
+            for (java.net.Socket socket : stalled) {
+                socket.close();
+            }
+        }
+        assertEquals(202, post(daemon.url + "/shutdown", "").statusCode());
+        assertTrue(daemon.process.waitFor(STOP_TIMEOUT.toSeconds(), TimeUnit.SECONDS), daemon.output());
+        assertFalse(daemon.output().contains("ERROR") || daemon.output().contains("\tat "), daemon.output());
+        processes.assertNoneAlive(Duration.ofSeconds(30));
+    }
+
     /** A chunked body that breaks off into garbage is a bad request: 400 naming the problem, no 500, no stack. */
     @Test
     void aBrokenChunkedBodyIsABadRequest(@TempDir Path temp) throws Exception {

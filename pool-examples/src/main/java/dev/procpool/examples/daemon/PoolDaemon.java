@@ -54,8 +54,9 @@ public final class PoolDaemon {
     public static final String READY_PREFIX = "procpool daemon listening on ";
 
     /** Connections read or answered at once; more wait in {@link #HTTP_QUEUE}, and beyond that are refused. */
-    static final int HTTP_THREADS = 32;
-    static final int HTTP_QUEUE = 64;
+    public static final int HTTP_THREADS = 32;
+    /** Connections waiting for a request thread; a connection beyond them is refused at once. */
+    public static final int HTTP_QUEUE = 64;
     /** How long a response may take to be written: the longest wait=true plus a margin, so no thread waits forever. */
     private static final Duration MAX_RESPONSE_TIME = Duration.ofMillis(DaemonApi.MAX_WAIT_MS).plusMinutes(1);
 
