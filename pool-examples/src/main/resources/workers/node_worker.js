@@ -405,7 +405,10 @@ function makeContext(frame) {
             if (ctx.answered) {
                 return;
             }
-            const out = { v: PROTOCOL_VERSION, type: 'progress', id: ctx.id, fraction: Number(fraction) };
+            // 0 to 1 as PROTOCOL.md asks; NaN (which JSON cannot carry) is 0
+            const number = Number(fraction);
+            const clamped = Number.isNaN(number) ? 0 : Math.min(1, Math.max(0, number));
+            const out = { v: PROTOCOL_VERSION, type: 'progress', id: ctx.id, fraction: clamped };
             if (message !== undefined && message !== null) {
                 out.message = String(message);
             }
@@ -535,6 +538,10 @@ function onLine(buffer) {
     }
     if (frame === null || typeof frame !== 'object' || Array.isArray(frame)) {
         log('ignoring an input line that is not a JSON object');
+        return;
+    }
+    if (frame.v !== PROTOCOL_VERSION) {
+        log(`ignoring a frame whose "v" is ${JSON.stringify(frame.v)}, not ${PROTOCOL_VERSION}`);
         return;
     }
     if (typeof frame.type !== 'string') {

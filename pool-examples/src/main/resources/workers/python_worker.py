@@ -35,6 +35,10 @@ EOF_GRACE_S = 0.5
 
 WORKER_ID = os.environ.get("PROCPOOL_WORKER_ID", "?")
 
+# A frame may nest 1000 levels deep (PROTOCOL.md, Limits); Python's json module recurses once per
+# level, so the default limit of 1000 would fail on frames the host may send.
+sys.setrecursionlimit(max(sys.getrecursionlimit(), 4000))
+
 # Frames go to the real stdout only; anything a handler print()s goes to stderr instead.
 _OUT = sys.stdout.buffer
 sys.stdout = sys.stderr
@@ -178,8 +182,9 @@ def send_result(task_id, result):
     frame = {"v": PROTOCOL_VERSION, "type": "result", "id": task_id, "result": result}
     try:
         data = encode_frame(frame)
-    except (ValueError, TypeError) as e:
-        # e.g. NaN/Infinity, which JSON cannot carry, or a value json cannot encode.
+    except Exception as e:  # pylint: disable=broad-except
+        # e.g. NaN/Infinity, which JSON cannot carry, a value json cannot encode, or one nested
+        # too deep to encode (RecursionError).
         _send_error_within_limit(_error_frame(
             task_id, "HANDLER_ERROR", type(e).__name__,
             "result is not valid JSON: %s" % (e,), traceback.format_exc(), False))
@@ -295,42 +300,56 @@ def reader_loop(tasks):
             time.sleep(EOF_GRACE_S)
             log("still running %.1f s after end of file, exiting now" % (EOF_GRACE_S,))
             exit_now(0)
-        line = raw.rstrip(b"\n")
-        if line.endswith(b"\r"):
-            line = line[:-1]
-        if not line.strip():
-            continue
         try:
-            frame = json.loads(line.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError) as e:
-            log("ignoring an input line that is not a JSON frame: %s" % (e,))
-            continue
-        if not isinstance(frame, dict):
-            log("ignoring an input line that is not a JSON object")
-            continue
-        ftype = frame.get("type")
-        if ftype == "task":
-            task_id = frame.get("id")
-            if not isinstance(task_id, str):
-                log("ignoring a task frame without a string id: %r" % (task_id,))
-                continue
-            with _STATE_LOCK:
-                _pending[task_id] = _pending.get(task_id, 0) + 1
-            tasks.put(frame)
-        elif ftype == "cancel":
-            task_id = frame.get("id")
-            with _STATE_LOCK:
-                # Only a queued or running task can be cancelled; a cancel for a task already
-                # answered is ignored, so it cannot hit a later attempt with the same id.
-                if isinstance(task_id, str) and (task_id == _running or task_id in _pending):
-                    _cancelled.add(task_id)
-                    log("task %s cancelled" % (task_id,))
-                else:
-                    log("ignoring cancel for task %r, which is not in flight" % (task_id,))
-        elif ftype == "shutdown":
-            tasks.put(_SHUTDOWN)
-        else:
-            log("ignoring frame of unknown type %r" % (ftype,))
+            handle_line(raw, tasks)
+        except Exception:  # pylint: disable=broad-except
+            # A line this worker cannot handle must not end the reader: without it the worker
+            # would never see its next task, a cancel, or the end of its input.
+            log("internal error handling an input line: %s" % (traceback.format_exc(),))
+
+
+def handle_line(raw, tasks):
+    """Decode one input line and act on it: queue a task or shutdown, record a cancel."""
+    line = raw.rstrip(b"\n")
+    if line.endswith(b"\r"):
+        line = line[:-1]
+    if not line.strip():
+        return
+    try:
+        frame = json.loads(line.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as e:
+        log("ignoring an input line that is not a JSON frame: %s" % (e,))
+        return
+    if not isinstance(frame, dict):
+        log("ignoring an input line that is not a JSON object")
+        return
+    version = frame.get("v")
+    if type(version) is not int or version != PROTOCOL_VERSION:  # True == 1 in Python: not a version
+        log("ignoring a frame whose \"v\" is %r, not %d" % (version, PROTOCOL_VERSION))
+        return
+    ftype = frame.get("type")
+    if ftype == "task":
+        task_id = frame.get("id")
+        if not isinstance(task_id, str):
+            log("ignoring a task frame without a string id: %r" % (task_id,))
+            return
+        with _STATE_LOCK:
+            _pending[task_id] = _pending.get(task_id, 0) + 1
+        tasks.put(frame)
+    elif ftype == "cancel":
+        task_id = frame.get("id")
+        with _STATE_LOCK:
+            # Only a queued or running task can be cancelled; a cancel for a task already
+            # answered is ignored, so it cannot hit a later attempt with the same id.
+            if isinstance(task_id, str) and (task_id == _running or task_id in _pending):
+                _cancelled.add(task_id)
+                log("task %s cancelled" % (task_id,))
+            else:
+                log("ignoring cancel for task %r, which is not in flight" % (task_id,))
+    elif ftype == "shutdown":
+        tasks.put(_SHUTDOWN)
+    else:
+        log("ignoring frame of unknown type %r" % (ftype,))
 
 
 # ---------------------------------------------------------------------------------------

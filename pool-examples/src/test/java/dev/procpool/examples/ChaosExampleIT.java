@@ -47,7 +47,7 @@ class ChaosExampleIT {
         // Forensics of every failure: each attempt with its worker, pid, reason, exit status, duration and output;
         // the dead-letter queue holds the tasks the pool gave up retrying.
         assertContains(printed, "Dead-letter queue: 4 entries");
-        assertContains(printed, "crash: WORKER_CRASHED after 2 attempts, payload {\"fault\":\"crash\",\"code\":3}");
+        assertMatches(printed, "crash: WORKER_CRASHED after 2 attempts, payload \\{.*\"fault\":\"crash\".*}");
         assertMatches(printed, "attempt 2 on w-\\d+ \\(pid \\d+\\): WORKER_CRASHED, exit code 3, \\d+ ms, peak RSS ");
         assertMatches(printed, "attempt 1 on w-\\d+ \\(pid \\d+\\): WORKER_CRASHED, signal 9, ");
         assertMatches(printed, "attempt 1 on w-\\d+ \\(pid \\d+\\): TIMEOUT, ");

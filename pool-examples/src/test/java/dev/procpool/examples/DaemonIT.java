@@ -68,6 +68,9 @@ class DaemonIT {
         }
     };
 
+    /** The daemons and workers each test saw, by pid and start time. */
+    private final ProcessRecords processes = new ProcessRecords();
+
     @AfterEach
     void killLeftovers() {
         spawned.forEach(pid -> ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly));
@@ -175,6 +178,165 @@ class DaemonIT {
         awaitGone(workerPids);
     }
 
+    /**
+     * Clients that stop mid-headers or mid-body (more of them than the old four request threads) hold up no one:
+     * other requests are answered while they stall, and the server closes them after the request timeout. Their
+     * aborted uploads are logged in one line each, without a stack trace.
+     */
+    @Test
+    void staysResponsiveWhileClientsStallMidRequestAndClosesThemAfterTheTimeout(@TempDir Path temp) throws Exception {
+        Daemon daemon = startDaemon(Map.of("POOL_PORT", "0", "POOL_SIZE", "1", "POOL_NAME", "stall-it",
+                "POOL_REQUEST_TIMEOUT_MS", "6000", "POOL_JVM_OPTIONS", JVM_OPTIONS));
+        String base = daemon.url;
+        int port = URI.create(base).getPort();
+        List<java.net.Socket> stalled = new ArrayList<>();
+        try {
+            for (int i = 0; i < 6; i++) {
+                stalled.add(stall(port, "POST /tasks HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: app"));
+                stalled.add(stall(port, "POST /tasks HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n"
+                        + "{\"type\": \"echo\", "));
+            }
+            long start = System.nanoTime();
+            assertEquals(200, get(base + "/status").statusCode());
+            HttpResponse<String> echo = post(base + "/tasks?wait=true", "{\"type\": \"echo\", \"payload\": 7}");
+            assertEquals(200, echo.statusCode(), echo.body());
+            assertEquals(7, json.readTree(echo.body()).get("result").asInt());
+            long servedMillis = (System.nanoTime() - start) / 1_000_000;
+            // Served while every stalled client is still connected: nothing waited for the timeout.
+            for (java.net.Socket socket : stalled) {
+                assertTrue(stillOpen(socket), "a stalled connection was closed before its timeout (requests took "
+                        + servedMillis + " ms)");
+            }
+            await("the stalled connections to be closed").atMost(Duration.ofSeconds(20))
+                    .pollInterval(Duration.ofMillis(100)).until(() -> stalled.stream().noneMatch(DaemonIT::stillOpen));
+            assertEquals(200, get(base + "/status").statusCode(), "still serving afterwards");
+        } finally {
+            for (java.net.Socket socket : stalled) {
+                socket.close();
+            }
+        }
+        assertEquals(202, post(base + "/shutdown", "").statusCode());
+        assertTrue(daemon.process.waitFor(STOP_TIMEOUT.toSeconds(), TimeUnit.SECONDS), daemon.output());
+        String output = daemon.output();
+        assertTrue(output.contains("the request body could not be read"), output);
+        assertFalse(output.contains("ERROR") || output.contains("\tat "), "no error and no stack trace:\n" + output);
+        processes.assertNoneAlive(Duration.ofSeconds(30));
+    }
+
+    /**
+     * The connections the daemon reads at once are bounded: past its request threads and their queue, a new
+     * connection is refused at once instead of waiting behind stalled ones, and once the stalled ones time out the
+     * daemon serves again.
+     */
+    @Test
+    void refusesConnectionsBeyondItsBoundAndServesAgainAfterTheTimeout(@TempDir Path temp) throws Exception {
+        Daemon daemon = startDaemon(Map.of("POOL_PORT", "0", "POOL_SIZE", "1", "POOL_NAME", "bound-it",
+                "POOL_REQUEST_TIMEOUT_MS", "4000", "POOL_JVM_OPTIONS", JVM_OPTIONS));
+        int port = URI.create(daemon.url).getPort();
+        int bound = PoolDaemon.HTTP_THREADS + PoolDaemon.HTTP_QUEUE;
+        List<java.net.Socket> stalled = new ArrayList<>();
+        try {
+            for (int i = 0; i < bound + 8; i++) {
+                stalled.add(stall(port, "GET /status HTTP/1.1\r\nHost: 127.0.0.1\r\n"));
+            }
+            await("a connection past the bound to be refused").atMost(Duration.ofSeconds(3))
+                    .pollInterval(Duration.ofMillis(50)).until(() -> {
+                        try (java.net.Socket probe = new java.net.Socket("127.0.0.1", port)) {
+                            probe.setSoTimeout(1000);
+                            probe.getOutputStream().write("GET /status HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+                                    .getBytes(StandardCharsets.US_ASCII));
+                            return probe.getInputStream().read() < 0;
+                        } catch (java.net.SocketTimeoutException e) {
+                            return false; // waiting, not refused
+                        } catch (IOException e) {
+                            return true; // reset
+                        }
+                    });
+            await("the daemon to serve again once the stalled connections timed out").atMost(Duration.ofSeconds(20))
+                    .pollInterval(Duration.ofMillis(200)).ignoreExceptions()
+                    .until(() -> get(daemon.url + "/status").statusCode() == 200);
+        } finally {
+            for (java.net.Socket socket : stalled) {
+                socket.close();
+            }
+        }
+        assertEquals(202, post(daemon.url + "/shutdown", "").statusCode());
+        assertTrue(daemon.process.waitFor(STOP_TIMEOUT.toSeconds(), TimeUnit.SECONDS), daemon.output());
+        assertFalse(daemon.output().contains("ERROR") || daemon.output().contains("\tat "), daemon.output());
+        processes.assertNoneAlive(Duration.ofSeconds(30));
+    }
+
+    /** A chunked body that breaks off into garbage is a bad request: 400 naming the problem, no 500, no stack. */
+    @Test
+    void aBrokenChunkedBodyIsABadRequest(@TempDir Path temp) throws Exception {
+        Daemon daemon = startDaemon(Map.of("POOL_PORT", "0", "POOL_SIZE", "1", "POOL_NAME", "chunk-it",
+                "POOL_JVM_OPTIONS", JVM_OPTIONS));
+        int port = URI.create(daemon.url).getPort();
+        for (String body : List.of("zz\r\n{\"type\"\r\n0\r\n\r\n", "5\r\n{\"typ\r\n-3\r\n\r\n")) {
+            try (java.net.Socket socket = new java.net.Socket("127.0.0.1", port)) {
+                socket.setSoTimeout(15_000);
+                socket.getOutputStream().write(("POST /tasks HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                        + "Transfer-Encoding: chunked\r\nContent-Type: application/json\r\n\r\n" + body)
+                        .getBytes(StandardCharsets.US_ASCII));
+                String answer = readResponse(socket);
+                assertTrue(answer.startsWith("HTTP/1.1 400"), answer);
+                assertTrue(answer.contains("the request body could not be read"), answer);
+            }
+        }
+        HttpResponse<String> fine = post(daemon.url + "/tasks?wait=true", "{\"type\": \"upper\", \"payload\": \"ok\"}");
+        assertEquals("OK", json.readTree(fine.body()).get("result").asText(), fine.body());
+        assertEquals(202, post(daemon.url + "/shutdown", "").statusCode());
+        assertTrue(daemon.process.waitFor(STOP_TIMEOUT.toSeconds(), TimeUnit.SECONDS), daemon.output());
+        String output = daemon.output();
+        assertFalse(output.contains("ERROR") || output.contains("\tat "), "no error and no stack trace:\n" + output);
+        assertTrue(output.contains("the request body could not be read"), output);
+        processes.assertNoneAlive(Duration.ofSeconds(30));
+    }
+
+    /** One HTTP response read from a raw socket: the headers, then as many body bytes as Content-Length says. */
+    private static String readResponse(java.net.Socket socket) throws IOException {
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        java.io.InputStream in = socket.getInputStream();
+        int headerEnd = -1;
+        int length = 0;
+        while (true) {
+            int b = in.read();
+            if (b < 0) {
+                break;
+            }
+            bytes.write(b);
+            String text = bytes.toString(StandardCharsets.ISO_8859_1);
+            if (headerEnd < 0 && text.endsWith("\r\n\r\n")) {
+                headerEnd = text.length();
+                Matcher m = Pattern.compile("(?i)content-length: *(\\d+)").matcher(text);
+                length = m.find() ? Integer.parseInt(m.group(1)) : 0;
+            }
+            if (headerEnd >= 0 && bytes.size() >= headerEnd + length) {
+                break;
+            }
+        }
+        return bytes.toString(StandardCharsets.UTF_8);
+    }
+
+    private static java.net.Socket stall(int port, String partialRequest) throws IOException {
+        java.net.Socket socket = new java.net.Socket("127.0.0.1", port);
+        socket.getOutputStream().write(partialRequest.getBytes(StandardCharsets.US_ASCII));
+        socket.getOutputStream().flush();
+        return socket;
+    }
+
+    /** Whether the server has neither closed nor reset the connection (nothing is read: it sends nothing). */
+    private static boolean stillOpen(java.net.Socket socket) {
+        try {
+            socket.setSoTimeout(50);
+            return socket.getInputStream().read() >= 0;
+        } catch (java.net.SocketTimeoutException e) {
+            return true;
+        } catch (IOException e) {
+            return false; // reset, or closed by us
+        }
+    }
+
     @Test
     void refusesBadSettingsNamingTheVariable(@TempDir Path temp) throws Exception {
         Path pidFile = temp.resolve("daemon.pid");
@@ -271,6 +433,7 @@ class DaemonIT {
     private Daemon startDaemon(Map<String, String> env) throws IOException {
         Process process = daemonCommand(env).redirectErrorStream(true).start();
         spawned.add(process.pid());
+        processes.record(process.pid());
         StringBuffer console = new StringBuffer();
         diagnostics.add(() -> "daemon output:\n" + console);
         Thread reader = new Thread(() -> {
@@ -289,6 +452,7 @@ class DaemonIT {
                 .until(() -> READY.matcher(console).find() || !process.isAlive());
         Matcher ready = READY.matcher(console);
         assertTrue(ready.find(), "the daemon did not start:\n" + console);
+        processes.recordTree(process.pid()); // its workers, ready by now
         return new Daemon(process, console, ready.group(1));
     }
 

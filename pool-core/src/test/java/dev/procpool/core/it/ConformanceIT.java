@@ -112,9 +112,13 @@ class ConformanceIT {
                 + "(.ci/run installs python3 and nodejs where they are missing)");
     }
 
+    /** Every worker process a test started, by pid and start time. */
+    private static final ProcessRecords PROCESSES = new ProcessRecords();
+
     @AfterEach
     void noProcessLeft() {
         TestPools.assertNoChildProcesses(Duration.ofSeconds(10));
+        PROCESSES.assertNoneAlive(Duration.ofSeconds(10)); // orphans too, which are no child of this JVM
     }
 
     // ------------------------------------------------------------------------------------------ checklist
@@ -493,6 +497,67 @@ class ConformanceIT {
 
     // ------------------------------------------------------------------------------------------ beyond the list
 
+    /** Frames whose {@code "v"} is not the number 1 are not frames for a version-1 worker: no answer, no harm. */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("workers")
+    void ignoresFramesWhoseVersionIsNot1(ShippedWorker worker) throws Exception {
+        try (RawWorker raw = RawWorker.start(worker, Map.of())) {
+            raw.awaitFrame("ready", f -> isType(f, "ready"), STARTUP);
+            ObjectNode missing = task("t-missing", "echo", 1);
+            missing.remove("v");
+            raw.send(missing);
+            raw.send(task("t-two", "echo", 2).put("v", 2));
+            raw.send(task("t-text", "echo", 3).put("v", "1"));
+            raw.send(task("t-true", "echo", 4).put("v", true));
+            raw.send(task("t-one", "echo", 5));
+            assertEquals(5, raw.awaitAnswer("t-one", ANSWER).get("result").asInt());
+            raw.send(frame("cancel").put("v", 2).put("id", "t-one"));
+            assertEquals(0, raw.shutdownAndAwaitExit());
+            assertEquals(List.of("t-one"), raw.frames().filter(ConformanceIT::isAnswer)
+                    .map(f -> f.get("id").asText()).toList(), "only the version-1 task is answered");
+        }
+    }
+
+    /**
+     * Lines as the host writes them: several frames in one write, {@code \r\n} endings, and a frame nested to the
+     * protocol's limit of 1000 levels (the frame's own object counting as the first).
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("workers")
+    void readsEveryLineTheHostMayWrite(ShippedWorker worker) throws Exception {
+        try (RawWorker raw = RawWorker.start(worker, Map.of())) {
+            raw.awaitFrame("ready", f -> isType(f, "ready"), STARTUP);
+            raw.sendLine(JSON.writeValueAsString(task("t-a", "echo", "a")) + "\n"
+                    + JSON.writeValueAsString(task("t-b", "echo", "b")) + "\r\n"
+                    + JSON.writeValueAsString(task("t-c", "echo", "c")));
+            for (String id : List.of("t-a", "t-b", "t-c")) {
+                assertEquals(id.substring(2), raw.awaitAnswer(id, ANSWER).get("result").asText());
+            }
+            String deepest = "[".repeat(999) + "]".repeat(999);
+            raw.sendLine("{\"v\":1,\"type\":\"task\",\"id\":\"t-deep\",\"taskType\":\"echo\",\"attempt\":1,"
+                    + "\"payload\":" + deepest + "}");
+            JsonNode deep = raw.awaitAnswer("t-deep", ANSWER);
+            assertEquals("result", deep.get("type").asText(), deep::toString);
+            raw.send(task("t-after", "echo", "after"));
+            assertEquals("after", raw.awaitAnswer("t-after", ANSWER).get("result").asText(), "still reading");
+            assertEquals(0, raw.shutdownAndAwaitExit());
+        }
+    }
+
+    /** Through the pool: a payload nested as deep as a frame allows goes out and comes back unchanged. */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("workers")
+    void echoesAPayloadNestedToTheLimitThroughThePool(ShippedWorker worker) throws Exception {
+        try (WorkerPool pool = pool(worker, 1, b -> { })) {
+            Object deepest = List.of();
+            for (int i = 1; i < 999; i++) {
+                deepest = List.of(deepest);
+            }
+            TaskResult result = pool.submitTask("echo", deepest).await(ANSWER);
+            assertEquals(JSON.valueToTree(deepest), result.as(JsonNode.class));
+        }
+    }
+
     /** Lines on stdout that are not frames (the "garbage" task writes some on purpose) are logged, not fatal. */
     @ParameterizedTest(name = "{0}")
     @MethodSource("workers")
@@ -552,7 +617,11 @@ class ConformanceIT {
 
     private static WorkerPool pool(ShippedWorker worker, int workers, Consumer<PoolConfig.Builder> settings) {
         PoolConfig.Builder builder = WorkerPool.builder().name("conformance-" + worker.name()).workers(workers)
-                .worker(worker.spec()).heartbeatInterval(Duration.ofMillis(200))
+                .worker(worker.spec()).listener(event -> {
+                    if (event instanceof PoolEvent.WorkerStarted started) {
+                        PROCESSES.record(started.pid());
+                    }
+                }).heartbeatInterval(Duration.ofMillis(200))
                 .heartbeatTimeout(Duration.ofSeconds(5)).startupTimeout(STARTUP);
         settings.accept(builder);
         return builder.start();
@@ -661,7 +730,9 @@ class ConformanceIT {
             environment.put("PROCPOOL_HEARTBEAT_MS", "1000");
             environment.put("PROCPOOL_MAX_FRAME_BYTES", Integer.toString(16 << 20));
             environment.putAll(env);
-            return new RawWorker(builder.start());
+            Process process = builder.start();
+            PROCESSES.record(process.pid());
+            return new RawWorker(process);
         }
 
         private void readStdout() {

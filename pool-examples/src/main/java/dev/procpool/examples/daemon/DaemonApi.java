@@ -24,15 +24,12 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -49,7 +46,9 @@ import java.util.concurrent.TimeoutException;
 
 /**
  * The daemon's HTTP/JSON API, one handler for every path (the JDK server matches contexts by string prefix, so
- * routing here keeps {@code /tasksX} from reaching {@code /tasks}).
+ * routing here keeps {@code /tasksX} from reaching {@code /tasks}). About 700 lines, on purpose: every endpoint
+ * with its validation and answers in one file reads as the API's whole contract; the request text is parsed in
+ * {@link HttpText}.
  *
  * <pre>
  * POST   /tasks[?wait=true[&amp;waitMs=N]]   {"type", "payload", "priority"?, "timeoutMs"?, "id"?}
@@ -160,8 +159,8 @@ final class DaemonApi implements HttpHandler {
     private void route(HttpExchange exchange) throws IOException {
         refuseNonLocalClients(exchange);
         String method = exchange.getRequestMethod();
-        List<String> path = pathSegments(exchange.getRequestURI().getRawPath());
-        Map<String, String> query = query(exchange.getRequestURI().getRawQuery());
+        List<String> path = HttpText.pathSegments(exchange.getRequestURI().getRawPath());
+        Map<String, String> query = HttpText.query(exchange.getRequestURI().getRawQuery());
 
         if (path.isEmpty()) {
             allow(method, "GET");
@@ -289,7 +288,7 @@ final class DaemonApi implements HttpHandler {
             recent.remove(handle.id()); // a reused id (its old task ended) moves to the end
             recent.put(handle.id(), handle);
         }
-        Map<String, String> location = Map.of("Location", "/tasks/" + encodePathSegment(handle.id()));
+        Map<String, String> location = Map.of("Location", "/tasks/" + HttpText.encodePathSegment(handle.id()));
         if (!wait) {
             ObjectNode body = mapper.createObjectNode().put("id", handle.id()).put("state", handle.state().name());
             send(exchange, 202, body, location);
@@ -544,8 +543,21 @@ final class DaemonApi implements HttpHandler {
             }
         }
         byte[] body;
-        try (InputStream in = exchange.getRequestBody()) {
+        // Not closed here: closing reads the rest of the body, which for a broken one blocks until the client hangs
+        // up. The exchange is closed once the answer is out (send), which does the same then.
+        InputStream in = exchange.getRequestBody();
+        try {
             body = in.readNBytes(MAX_BODY_BYTES + 1);
+        } catch (IOException e) {
+            // A broken chunked encoding, or an upload the client stopped (the server closes it after the request
+            // timeout): the client's doing, not ours, so one line and no stack trace. The answer may not arrive.
+            LOG.warn("{} {} from {}: the request body could not be read ({}); answering 400",
+                    exchange.getRequestMethod(), exchange.getRequestURI().getRawPath(),
+                    exchange.getRemoteAddress(), HttpText.printable(e.getMessage()));
+            // "Connection: close" makes the client hang up once it has the answer: closing the exchange reads what
+            // is left of the broken body, which only the client's hang-up (or the request timeout) ends.
+            throw new ApiException(400, "the request body could not be read: " + e.getMessage(),
+                    Map.of("Connection", "close"));
         }
         if (body.length > MAX_BODY_BYTES) {
             throw tooLarge();
@@ -603,6 +615,7 @@ final class DaemonApi implements HttpHandler {
         exchange.sendResponseHeaders(status, bytes.length == 0 ? -1 : bytes.length);
         try (OutputStream out = exchange.getResponseBody()) {
             out.write(bytes);
+            out.flush(); // before close(), which first reads the rest of the request body (see readJson)
         }
     }
 
@@ -618,80 +631,6 @@ final class DaemonApi implements HttpHandler {
     }
 
     // ------------------------------------------------------------------------------------------------ parsing
-
-    /** The decoded segments of a raw path, without empty ones: {@code /tasks/a%2Fb} is [tasks, a/b]. */
-    static List<String> pathSegments(String rawPath) {
-        List<String> segments = new ArrayList<>();
-        for (String raw : (rawPath == null ? "" : rawPath).split("/")) {
-            if (!raw.isEmpty()) {
-                segments.add(percentDecode(raw));
-            }
-        }
-        return segments;
-    }
-
-    /** Percent-decoding of a path segment ('+' stays '+', unlike form decoding). */
-    static String percentDecode(String raw) {
-        if (raw.indexOf('%') < 0) {
-            return raw;
-        }
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream(raw.length());
-        for (int i = 0; i < raw.length(); i++) {
-            char c = raw.charAt(i);
-            if (c == '%') {
-                if (i + 2 >= raw.length() || Character.digit(raw.charAt(i + 1), 16) < 0
-                        || Character.digit(raw.charAt(i + 2), 16) < 0) {
-                    throw new ApiException(400, "bad percent-encoding in path segment \"" + raw + "\"");
-                }
-                bytes.write(Character.digit(raw.charAt(i + 1), 16) * 16 + Character.digit(raw.charAt(i + 2), 16));
-                i += 2;
-            } else {
-                byte[] utf8 = String.valueOf(c).getBytes(StandardCharsets.UTF_8);
-                bytes.write(utf8, 0, utf8.length);
-            }
-        }
-        return bytes.toString(StandardCharsets.UTF_8);
-    }
-
-    /** Encodes a task id for a Location header: unreserved characters stay, everything else is %XX. */
-    static String encodePathSegment(String segment) {
-        StringBuilder out = new StringBuilder();
-        for (byte b : segment.getBytes(StandardCharsets.UTF_8)) {
-            char c = (char) (b & 0xff);
-            if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || "-._~".indexOf(c) >= 0) {
-                out.append(c);
-            } else {
-                out.append('%').append(String.format(Locale.ROOT, "%02X", b & 0xff));
-            }
-        }
-        return out.toString();
-    }
-
-    static Map<String, String> query(String rawQuery) {
-        Map<String, String> params = new LinkedHashMap<>();
-        if (rawQuery == null || rawQuery.isEmpty()) {
-            return params;
-        }
-        for (String pair : rawQuery.split("&")) {
-            if (pair.isEmpty()) {
-                continue;
-            }
-            int eq = pair.indexOf('=');
-            try {
-                String name = URLDecoder.decode(eq < 0 ? pair : pair.substring(0, eq), StandardCharsets.UTF_8);
-                String value = eq < 0 ? "" : URLDecoder.decode(pair.substring(eq + 1), StandardCharsets.UTF_8);
-                if (params.put(name, value) != null) {
-                    throw new ApiException(400, "query parameter " + name + " is given twice");
-                }
-            } catch (IllegalArgumentException e) {
-                if (e instanceof ApiException) {
-                    throw e;
-                }
-                throw new ApiException(400, "bad percent-encoding in query \"" + pair + "\"");
-            }
-        }
-        return params;
-    }
 
     private static void onlyParameters(Map<String, String> query, String... allowed) {
         for (String name : query.keySet()) {

@@ -17,6 +17,8 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.regex.Pattern;
@@ -36,9 +38,10 @@ import java.util.regex.Pattern;
  *   <tr><td>POOL_COMMAND</td><td>-</td><td>a worker command as a JSON array of strings, instead of handlers</td></tr>
  *   <tr><td>POOL_JVM_OPTIONS</td><td>-</td><td>extra options for Java worker JVMs, separated by spaces</td></tr>
  *   <tr><td>POOL_QUEUE_CAPACITY</td><td>10000</td><td>tasks that may wait, 1 to 10000000</td></tr>
- *   <tr><td>POOL_PID_FILE</td><td>procpool.pid</td><td>written on start, removed on exit</td></tr>
+ *   <tr><td>POOL_PID_FILE</td><td>none</td><td>written on start, removed on exit (bin/procpoold always sets one)</td></tr>
  *   <tr><td>POOL_HEARTBEAT_MS</td><td>1000</td><td>worker heartbeat interval, 10 to 3600000</td></tr>
  *   <tr><td>POOL_SHUTDOWN_TIMEOUT_MS</td><td>20000</td><td>how long a graceful stop lets tasks finish</td></tr>
+ *   <tr><td>POOL_REQUEST_TIMEOUT_MS</td><td>10000</td><td>how long a client may take to send a whole request</td></tr>
  * </table>
  *
  * @param name              the pool's name
@@ -48,21 +51,23 @@ import java.util.regex.Pattern;
  * @param command           the worker command (empty when handlers are used)
  * @param jvmOptions        extra worker JVM options
  * @param queueCapacity     the pool's queue capacity
- * @param pidFile           the pid file
+ * @param pidFile           the pid file, if any
  * @param heartbeatInterval the worker heartbeat interval
  * @param shutdownTimeout   how long a graceful stop waits for tasks
+ * @param requestTimeout    how long a client may take to send a request (headers and body), whole seconds
  * @param warnings          problems that do not stop the daemon (unknown POOL_* variables)
  */
 public record DaemonSettings(String name, int size, int port, List<String> handlers, List<String> command,
-                             List<String> jvmOptions, int queueCapacity, Path pidFile, Duration heartbeatInterval,
-                             Duration shutdownTimeout, List<String> warnings) {
+                             List<String> jvmOptions, int queueCapacity, Optional<Path> pidFile,
+                             Duration heartbeatInterval, Duration shutdownTimeout, Duration requestTimeout,
+                             List<String> warnings) {
 
     /** The only address the daemon listens on. */
     public static final String LOOPBACK = "127.0.0.1";
     public static final int DEFAULT_PORT = 7878;
     public static final int DEFAULT_SIZE = 2;
     public static final int DEFAULT_QUEUE_CAPACITY = 10_000;
-    public static final String DEFAULT_PID_FILE = "procpool.pid";
+    public static final int DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
 
     public static final String POOL_NAME = "POOL_NAME";
     public static final String POOL_SIZE = "POOL_SIZE";
@@ -75,14 +80,16 @@ public record DaemonSettings(String name, int size, int port, List<String> handl
     public static final String POOL_PID_FILE = "POOL_PID_FILE";
     public static final String POOL_HEARTBEAT_MS = "POOL_HEARTBEAT_MS";
     public static final String POOL_SHUTDOWN_TIMEOUT_MS = "POOL_SHUTDOWN_TIMEOUT_MS";
+    public static final String POOL_REQUEST_TIMEOUT_MS = "POOL_REQUEST_TIMEOUT_MS";
 
     /** The variables the daemon reads. */
     public static final List<String> VARIABLES = List.of(POOL_NAME, POOL_SIZE, POOL_PORT, POOL_BIND, POOL_HANDLERS,
             POOL_COMMAND, POOL_JVM_OPTIONS, POOL_QUEUE_CAPACITY, POOL_PID_FILE, POOL_HEARTBEAT_MS,
-            POOL_SHUTDOWN_TIMEOUT_MS);
+            POOL_SHUTDOWN_TIMEOUT_MS, POOL_REQUEST_TIMEOUT_MS);
 
     /** POOL_* variables that bin/procpoold reads; the daemon ignores them without a warning. */
-    private static final Set<String> SCRIPT_VARIABLES = Set.of("POOL_LOG", "POOL_START_WAIT", "POOL_STOP_WAIT");
+    private static final Set<String> SCRIPT_VARIABLES = Set.of("POOL_LOG", "POOL_START_WAIT", "POOL_STOP_WAIT",
+            "POOL_CONF", "POOL_STATE_DIR");
 
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,63}");
     private static final Pattern CLASS_NAME =
@@ -90,6 +97,7 @@ public record DaemonSettings(String name, int size, int port, List<String> handl
                     + "(\\.\\p{javaJavaIdentifierStart}\\p{javaJavaIdentifierPart}*)*");
 
     public DaemonSettings {
+        Objects.requireNonNull(pidFile, "pidFile");
         handlers = List.copyOf(handlers);
         command = List.copyOf(command);
         jvmOptions = List.copyOf(jvmOptions);
@@ -136,16 +144,19 @@ public record DaemonSettings(String name, int size, int port, List<String> handl
         int queueCapacity = r.integer(POOL_QUEUE_CAPACITY, DEFAULT_QUEUE_CAPACITY, 1, 10_000_000);
         int heartbeatMillis = r.integer(POOL_HEARTBEAT_MS, 1000, 10, 3_600_000);
         int shutdownMillis = r.integer(POOL_SHUTDOWN_TIMEOUT_MS, 20_000, 0, 3_600_000);
+        int requestMillis = r.integer(POOL_REQUEST_TIMEOUT_MS, DEFAULT_REQUEST_TIMEOUT_MS, 1000, 600_000);
 
-        Path pidFile = Path.of(DEFAULT_PID_FILE);
-        String pidText = r.text(POOL_PID_FILE, DEFAULT_PID_FILE);
-        try {
-            pidFile = Path.of(pidText);
-            if (pidFile.getFileName() == null) {
+        Optional<Path> pidFile = Optional.empty();
+        if (r.isSet(POOL_PID_FILE)) {
+            String pidText = r.text(POOL_PID_FILE, "");
+            try {
+                pidFile = Optional.of(Path.of(pidText));
+                if (pidFile.get().getFileName() == null) {
+                    r.problem(POOL_PID_FILE, "a file path", pidText);
+                }
+            } catch (InvalidPathException e) {
                 r.problem(POOL_PID_FILE, "a file path", pidText);
             }
-        } catch (InvalidPathException e) {
-            r.problem(POOL_PID_FILE, "a file path", pidText);
         }
 
         boolean hasCommand = r.isSet(POOL_COMMAND);
@@ -185,7 +196,8 @@ public record DaemonSettings(String name, int size, int port, List<String> handl
             throw new InvalidSettingsException(r.problems);
         }
         return new DaemonSettings(name, size, port, handlers, command, jvmOptions, queueCapacity, pidFile,
-                Duration.ofMillis(heartbeatMillis), Duration.ofMillis(shutdownMillis), warnings);
+                Duration.ofMillis(heartbeatMillis), Duration.ofMillis(shutdownMillis),
+                Duration.ofSeconds((requestMillis + 999) / 1000), warnings);
     }
 
     /** The worker launch spec these settings describe. */
@@ -228,9 +240,12 @@ public record DaemonSettings(String name, int size, int port, List<String> handl
                                             instead of POOL_HANDLERS
                   POOL_JVM_OPTIONS          extra worker JVM options separated by spaces, e.g. -Xmx256m
                   POOL_QUEUE_CAPACITY       tasks that may wait, 1 to 10000000 (default 10000)
-                  POOL_PID_FILE             pid file, written on start and removed on exit (default procpool.pid)
+                  POOL_PID_FILE             pid file, written on start and removed on exit (default: none;
+                                            bin/procpoold keeps one in its state directory)
                   POOL_HEARTBEAT_MS         worker heartbeat interval, 10 to 3600000 (default 1000)
                   POOL_SHUTDOWN_TIMEOUT_MS  how long a graceful stop lets tasks finish, 0 to 3600000 (default 20000)
+                  POOL_REQUEST_TIMEOUT_MS   how long a client may take to send a whole request, 1000 to 600000
+                                            (default 10000); a connection still sending after that is closed
                 Endpoints: POST /tasks[?wait=true], GET|DELETE /tasks/{id}, GET /tasks/{id}/output, GET /status,
                 GET /metrics, GET /deadletters, POST /shutdown.
                 """;

@@ -56,6 +56,14 @@ final class PidFile {
         return new PidFile(absolute, self);
     }
 
+    /** No pid file (none was asked for): releasing it does nothing. */
+    static PidFile none() {
+        PidFile none = new PidFile(null, -1);
+        none.released = true;
+        return none;
+    }
+
+    /** The file, or null for {@link #none()}. */
     Path path() {
         return path;
     }

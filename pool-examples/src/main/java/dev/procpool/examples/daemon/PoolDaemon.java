@@ -13,6 +13,7 @@ import java.lang.reflect.Method;
 import java.lang.reflect.Proxy;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.ArrayBlockingQueue;
@@ -52,8 +53,12 @@ public final class PoolDaemon {
     /** The start of the line printed once the daemon serves requests; the URL follows. */
     public static final String READY_PREFIX = "procpool daemon listening on ";
 
-    private static final int HTTP_THREADS = 4;
-    private static final int HTTP_QUEUE = 256;
+    /** Connections read or answered at once; more wait in {@link #HTTP_QUEUE}, and beyond that are refused. */
+    public static final int HTTP_THREADS = 32;
+    /** Connections waiting for a request thread; a connection beyond them is refused at once. */
+    public static final int HTTP_QUEUE = 64;
+    /** How long a response may take to be written: the longest wait=true plus a margin, so no thread waits forever. */
+    private static final Duration MAX_RESPONSE_TIME = Duration.ofMillis(DaemonApi.MAX_WAIT_MS).plusMinutes(1);
 
     private final DaemonSettings settings;
     private final PrintStream out;
@@ -100,20 +105,24 @@ public final class PoolDaemon {
 
     private int serve() {
         installSignalHandlers();
-        PidFile pidFile;
-        try {
-            pidFile = PidFile.acquire(settings.pidFile());
-        } catch (IOException | IllegalStateException e) {
-            out.println("procpool daemon: error: cannot write the pid file " + settings.pidFile().toAbsolutePath()
-                    + ": " + e.getMessage());
-            return 1;
+        PidFile pidFile = PidFile.none();
+        if (settings.pidFile().isPresent()) {
+            Path path = settings.pidFile().get();
+            try {
+                pidFile = PidFile.acquire(path);
+            } catch (IOException | IllegalStateException e) {
+                out.println("procpool daemon: error: cannot write the pid file " + path.toAbsolutePath() + ": "
+                        + e.getMessage());
+                return 1;
+            }
         }
-        Thread exitHook = new Thread(() -> onJvmExit(pidFile), "procpool-daemon-exit");
+        PidFile acquired = pidFile;
+        Thread exitHook = new Thread(() -> onJvmExit(acquired), "procpool-daemon-exit");
         Runtime.getRuntime().addShutdownHook(exitHook);
         try {
-            return serve(pidFile);
+            return serve(acquired);
         } finally {
-            pidFile.release();
+            acquired.release();
             try {
                 Runtime.getRuntime().removeShutdownHook(exitHook);
             } catch (IllegalStateException e) {
@@ -125,6 +134,7 @@ public final class PoolDaemon {
     private int serve(PidFile pidFile) {
         // Bind before starting workers, so that a taken port fails in milliseconds. Connections wait in the
         // backlog until the server starts.
+        limitRequestTime(settings.requestTimeout());
         HttpServer server;
         try {
             server = HttpServer.create(new InetSocketAddress(InetAddress.getByName(DaemonSettings.LOOPBACK),
@@ -144,9 +154,13 @@ public final class PoolDaemon {
             out.println("procpool daemon: error: the worker pool did not start: " + e.getMessage());
             return 1;
         }
-        // Small and bounded: four request threads and a queue; beyond it the server drops the connection.
-        ThreadPoolExecutor http = new ThreadPoolExecutor(HTTP_THREADS, HTTP_THREADS, 0, TimeUnit.MILLISECONDS,
+        // Bounded: a thread per connection being read or answered, up to HTTP_THREADS, so a few clients that stall
+        // mid-request (each closed after the request timeout) do not hold up the others, and a short queue; a
+        // connection beyond both is refused at once (the server resets it when the executor refuses it). Idle
+        // threads end after a while.
+        ThreadPoolExecutor http = new ThreadPoolExecutor(HTTP_THREADS, HTTP_THREADS, 30, TimeUnit.SECONDS,
                 new ArrayBlockingQueue<>(HTTP_QUEUE), threads("procpool-daemon-http-"));
+        http.allowCoreThreadTimeOut(true);
         // Answers to wait=true requests; DaemonApi bounds how many wait, so this queue is bounded too.
         ExecutorService responders = new ThreadPoolExecutor(2, 2, 0, TimeUnit.MILLISECONDS,
                 new LinkedBlockingQueue<>(), threads("procpool-daemon-respond-"));
@@ -169,7 +183,8 @@ public final class PoolDaemon {
         out.println("procpool daemon: pool " + pool.name() + ", " + settings.size() + " workers ("
                 + (settings.command().isEmpty() ? "Java handlers " + settings.handlers()
                 : "command " + settings.command()) + "), pid " + ProcessHandle.current().pid() + ", pid file "
-                + pidFile.path());
+                + (pidFile.path() == null ? "none" : pidFile.path()) + ", request timeout "
+                + settings.requestTimeout().toSeconds() + " s");
         out.flush();
 
         serving = true;
@@ -198,6 +213,20 @@ public final class PoolDaemon {
         } finally {
             stopped.countDown();
         }
+    }
+
+    /**
+     * Bounds how long the JDK's HTTP server lets a client take to send a request (headers and body) and to read the
+     * answer: a connection still in that state afterwards is closed, which also ends a handler blocked reading its
+     * body. The server reads these system properties once, when the first server is made, so this runs before; a
+     * value set on the command line wins. ({@code sun.net.httpserver.maxConnections} would bound connections, but
+     * the Java 17 builds tried ignore it: the bounded executor does that job.)
+     */
+    static void limitRequestTime(Duration requestTimeout) {
+        System.getProperties().putIfAbsent("sun.net.httpserver.maxReqTime",
+                Long.toString(Math.max(1, requestTimeout.toSeconds())));
+        System.getProperties().putIfAbsent("sun.net.httpserver.maxRspTime",
+                Long.toString(MAX_RESPONSE_TIME.toSeconds()));
     }
 
     /** Asks for a graceful stop; idempotent. */

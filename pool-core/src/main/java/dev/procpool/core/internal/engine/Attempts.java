@@ -119,6 +119,10 @@ final class Attempts {
                 ctx.publish(new PoolEvent.TaskCompleted(ctx.name(), ctx.clock.instant(), task.id, task.type(),
                         worker.id, task.attempts, Duration.ofNanos(runNanos)));
             }
+        } else if (answer instanceof Frame.UnreadableAnswer unreadable) {
+            // the worker is kept: it broke one answer, not the protocol as a whole
+            failed(task, worker, FailureReason.PROTOCOL_ERROR, "the worker's " + unreadable.type()
+                    + " frame could not be read: " + unreadable.why(), null, null, true, fx);
         } else {
             Frame.Error error = (Frame.Error) answer;
             FailureReason reason = switch (error.kind()) {

@@ -27,6 +27,7 @@ import dev.procpool.core.internal.process.WorkerLauncher;
 import dev.procpool.core.internal.process.WorkerProcess;
 import dev.procpool.core.internal.retry.DeadLetters;
 import dev.procpool.core.internal.protocol.FrameCodec;
+import dev.procpool.core.internal.protocol.FrameLimitException;
 import dev.procpool.core.internal.text.Units;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -157,6 +158,13 @@ public final class DefaultWorkerPool implements WorkerPool {
             engine.countRejected(TaskRejectedException.Kind.INVALID_PAYLOAD);
             throw new TaskRejectedException(TaskRejectedException.Kind.INVALID_PAYLOAD, "the payload of a \""
                     + request.type() + "\" task cannot be written as JSON: " + e.getOriginalMessage(), e);
+        }
+        try {
+            codec.checkValue(payload); // what the workers' answers could not carry back, the pool does not send
+        } catch (FrameLimitException e) {
+            engine.countRejected(TaskRejectedException.Kind.INVALID_PAYLOAD);
+            throw new TaskRejectedException(TaskRejectedException.Kind.INVALID_PAYLOAD, "the payload of a \""
+                    + request.type() + "\" task cannot travel in a frame: " + e.getMessage(), e);
         }
         long sequence = engine.nextSequence();
         String id = request.id().orElseGet(() -> "t-" + sequence);

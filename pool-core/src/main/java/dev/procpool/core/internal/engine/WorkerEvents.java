@@ -75,12 +75,12 @@ final class WorkerEvents implements WorkerProcess.Listener {
 
     private void frame(Frame frame, Effects fx) {
         long now = engine.ctx.now();
-        if (!(frame instanceof Frame.NotAFrame)) {
-            worker.lastFrameAt = now;
+        if (!(frame instanceof Frame.NotAFrame) && !(frame instanceof Frame.UnreadableAnswer)) {
+            worker.lastFrameAt = now; // a line the host cannot read is no sign of life
         }
         if (worker.state == WorkerState.STARTING && !(frame instanceof Frame.Ready)
                 && !(frame instanceof Frame.Heartbeat) && !(frame instanceof Frame.NotAFrame)
-                && !(frame instanceof Frame.Log)) {
+                && !(frame instanceof Frame.Log) && !(frame instanceof Frame.Unknown)) {
             engine.stops.begin(worker, FailureReason.PROTOCOL_ERROR, "sent a " + frame.getClass().getSimpleName()
                     + " frame before ready", WorkerStops.Mode.KILL, fx);
             return;
@@ -98,6 +98,11 @@ final class WorkerEvents implements WorkerProcess.Listener {
             if (engine.supervisor.onReady(worker, ready, now, fx)) {
                 engine.updateHealth();
             }
+        } else if (frame instanceof Frame.UnreadableAnswer unreadable) {
+            worker.nonFrameLines++;
+            LOG.warn("worker {} answered task {} with a {} frame the host cannot read ({}); the attempt fails: {}",
+                    worker.id, unreadable.id(), unreadable.type(), unreadable.why(), unreadable.text());
+            answered(unreadable.id(), unreadable, now, fx);
         } else if (frame instanceof Frame.NotAFrame line) {
             engine.outputs.onNotAFrame(worker, line);
         } else if (frame instanceof Frame.Log log) {

@@ -48,6 +48,20 @@ public sealed interface Frame {
     }
 
     /**
+     * A line that is not a valid frame but is recognisably the answer to a task: its top-level members say
+     * {@code "type":"result"} or {@code "error"} and carry a string {@code "id"}, but something else in it breaks the
+     * protocol (malformed JSON, a {@link FrameLimits limit}, a missing or wrong {@code "v"}, text after the object).
+     * The host ends that task at once with {@code PROTOCOL_ERROR} rather than wait for an answer that already came.
+     *
+     * @param id   the task's id, as the line gives it
+     * @param type {@code result} or {@code error}
+     * @param why  what is wrong with the line
+     * @param text the start of the line, for logs (at most {@link NotAFrame#MAX_TEXT_BYTES} bytes)
+     */
+    record UnreadableAnswer(String id, String type, String why, String text) implements Frame {
+    }
+
+    /**
      * A line that is not a frame at all (not JSON, not an object, no type, or missing required members);
      * {@code text} is the start of the line, for logs.
      */

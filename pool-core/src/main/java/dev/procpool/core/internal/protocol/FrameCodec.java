@@ -31,8 +31,7 @@ public final class FrameCodec {
 
     private final ObjectMapper mapper;
     private final JsonFactory factory;
-    private final int maxNestingDepth;
-    private final int maxNumberLength;
+    private final FrameLimits limits;
 
     public FrameCodec() {
         this(newMapper());
@@ -42,8 +41,7 @@ public final class FrameCodec {
         this.mapper = mapper;
         this.factory = mapper.getFactory();
         // the mapper's own read limits, so that a raw value accepted here also reads with the mapper
-        this.maxNestingDepth = factory.streamReadConstraints().getMaxNestingDepth();
-        this.maxNumberLength = factory.streamReadConstraints().getMaxNumberLength();
+        this.limits = FrameLimits.of(mapper);
     }
 
     /**
@@ -59,6 +57,33 @@ public final class FrameCodec {
 
     public ObjectMapper mapper() {
         return mapper;
+    }
+
+    /** The limits every frame this codec reads must keep to, besides the frame length. */
+    public FrameLimits limits() {
+        return limits;
+    }
+
+    /**
+     * Checks that a payload or result, as JSON, can travel as a member of a frame and be read back by this codec:
+     * one JSON value within the {@link #limits()}, counting the frame's own object as one level of nesting. The
+     * host checks a payload with it at submit, and the Java worker runtime a result before sending it, so that
+     * neither side sends what the other would refuse.
+     *
+     * @throws FrameLimitException naming the limit broken (or the JSON error) and the byte where it was found
+     */
+    public void checkValue(byte[] json) throws FrameLimitException {
+        JsonScanner in = new JsonScanner(json, limits);
+        in.enclosedIn(1); // the frame's own object
+        try {
+            in.skipValue();
+            if (in.peek() != -1) {
+                throw new FrameLimitException("text after the JSON value at byte " + in.position());
+            }
+        } catch (JsonScanner.MalformedJsonException e) {
+            throw new FrameLimitException(e.getMessage() + " at byte " + in.position()
+                    + " of the value (PROTOCOL.md, \"Limits\")");
+        }
     }
 
     // ---------------------------------------------------------------- decoding
@@ -102,21 +127,54 @@ public final class FrameCodec {
         if (frame instanceof Frame.NotAFrame notAFrame) {
             // the start of the line, for the log
             int kept = Math.min(length, Frame.NotAFrame.MAX_TEXT_BYTES);
-            return new Frame.NotAFrame(notAFrame.why(),
-                    new String(buffer, 0, kept, StandardCharsets.UTF_8));
+            String text = new String(buffer, 0, kept, StandardCharsets.UTF_8);
+            Frame.UnreadableAnswer answer = unreadableAnswer(buffer, length, notAFrame.why(), text);
+            return answer != null ? answer : new Frame.NotAFrame(notAFrame.why(), text);
         }
         return frame;
     }
 
+    /**
+     * A line that is not a frame, read again leniently: if its top-level members name a {@code result} or
+     * {@code error} and a string {@code id}, it is the answer to that task, however broken the rest is.
+     */
+    private Frame.UnreadableAnswer unreadableAnswer(byte[] line, int length, String why, String text) {
+        JsonScanner in = new JsonScanner(line, length, limits);
+        String type = null;
+        String id = null;
+        try {
+            in.expect('{');
+            if (in.peek() != '}') {
+                do {
+                    String name = in.readString();
+                    in.expect(':');
+                    if (name.equals("type") && type == null && in.peek() == '"') {
+                        type = in.readString();
+                    } else if (name.equals("id") && id == null && in.peek() == '"') {
+                        id = in.readString();
+                    } else {
+                        in.skipLeniently();
+                    }
+                } while (in.consume(','));
+            }
+        } catch (JsonScanner.MalformedJsonException e) {
+            // keep what was read before the line broke off
+        }
+        if (id == null || !("result".equals(type) || "error".equals(type))) {
+            return null;
+        }
+        return new Frame.UnreadableAnswer(id, type, why, text);
+    }
+
     private Frame decodeFrame(byte[] line, int length) {
-        JsonScanner in = new JsonScanner(line, length, maxNestingDepth, maxNumberLength);
+        JsonScanner in = new JsonScanner(line, length, limits);
         try {
             if (in.peek() != '{') {
                 return notAFrame("not a JSON object");
             }
-            in.expect('{');
+            in.open('{');
             Fields f = new Fields();
-            if (!in.consume('}')) {
+            if (in.peek() != '}') {
                 do {
                     int index = in.readMember(Member.NAMES);
                     in.expect(':');
@@ -154,8 +212,8 @@ public final class FrameCodec {
                         default -> throw new AssertionError("every member is handled");
                     }
                 } while (in.consume(','));
-                in.expect('}');
             }
+            in.close('}');
             if (in.peek() != -1) {
                 return notAFrame("text after the JSON object");
             }
@@ -204,9 +262,9 @@ public final class FrameCodec {
             in.skipValue();
             return List.of();
         }
-        in.expect('[');
+        in.open('[');
         List<String> values = new ArrayList<>();
-        if (!in.consume(']')) {
+        if (in.peek() != ']') {
             do {
                 if (in.peek() == '"') {
                     values.add(in.readString());
@@ -214,8 +272,8 @@ public final class FrameCodec {
                     in.skipValue();
                 }
             } while (in.consume(','));
-            in.expect(']');
         }
+        in.close(']');
         return List.copyOf(values);
     }
 
@@ -268,7 +326,7 @@ public final class FrameCodec {
                 case "error" -> id == null ? missing("id")
                         : new Frame.Error(id, kind == null ? "HANDLER_ERROR" : kind,
                         errorClass == null ? "UnknownError" : errorClass, message, stack, retryable);
-                case "progress" -> id == null ? missing("id") : new Frame.Progress(id, fraction, message);
+                case "progress" -> id == null ? missing("id") : new Frame.Progress(id, fraction(fraction), message);
                 case "log" -> new Frame.Log(level == null ? "INFO" : level, message == null ? "" : message, id);
                 case "task" -> id == null || taskType == null ? missing("id or taskType")
                         : new Frame.Task(id, taskType, attempt, Math.max(0, timeoutMs),
@@ -277,6 +335,11 @@ public final class FrameCodec {
                 case "shutdown" -> new Frame.Shutdown();
                 default -> new Frame.Unknown(type);
             };
+        }
+
+        /** Progress as PROTOCOL.md promises it: within [0, 1]; absent, not a number or NaN is 0. */
+        private static double fraction(double value) {
+            return Double.isNaN(value) ? 0 : Math.max(0, Math.min(1, value));
         }
 
         private Frame missing(String member) {

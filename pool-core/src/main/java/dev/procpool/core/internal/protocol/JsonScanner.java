@@ -7,10 +7,9 @@ import java.util.Arrays;
  * A strict, allocation-light JSON reader over one line of UTF-8 bytes, for the members of a frame. It reads
  * strings, whole numbers and literals in place and skips any other value while checking that it is valid JSON
  * (RFC 8259: no comments, no single quotes, no leading zeros, no unescaped control characters, well-formed UTF-8),
- * iteratively, so that deep nesting costs no stack. Nesting depth and the digits of a number are bounded as Jackson
- * bounds them, so such values read with the payload mapper too. Strings and
- * member names are bounded only by the frame limit; one longer than the mapper allows fails when the caller reads
- * the value, not here.
+ * iteratively, so that deep nesting costs no stack. Nesting depth, the digits of a number and the lengths of strings
+ * and member names are bounded by {@link FrameLimits}, as Jackson bounds them, so such values read with the payload
+ * mapper too.
  *
  * <p>Frames are decoded once per task on both sides of the pipe; building a Jackson parser for each costs more than
  * the frame itself. Not thread-safe: one instance reads one line.
@@ -28,19 +27,25 @@ final class JsonScanner {
     private final int end;
     private final int maxDepth;
     private final int maxNumberLength;
+    private final int maxStringBytes;
+    private final int maxNameBytes;
+    /** Containers opened with {@link #open} around the values being read: they count toward the nesting limit. */
+    private int outerDepth;
     private int pos;
     /** Open containers while skipping: true for an object. Grown on demand. */
     private boolean[] containers = new boolean[8];
 
-    JsonScanner(byte[] in, int maxDepth, int maxNumberLength) {
-        this(in, in.length, maxDepth, maxNumberLength);
+    JsonScanner(byte[] in, FrameLimits limits) {
+        this(in, in.length, limits);
     }
 
-    JsonScanner(byte[] in, int length, int maxDepth, int maxNumberLength) {
+    JsonScanner(byte[] in, int length, FrameLimits limits) {
         this.in = in;
         this.end = length;
-        this.maxDepth = maxDepth;
-        this.maxNumberLength = maxNumberLength;
+        this.maxDepth = limits.maxNestingDepth();
+        this.maxNumberLength = limits.maxNumberLength();
+        this.maxStringBytes = limits.maxStringBytes();
+        this.maxNameBytes = limits.maxNameBytes();
         // A UTF-8 byte order mark is allowed before the text, as JSON parsers allow it.
         if (length >= 3 && in[0] == (byte) 0xEF && in[1] == (byte) 0xBB && in[2] == (byte) 0xBF) {
             pos = 3;
@@ -71,6 +76,55 @@ final class JsonScanner {
         pos++;
     }
 
+    /** Consumes the opening {@code bracket} of a container the caller reads itself; it counts toward the nesting. */
+    void open(char bracket) throws MalformedJsonException {
+        expect(bracket);
+        if (++outerDepth > maxDepth) {
+            throw tooDeep();
+        }
+    }
+
+    /** Consumes the closing {@code bracket} of a container opened with {@link #open}. */
+    void close(char bracket) throws MalformedJsonException {
+        expect(bracket);
+        outerDepth--;
+    }
+
+    /** The values read next sit inside this many containers (a value checked alone, for a frame): they count too. */
+    void enclosedIn(int containers) {
+        outerDepth = containers;
+    }
+
+    /**
+     * Skips the next value without checking it, keeping track only of strings and brackets, up to the {@code ,} or
+     * closing bracket that ends it, or the end of the line. For reading what can still be read of a broken frame.
+     */
+    void skipLeniently() {
+        int depth = 0;
+        while (pos < end) {
+            byte b = in[pos];
+            if (b == '"') {
+                pos++;
+                while (pos < end && in[pos] != '"') {
+                    pos += in[pos] == '\\' ? 2 : 1;
+                }
+                pos = Math.min(end, pos + 1);
+                continue;
+            }
+            if (b == '{' || b == '[') {
+                depth++;
+            } else if (b == '}' || b == ']') {
+                if (depth == 0) {
+                    return;
+                }
+                depth--;
+            } else if (b == ',' && depth == 0) {
+                return;
+            }
+            pos++;
+        }
+    }
+
     /** Consumes {@code c} after optional whitespace if it is next; returns whether it was. */
     boolean consume(char c) {
         if (peek() == c) {
@@ -93,12 +147,15 @@ final class JsonScanner {
             }
             int b = in[pos] & 0xFF;
             if (b == '"') {
+                checkLength(start, pos, maxStringBytes, "string");
                 String text = new String(in, start, pos - start,
                         ascii ? StandardCharsets.ISO_8859_1 : StandardCharsets.UTF_8);
                 pos++;
                 return text;
             } else if (b == '\\') {
-                return readEscapedString(start);
+                String text = readEscapedString(start);
+                checkLength(start, pos - 1, maxStringBytes, "string");
+                return text;
             } else if (b < 0x20) {
                 throw malformed("control character in a string");
             } else if (b >= 0x80) {
@@ -124,6 +181,7 @@ final class JsonScanner {
             at++; // bytes above 0x7F are negative and stop here too, for the checked path below
         }
         if (at < end && in[at] == '"') {
+            checkLength(start, at, maxNameBytes, "member name");
             pos = at + 1;
             int length = at - start;
             for (int i = 0; i < names.length; i++) {
@@ -133,7 +191,10 @@ final class JsonScanner {
             }
             return -1;
         }
-        byte[] name = readString().getBytes(StandardCharsets.UTF_8); // escapes or non-ASCII: rare
+        pos = start - 1;
+        skipString(maxNameBytes, "member name"); // escapes or non-ASCII (rare): checked, then read
+        pos = start - 1;
+        byte[] name = readString().getBytes(StandardCharsets.UTF_8);
         for (int i = 0; i < names.length; i++) {
             if (Arrays.equals(name, names[i])) {
                 return i;
@@ -258,9 +319,19 @@ final class JsonScanner {
         return at + length;
     }
 
-    private void skipString() throws MalformedJsonException {
-        pos++; // the opening quote
+    /** Skips a string (at its opening quote), checking that it is at most {@code maxBytes} long as written. */
+    private void skipString(int maxBytes, String what) throws MalformedJsonException {
+        int start = ++pos; // after the opening quote
         stringRest(null);
+        checkLength(start, pos - 1, maxBytes, what);
+    }
+
+    /** Fails if the text {@code [start, end)} between a string's quotes is longer than {@code maxBytes}. */
+    private void checkLength(int start, int end, int maxBytes, String what) throws MalformedJsonException {
+        if (end - start > maxBytes) {
+            pos = start - 1; // the error names where the string starts
+            throw malformed("a " + what + " of " + (end - start) + " bytes, over the limit of " + maxBytes);
+        }
     }
 
     /** Whether the next token is a number. */
@@ -274,6 +345,7 @@ final class JsonScanner {
      * {@code [start, position())} with {@code start} the position before the call, after whitespace.
      */
     boolean readNumber() throws MalformedJsonException {
+        int start = pos;
         if (pos < end && in[pos] == '-') {
             pos++;
         }
@@ -303,7 +375,8 @@ final class JsonScanner {
         }
         // Jackson's bound counts digits only: of a whole number, or of all parts of a fraction
         if (digits > maxNumberLength) {
-            throw malformed("a number with more than " + maxNumberLength + " digits");
+            pos = start; // the error names where the number starts
+            throw malformed("a number of " + digits + " digits, over the limit of " + maxNumberLength);
         }
         return whole;
     }
@@ -385,7 +458,7 @@ final class JsonScanner {
                         closedAValue = false;
                     }
                 }
-                case '"' -> skipString();
+                case '"' -> skipString(maxStringBytes, "string");
                 case 't' -> literal("true");
                 case 'f' -> literal("false");
                 case 'n' -> literal("null");
@@ -428,13 +501,13 @@ final class JsonScanner {
         if (peek() != '"') {
             throw malformed("expected a member name");
         }
-        skipString();
+        skipString(maxNameBytes, "member name");
         expect(':');
     }
 
     private void push(int depth, boolean object) throws MalformedJsonException {
-        if (depth >= maxDepth) {
-            throw malformed("nested deeper than " + maxDepth);
+        if (outerDepth + depth >= maxDepth) {
+            throw tooDeep();
         }
         if (depth == containers.length) {
             containers = Arrays.copyOf(containers, Math.min(maxDepth, depth * 2));
@@ -452,6 +525,10 @@ final class JsonScanner {
             }
         }
         pos += word.length();
+    }
+
+    private MalformedJsonException tooDeep() {
+        return malformed("nested deeper than " + maxDepth + " levels");
     }
 
     private static MalformedJsonException malformed(String why) {

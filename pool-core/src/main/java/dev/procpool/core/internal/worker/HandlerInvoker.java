@@ -3,6 +3,7 @@ package dev.procpool.core.internal.worker;
 import dev.procpool.NonRetryableException;
 import dev.procpool.TaskHandler;
 import dev.procpool.core.internal.protocol.FrameCodec;
+import dev.procpool.core.internal.protocol.FrameLimitException;
 
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -16,6 +17,8 @@ import java.util.Map;
  */
 public final class HandlerInvoker {
     private static final int MAX_STACK_CHARS = 16 * 1024;
+    /** An error message longer than this is cut: it is for people, and must stay within every string limit. */
+    static final int MAX_MESSAGE_CHARS = 64 * 1024;
 
     private final FrameCodec codec;
     private final Map<String, TaskHandler> handlers;
@@ -73,8 +76,11 @@ public final class HandlerInvoker {
     }
 
     /**
-     * Runs the task and returns its answer frame: a result, or an error for an unknown type, a handler exception
-     * or a result over the frame limit. An {@link OutOfMemoryError} is thrown on: the caller decides what to do.
+     * Runs the task and returns its answer frame: a result, or an error for an unknown type, a handler exception,
+     * or a result the host could not read back (over the frame limit, or breaking one of the codec's
+     * {@link FrameCodec#limits() limits}, such as a number of more than 1000 digits): the host must never receive a
+     * frame it would refuse, or the task would never end. An {@link OutOfMemoryError} is thrown on: the caller
+     * decides what to do.
      */
     public byte[] invoke(WorkerTaskContext context) {
         String id = context.taskId();
@@ -84,7 +90,14 @@ public final class HandlerInvoker {
                 return codec.encodeError(id, "UNKNOWN_TASK_TYPE", "UnknownTaskType", "no handler serves task type \""
                         + context.taskType() + "\"; this worker serves " + handlers.keySet(), "", false);
             }
-            byte[] answer = codec.encodeResult(id, codec.toJson(handler.handle(context)));
+            byte[] result = codec.toJson(handler.handle(context));
+            try {
+                codec.checkValue(result);
+            } catch (FrameLimitException e) {
+                return codec.encodeError(id, "HANDLER_ERROR", "FrameLimitExceeded", "the result of task " + id
+                        + " cannot be sent in a frame: " + e.getMessage(), "", false);
+            }
+            byte[] answer = codec.encodeResult(id, result);
             if (answer.length > maxFrameBytes) {
                 return codec.encodeError(id, "HANDLER_ERROR", "FrameTooLarge", "the result of task " + id + " is "
                         + answer.length + " bytes as a frame, over the frame limit of " + maxFrameBytes, "", false);
@@ -99,11 +112,14 @@ public final class HandlerInvoker {
 
     private byte[] errorFrame(String id, Throwable error) {
         boolean retryable = !(error instanceof NonRetryableException);
-        byte[] frame = codec.encodeError(id, "HANDLER_ERROR", error.getClass().getName(), error.getMessage(),
-                stackText(error), retryable);
+        byte[] frame = codec.encodeError(id, "HANDLER_ERROR", error.getClass().getName(),
+                truncate(error.getMessage(), MAX_MESSAGE_CHARS), stackText(error), retryable);
         if (frame.length > maxFrameBytes) {
             frame = codec.encodeError(id, "HANDLER_ERROR", error.getClass().getName(),
                     truncate(error.getMessage(), 1024), "", retryable);
+        }
+        if (frame.length > maxFrameBytes) { // a limit of about 1 KiB: the class alone still fits
+            frame = codec.encodeError(id, "HANDLER_ERROR", error.getClass().getName(), "", "", retryable);
         }
         return frame;
     }

@@ -62,6 +62,9 @@ public final class WorkerMain {
     private final OutputStream frames;
     private final HandlerInvoker invoker;
     private final int maxFrameBytes;
+    /** The frame limit and the process's real stderr, for frames sent from static context (task output). */
+    private static volatile int frameLimit = 16 << 20;
+    private static volatile PrintStream realStderr = System.err;
     private final Map<String, WorkerTaskContext> running = new ConcurrentHashMap<>();
     private final int concurrency;
     /** Held by the one thread that reads stdin (leader/followers: no hand-off between reading and running). */
@@ -88,6 +91,8 @@ public final class WorkerMain {
         rawFrames = frames;
         // What a task prints becomes log frames carrying its id; anything else printed goes to stderr.
         PrintStream stderr = System.err;
+        realStderr = stderr;
+        frameLimit = intFromEnv("PROCPOOL_MAX_FRAME_BYTES", 16 << 20);
         System.setOut(new PrintStream(new TaskOutputStream("INFO", stderr, WorkerMain::sendStatic), true,
                 java.nio.charset.StandardCharsets.UTF_8));
         System.setErr(new PrintStream(new TaskOutputStream("WARN", stderr, WorkerMain::sendStatic), true,
@@ -282,6 +287,10 @@ public final class WorkerMain {
     }
 
     private static void sendStatic(byte[] frame) {
+        if (frame.length - 1 > frameLimit) {
+            refused(frame);
+            return;
+        }
         try {
             writeRaw(frame);
         } catch (IOException e) {
@@ -313,6 +322,16 @@ public final class WorkerMain {
     }
 
     /**
+     * A frame over the frame limit is never sent: the host would kill this worker for it. Answers are kept within
+     * the limit by {@link HandlerInvoker}; this drops what else could outgrow it (a log line of a task full of
+     * control characters, under a small limit), saying so on stderr.
+     */
+    private static void refused(byte[] frame) {
+        realStderr.println("procpool worker: dropped a frame of " + (frame.length - 1)
+                + " bytes, over the frame limit of " + frameLimit + " bytes (PROCPOOL_MAX_FRAME_BYTES)");
+    }
+
+    /**
      * Writes a frame; flushes it at once unless {@code mayWait}, in which case it waits for the next frames, so
      * that a burst of short tasks is answered in few writes. The answers waiting go out together once there are
      * {@link #MAX_WAITING_ANSWERS} or the first has waited {@link #MAX_ANSWER_WAIT_NANOS} (checked at the next
@@ -320,6 +339,10 @@ public final class WorkerMain {
      * over: behind a task that turns out long, an answer waits at most {@link ReaderHandOff#DELAY_NANOS}.
      */
     private void sendAnswer(byte[] frame, boolean mayWait) {
+        if (frame.length - 1 > maxFrameBytes) { // without its '\n'
+            refused(frame);
+            return;
+        }
         synchronized (frames) {
             try {
                 frames.write(frame);

@@ -13,6 +13,8 @@ import java.util.function.Consumer;
 
 /** The context of one task inside a worker (a Java worker process, or an in-process worker). */
 public final class WorkerTaskContext implements TaskContext {
+    /** Longer progress messages are cut (6 bytes a character at worst: under 1 KiB, the smallest frame limit). */
+    static final int MAX_PROGRESS_MESSAGE_CHARS = 100;
     private final Frame.Task task;
     private final ObjectMapper mapper;
     private final FrameCodec codec;
@@ -83,7 +85,10 @@ public final class WorkerTaskContext implements TaskContext {
     @Override
     public void progress(double fraction, String message) {
         double clamped = Double.isNaN(fraction) ? 0 : Math.max(0, Math.min(1, fraction));
-        frames.accept(codec.encodeProgress(task.id(), clamped, message));
+        // a progress message is for a status line: cut it so the frame stays far below any frame limit
+        String shown = message == null || message.length() <= MAX_PROGRESS_MESSAGE_CHARS ? message
+                : message.substring(0, MAX_PROGRESS_MESSAGE_CHARS) + "…";
+        frames.accept(codec.encodeProgress(task.id(), clamped, shown));
     }
 
     /** What the worker lets the fault-injection handler do to it. */

@@ -35,7 +35,7 @@ class JsonScannerTest {
     }
 
     private static boolean scannerAccepts(byte[] json) {
-        JsonScanner scanner = new JsonScanner(json, MAX_DEPTH, MAX_NUMBER);
+        JsonScanner scanner = new JsonScanner(json, FrameLimits.DEFAULT);
         try {
             scanner.skipValue();
             return scanner.peek() == -1;
@@ -82,14 +82,23 @@ class JsonScannerTest {
     }
 
     @Test
-    void nestingIsBoundedAsJacksonBoundsIt() {
+    void nestingIsBoundedAsJacksonBoundsIt() throws Exception {
         String ok = "[".repeat(MAX_DEPTH) + "]".repeat(MAX_DEPTH);
         String deep = "[".repeat(MAX_DEPTH + 1) + "]".repeat(MAX_DEPTH + 1);
         assertTrue(scannerAccepts(ok.getBytes(StandardCharsets.US_ASCII)));
-        Frame frame = codec.decode(("{\"v\":1,\"type\":\"result\",\"id\":\"t\",\"result\":" + deep + "}")
-                .getBytes(StandardCharsets.US_ASCII));
-        assertTrue(assertInstanceOf(Frame.NotAFrame.class, frame).why().contains("nested deeper than " + MAX_DEPTH),
-                frame.toString());
+        assertEquals(false, scannerAccepts(deep.getBytes(StandardCharsets.US_ASCII)));
+        // In a frame the frame's own object is the first level, as for Jackson reading the whole line.
+        String fits = "[".repeat(MAX_DEPTH - 1) + "]".repeat(MAX_DEPTH - 1);
+        byte[] fitting = ("{\"v\":1,\"type\":\"result\",\"id\":\"t\",\"result\":" + fits + "}")
+                .getBytes(StandardCharsets.US_ASCII);
+        assertInstanceOf(Frame.Result.class, codec.decode(fitting));
+        assertTrue(jacksonAccepts(fitting));
+        byte[] tooDeep = ("{\"v\":1,\"type\":\"result\",\"id\":\"t\",\"result\":" + ok + "}")
+                .getBytes(StandardCharsets.US_ASCII);
+        assertEquals(false, jacksonAccepts(tooDeep));
+        Frame frame = codec.decode(tooDeep);
+        assertTrue(assertInstanceOf(Frame.UnreadableAnswer.class, frame).why()
+                .contains("nested deeper than " + MAX_DEPTH + " levels"), frame.toString());
         // far deeper than any stack would allow a recursive reader
         assertEquals(false, scannerAccepts("[{\"a\":".repeat(200_000).getBytes(StandardCharsets.US_ASCII)));
     }
