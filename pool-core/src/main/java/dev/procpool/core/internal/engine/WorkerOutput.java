@@ -32,7 +32,7 @@ final class WorkerOutput {
     /** Lines a worker may log a second beyond the burst: about 10 KB/s of log at 100 characters a line. */
     static final int LINES_PER_SECOND = 100;
     /** While a worker's lines are being left out, how often the count is logged. */
-    static final long REPORT_EVERY_NANOS = TimeUnit.SECONDS.toNanos(10);
+    static final long REPORT_EVERY_NANOS = TimeUnit.SECONDS.toNanos(1);
     /** Workers whose budget is kept; the least recently heard from is forgotten first (its count logged). */
     private static final int MAX_BUDGETS = 1024;
 

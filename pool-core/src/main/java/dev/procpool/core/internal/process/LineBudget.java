@@ -46,8 +46,9 @@ public final class LineBudget {
     }
 
     /**
-     * Takes one line's worth. The verdict says whether to log the line and how many dropped lines to report first:
-     * the count comes with the first line logged after a drop, and every {@code reportEvery} while dropping goes on.
+     * Takes one line's worth. The verdict says whether to log the line, and how many dropped lines to report first:
+     * a count is reported with the first line (logged or not) once {@code reportEveryNanos} has passed since the last
+     * report, so reports cost at most one line per period.
      */
     public synchronized Verdict take(long now) {
         long elapsed = now - refilledAt; // a difference: nanoTime may wrap
@@ -55,15 +56,16 @@ public final class LineBudget {
             tokens = Math.min(burst, tokens + elapsed * linesPerNano);
             refilledAt = now;
         }
-        if (tokens >= 1) {
+        boolean log = tokens >= 1;
+        if (log) {
             tokens--;
-            if (dropped == 0) {
-                return Verdict.LOG;
-            }
-            return new Verdict(true, report(now));
+        } else {
+            dropped++;
         }
-        dropped++;
-        return now - reportedAt >= reportEveryNanos ? new Verdict(false, report(now)) : Verdict.DROP;
+        if (dropped > 0 && now - reportedAt >= reportEveryNanos) {
+            return new Verdict(log, report(now));
+        }
+        return log ? Verdict.LOG : Verdict.DROP;
     }
 
     /** The lines dropped and not yet reported, now reported: for when the worker is gone. */
