@@ -2,6 +2,7 @@ package dev.procpool.core.it;
 
 import dev.procpool.WorkerPool;
 import dev.procpool.WorkerSpec;
+import dev.procpool.core.testing.ProcessLeakCheck;
 import dev.procpool.core.testing.TestPools;
 import dev.procpool.core.testing.FaultInjectionHandler;
 import org.junit.jupiter.api.AfterEach;
@@ -25,10 +26,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Java workers start from a class-data-sharing archive the pool makes on first use. */
 class ClassDataSharingIT {
+    private final ProcessLeakCheck leaks = ProcessLeakCheck.start();
 
     @AfterEach
     void nothingLeftBehind() {
-        TestPools.assertNoChildProcesses(Duration.ofSeconds(10));
+        leaks.assertNoneLeft(Duration.ofSeconds(10));
     }
 
     /** The test classpath with every directory replaced by this module's jar: the JVM archives jars only. */

@@ -18,6 +18,7 @@ import dev.procpool.WorkerSnapshot;
 import dev.procpool.WorkerSpec;
 import dev.procpool.core.testing.EventLog;
 import dev.procpool.core.testing.Signals;
+import dev.procpool.core.testing.ProcessLeakCheck;
 import dev.procpool.core.testing.TestPools;
 import dev.procpool.core.testing.FaultInjectionHandler;
 import org.junit.jupiter.api.AfterEach;
@@ -36,6 +37,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Real faults against real worker processes: each test ends with no process left behind. */
 class FaultToleranceIT {
+    private final ProcessLeakCheck leaks = ProcessLeakCheck.start();
     private static final Duration HEARTBEAT = Duration.ofMillis(200);
     private static final Duration HEARTBEAT_TIMEOUT = Duration.ofSeconds(1);
 
@@ -43,7 +45,7 @@ class FaultToleranceIT {
 
     @AfterEach
     void nothingLeftBehind() {
-        TestPools.assertNoChildProcesses(Duration.ofSeconds(15));
+        leaks.assertNoneLeft(Duration.ofSeconds(15));
     }
 
     private PoolConfig.Builder faultPool(String name, int workers, String... extraJvmOptions) {

@@ -11,6 +11,7 @@ import dev.procpool.WorkerPool;
 import dev.procpool.WorkerSnapshot;
 import dev.procpool.core.testing.HostMain;
 import dev.procpool.core.testing.TestHandler;
+import dev.procpool.core.testing.ProcessLeakCheck;
 import dev.procpool.core.testing.TestPools;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -35,10 +36,11 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class LifecycleIT {
+    private final ProcessLeakCheck leaks = ProcessLeakCheck.start();
 
     @AfterEach
     void nothingLeftBehind() {
-        TestPools.assertNoChildProcesses(Duration.ofSeconds(10));
+        leaks.assertNoneLeft(Duration.ofSeconds(10));
     }
 
     private static WorkerPool pool(String name, int workers) {
@@ -52,6 +54,7 @@ class LifecycleIT {
         long child = ((Number) pool.submitTask("spawn-child", Map.of()).join().as(Map.class).get("child")).longValue();
         List<Long> pids = new ArrayList<>(pool.workers().stream().map(WorkerSnapshot::pid).toList());
         pids.add(child);
+        leaks.record(child);
         assertTrue(pids.stream().allMatch(TestPools::alive));
 
         pool.close();
@@ -148,6 +151,7 @@ class LifecycleIT {
             assertTrue(line != null, "the host printed its worker pids");
             List<Long> pids = Arrays.stream(line.substring(5).trim().split(" ")).map(Long::parseLong).toList();
             assertEquals(3, pids.size(), "two workers and one worker's child: " + pids);
+            pids.forEach(leaks::record);
             assertTrue(pids.stream().allMatch(TestPools::alive));
 
             host.destroyForcibly(); // SIGKILL: no shutdown hook runs

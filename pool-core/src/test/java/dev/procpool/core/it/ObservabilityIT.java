@@ -15,6 +15,7 @@ import dev.procpool.WorkerPool;
 import dev.procpool.WorkerSnapshot;
 import dev.procpool.core.testing.EventLog;
 import dev.procpool.core.testing.TestHandler;
+import dev.procpool.core.testing.ProcessLeakCheck;
 import dev.procpool.core.testing.TestPools;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -42,9 +43,11 @@ class ObservabilityIT {
     private static final EventLog EVENTS = new EventLog();
     private static Path logDir;
     private static WorkerPool pool;
+    private static ProcessLeakCheck leaks;
 
     @BeforeAll
     static void start(@TempDir Path dir) {
+        leaks = ProcessLeakCheck.start();
         logDir = dir.resolve("task-logs");
         pool = WorkerPool.builder().name("observed").workers(2).worker(TestPools.javaWorker(TestHandler.class))
                 .taskLogDirectory(logDir).listener(EVENTS).start();
@@ -53,7 +56,7 @@ class ObservabilityIT {
     @AfterAll
     static void stop() {
         pool.close();
-        TestPools.assertNoChildProcesses(Duration.ofSeconds(10));
+        leaks.assertNoneLeft(Duration.ofSeconds(10));
     }
 
     @Test
