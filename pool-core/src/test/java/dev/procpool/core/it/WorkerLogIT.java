@@ -69,6 +69,8 @@ class WorkerLogIT {
             assertTrue(workerLines.stream().anyMatch(l -> l.endsWith(
                     "\\x1b[31mred\\x1b[0m flooding\\r12:00:00.000 [main] ERROR forged\\x00")), text.substring(0,
                     Math.min(2000, text.length())));
+            assertTrue(text.contains("not a frame\\x1b[2J\\r12:00:00.000 [main] ERROR forged too"),
+                    "the line that is not a frame is logged escaped");
             System.out.printf("flood: %d bytes, %d lines in %s s; host log %d bytes, %d worker lines logged, "
                     + "%d counted as dropped%n", floodBytes, floodLines, flood.group(3), logBytes.length, logged,
                     dropped);

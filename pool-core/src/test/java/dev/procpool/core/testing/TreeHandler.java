@@ -33,13 +33,16 @@ import java.util.Set;
  * stdout and halt at once).
  *
  * <p>{@value #FLOOD}: writes {@code "mbPerSecond"} MB a second of lines with control characters straight to the
- * worker's stderr for {@code "seconds"}, then returns how many bytes it wrote.
+ * worker's stderr for {@code "seconds"}, then one line with control characters to stdout, and returns how many
+ * bytes it wrote to stderr.
  */
 public final class TreeHandler implements TaskHandler {
     public static final String TREE = "tree";
     public static final String FLOOD = "flood";
     /** What each flood line carries: an escape sequence, a carriage return that could forge a line, and a NUL. */
     public static final String FLOOD_LINE = "\u001b[31mred\u001b[0m flooding\r12:00:00.000 [main] ERROR forged\u0000";
+    /** A line the flood task writes to stdout, where frames go: logged by the host as not a frame. */
+    public static final String NOT_A_FRAME = "not a frame\u001b[2J\r12:00:00.000 [main] ERROR forged too";
 
     @Override
     public Set<String> taskTypes() {
@@ -138,6 +141,9 @@ public final class TreeHandler implements TaskHandler {
                 Thread.sleep(1); // ahead of the rate
             }
         }
+        OutputStream stdout = new FileOutputStream(FileDescriptor.out);
+        stdout.write((NOT_A_FRAME + "\n").getBytes(StandardCharsets.UTF_8)); // and one line that is not a frame
+        stdout.flush();
         return Map.of("bytes", written, "lines", written / line.length,
                 "seconds", (System.nanoTime() - start) / 1e9);
     }

@@ -223,7 +223,7 @@ public final class WorkerProcess implements WorkerConnection {
             try {
                 int length;
                 while ((length = reader.nextLine()) >= 0) {
-                    frames.add(codec.decode(reader.buffer(), length));
+                    frames.add(safe(codec.decode(reader.buffer(), length)));
                     // lines that have arrived already go along: one hand-over for a burst of answers
                     if (frames.size() == MAX_LINES_PER_BATCH || !reader.hasLine()) {
                         deliver(frames);
@@ -253,6 +253,15 @@ public final class WorkerProcess implements WorkerConnection {
         } finally {
             readerDone.countDown();
         }
+    }
+
+    /** A line that is not a frame is logged and kept in the tail: its text is escaped here, where it enters. */
+    private static Frame safe(Frame frame) {
+        if (frame instanceof Frame.NotAFrame line) {
+            return new Frame.NotAFrame(line.why() == null ? null : SafeText.escape(line.why()),
+                    line.text() == null ? null : SafeText.escape(line.text()));
+        }
+        return frame;
     }
 
     private void deliver(List<Frame> frames) {
