@@ -1,8 +1,8 @@
 package dev.procpool.examples;
 
-import dev.procpool.core.testing.ProcessLeakCheck;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.procpool.core.testing.ProcessLeakCheck;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;

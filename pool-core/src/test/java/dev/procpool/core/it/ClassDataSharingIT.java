@@ -2,9 +2,9 @@ package dev.procpool.core.it;
 
 import dev.procpool.WorkerPool;
 import dev.procpool.WorkerSpec;
+import dev.procpool.core.testing.FaultInjectionHandler;
 import dev.procpool.core.testing.ProcessLeakCheck;
 import dev.procpool.core.testing.TestPools;
-import dev.procpool.core.testing.FaultInjectionHandler;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

@@ -17,10 +17,10 @@ import dev.procpool.WorkerPool;
 import dev.procpool.WorkerSnapshot;
 import dev.procpool.WorkerSpec;
 import dev.procpool.core.testing.EventLog;
-import dev.procpool.core.testing.Signals;
-import dev.procpool.core.testing.ProcessLeakCheck;
-import dev.procpool.core.testing.TestPools;
 import dev.procpool.core.testing.FaultInjectionHandler;
+import dev.procpool.core.testing.ProcessLeakCheck;
+import dev.procpool.core.testing.Signals;
+import dev.procpool.core.testing.TestPools;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 

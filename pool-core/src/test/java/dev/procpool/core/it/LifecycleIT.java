@@ -10,8 +10,8 @@ import dev.procpool.TaskState;
 import dev.procpool.WorkerPool;
 import dev.procpool.WorkerSnapshot;
 import dev.procpool.core.testing.HostMain;
-import dev.procpool.core.testing.TestHandler;
 import dev.procpool.core.testing.ProcessLeakCheck;
+import dev.procpool.core.testing.TestHandler;
 import dev.procpool.core.testing.TestPools;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -21,7 +21,6 @@ import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.nio.file.Paths;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -132,15 +131,8 @@ class LifecycleIT {
 
     @Test
     void workersDieWithAHostKilledBySigkill() throws Exception {
-        String java = Paths.get(System.getProperty("java.home"), "bin", "java").toString();
-        List<String> command = new ArrayList<>(List.of(java, "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC",
-                "-cp", System.getProperty("java.class.path")));
-        String workerOptions = System.getProperty("procpool.it.workerJvmOptions");
-        if (workerOptions != null) {
-            command.add("-Dprocpool.it.workerJvmOptions=" + workerOptions);
-        }
-        command.add(HostMain.class.getName());
-        Process host = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        Process host = new ProcessBuilder(TestPools.hostCommand(HostMain.class, List.of()))
+                .redirectError(ProcessBuilder.Redirect.INHERIT).start();
         try {
             BufferedReader out = new BufferedReader(new InputStreamReader(host.getInputStream(),
                     StandardCharsets.UTF_8));

@@ -4,8 +4,6 @@ import dev.procpool.TaskRequest;
 import dev.procpool.WorkerPool;
 
 import java.io.IOException;
-import java.nio.file.Paths;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
@@ -28,16 +26,8 @@ public final class FloodHostMain {
 
     /** Starts this host in a JVM of its own, its log (stderr) and stdout read by the caller. */
     public static Process start(double mbPerSecond, long seconds) throws IOException {
-        String java = Paths.get(System.getProperty("java.home"), "bin", "java").toString();
-        List<String> command = new ArrayList<>(List.of(java, "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC",
-                "-Dorg.slf4j.simpleLogger.log.dev.procpool.worker=info", "-cp", System.getProperty("java.class.path")));
-        String workerOptions = System.getProperty("procpool.it.workerJvmOptions");
-        if (workerOptions != null) {
-            command.add("-Dprocpool.it.workerJvmOptions=" + workerOptions);
-        }
-        command.add(FloodHostMain.class.getName());
-        command.add(Double.toString(mbPerSecond));
-        command.add(Long.toString(seconds));
-        return new ProcessBuilder(command).start();
+        return new ProcessBuilder(TestPools.hostCommand(FloodHostMain.class,
+                List.of("-Dorg.slf4j.simpleLogger.log.dev.procpool.worker=info"), Double.toString(mbPerSecond),
+                Long.toString(seconds))).start();
     }
 }

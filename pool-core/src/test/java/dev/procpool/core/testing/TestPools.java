@@ -57,6 +57,24 @@ public final class TestPools {
         return handle.isPresent() && handle.get().isAlive();
     }
 
+    /**
+     * The command that runs {@code main} as a host in a JVM of its own, with the test's class path and worker JVM
+     * options, fast-starting flags, {@code jvmOptions} and then {@code args}.
+     */
+    public static List<String> hostCommand(Class<?> main, List<String> jvmOptions, String... args) {
+        List<String> command = new java.util.ArrayList<>(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-cp", System.getProperty("java.class.path")));
+        String workerOptions = System.getProperty("procpool.it.workerJvmOptions");
+        if (workerOptions != null) {
+            command.add("-Dprocpool.it.workerJvmOptions=" + workerOptions);
+        }
+        command.addAll(jvmOptions);
+        command.add(main.getName());
+        command.addAll(List.of(args));
+        return command;
+    }
+
     /** Whether a program is found on the PATH. */
     public static boolean onPath(String program) {
         return Arrays.stream(System.getenv().getOrDefault("PATH", "/usr/bin:/bin").split(java.io.File.pathSeparator))

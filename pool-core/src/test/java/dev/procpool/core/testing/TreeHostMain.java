@@ -3,8 +3,6 @@ package dev.procpool.core.testing;
 import dev.procpool.TaskRequest;
 import dev.procpool.WorkerPool;
 
-import java.nio.file.Paths;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
@@ -29,15 +27,7 @@ public final class TreeHostMain {
 
     /** Starts this host in a JVM of its own, with the test's class path and worker options. */
     public static Process start(java.nio.file.Path pidFile) throws java.io.IOException {
-        String java = Paths.get(System.getProperty("java.home"), "bin", "java").toString();
-        List<String> command = new ArrayList<>(List.of(java, "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC",
-                "-cp", System.getProperty("java.class.path")));
-        String workerOptions = System.getProperty("procpool.it.workerJvmOptions");
-        if (workerOptions != null) {
-            command.add("-Dprocpool.it.workerJvmOptions=" + workerOptions);
-        }
-        command.add(TreeHostMain.class.getName());
-        command.add(pidFile.toString());
-        return new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        return new ProcessBuilder(TestPools.hostCommand(TreeHostMain.class, List.of(), pidFile.toString()))
+                .redirectError(ProcessBuilder.Redirect.INHERIT).start();
     }
 }
