@@ -60,10 +60,12 @@ class ObservabilityIT {
     }
 
     @Test
-    void whatATaskPrintsComesBackWithItsResultAndLaterByItsId() throws Exception {
+    void whatATaskPrintsComesBackWithItsResultAndLaterByItsId(@TempDir Path dir) throws Exception {
         List<TaskProgress> progress = new CopyOnWriteArrayList<>();
-        TaskHandle handle = pool.submitTask(TaskRequest.of("progress", Map.of()).withId("noisy-1"))
-                .onProgress(progress::add);
+        Path gate = dir.resolve("listening");
+        TaskHandle handle = pool.submitTask(TaskRequest.of("progress", Map.of("gate", gate.toString()))
+                .withId("noisy-1")).onProgress(progress::add);
+        Files.createFile(gate); // a listener misses the reports made before it was added
         TaskResult result = handle.await(Duration.ofSeconds(10));
 
         assertTrue(result.output().containsAll(List.of("step 1 of 4", "warning at step 4")), result.output().toString());
