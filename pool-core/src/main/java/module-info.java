@@ -1,7 +1,8 @@
 /**
  * The procpool engine and the Java worker runtime. Only two packages are API: the Micrometer binder
- * ({@code dev.procpool.core.metrics}) and the fault-injection handler users test their settings with
- * ({@code dev.procpool.core.testing}); everything under {@code dev.procpool.core.internal} may change in any release.
+ * ({@code dev.procpool.core.metrics}) and what users test their settings and handlers with
+ * ({@code dev.procpool.core.testing}: the fault-injection handler, and a check that no process a pool started is
+ * left); everything under {@code dev.procpool.core.internal} may change in any release.
  */
 module dev.procpool.core {
     requires transitive dev.procpool.api;

@@ -1,5 +1,6 @@
 package dev.procpool.examples;
 
+import dev.procpool.core.testing.ProcessLeakCheck;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -10,7 +11,6 @@ import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 
-import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -22,6 +22,7 @@ class ChaosExampleIT {
 
     @Test
     void everyFaultEndsAsExpectedWithForensicsAndNoWorkerIsLeft() throws Exception {
+        ProcessLeakCheck leaks = ProcessLeakCheck.start();
         ByteArrayOutputStream console = new ByteArrayOutputStream();
         int status = ChaosExample.run(new String[] {"--jvm-options", JVM_OPTIONS},
                 new PrintStream(console, true, StandardCharsets.UTF_8));
@@ -62,8 +63,7 @@ class ChaosExampleIT {
         assertMatches(printed, "tasks: 30 submitted, 25 succeeded, 1 failed, 4 dead-lettered, \\d+ retries");
         assertMatches(printed, "workers: \\d+ started, \\d+ restarts, \\d+ zombies detected");
 
-        await("every worker process to exit").atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(50))
-                .until(() -> ProcessHandle.current().descendants().noneMatch(ProcessHandle::isAlive));
+        leaks.assertNoneLeft(Duration.ofSeconds(15));
     }
 
     private static void assertOutcome(String printed, String task, String state, String outcome) {

@@ -2,6 +2,7 @@ package dev.procpool.examples;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.procpool.core.testing.ProcessLeakCheck;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -33,12 +34,12 @@ class MetricsExampleIT {
     private static final String JVM_OPTIONS = System.getProperty("procpool.it.workerJvmOptions", "");
     private static final Pattern METRICS_URL = Pattern.compile("(http://127\\.0\\.0\\.1:\\d+)/metrics");
 
+    private final ProcessLeakCheck leaks = ProcessLeakCheck.start();
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
     @AfterEach
     void noWorkerProcessLeft() {
-        await("every worker process to exit").atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(50))
-                .until(() -> ProcessHandle.current().descendants().noneMatch(ProcessHandle::isAlive));
+        leaks.assertNoneLeft(Duration.ofSeconds(15));
     }
 
     @Test

@@ -1,5 +1,6 @@
 package dev.procpool.examples;
 
+import dev.procpool.core.testing.ProcessLeakCheck;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -9,7 +10,6 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 
-import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -21,6 +21,7 @@ class PolyglotExampleIT {
 
     @Test
     void polyglotExampleRoutesEachTaskToItsLanguage() throws Exception {
+        ProcessLeakCheck leaks = ProcessLeakCheck.start();
         ByteArrayOutputStream console = new ByteArrayOutputStream();
         int status = PolyglotExample.run(new String[] {"--jvm-options", JVM_OPTIONS},
                 new PrintStream(console, true, StandardCharsets.UTF_8));
@@ -38,7 +39,6 @@ class PolyglotExampleIT {
         assertTrue(printed.contains("rejected at once (NO_CAPABLE_WORKER)"), printed);
         assertTrue(!printed.contains("unexpected"), printed);
 
-        await("every worker process to exit").atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(20))
-                .until(() -> ProcessHandle.current().descendants().noneMatch(ProcessHandle::isAlive));
+        leaks.assertNoneLeft(Duration.ofSeconds(10));
     }
 }

@@ -5,6 +5,7 @@ import dev.procpool.WorkerSnapshot;
 import dev.procpool.WorkerSpec;
 import dev.procpool.core.internal.worker.WorkerMain;
 import dev.procpool.core.testing.FaultInjectionHandler;
+import dev.procpool.core.testing.ProcessLeakCheck;
 import dev.procpool.core.testing.TestPools;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -40,6 +41,8 @@ class ClassDataSharingIT {
     /** Where the dynamic archive's classes come from, in the class+load log. */
     private static final String FROM_ARCHIVE = "source: shared objects file (top)";
 
+    private final ProcessLeakCheck leaks = ProcessLeakCheck.start();
+
     /** Every worker process the test saw, with its start time, so that a reused pid is not taken for it. */
     private final List<ProcessHandle> seen = new ArrayList<>();
 
@@ -47,7 +50,7 @@ class ClassDataSharingIT {
     void nothingLeftBehind() {
         await("every worker of the test and its descendants to exit").atMost(Duration.ofSeconds(20))
                 .pollInterval(Duration.ofMillis(50)).until(() -> seen.stream().noneMatch(ClassDataSharingIT::alive));
-        TestPools.assertNoChildProcesses(Duration.ofSeconds(10));
+        leaks.assertNoneLeft(Duration.ofSeconds(10));
     }
 
     /** Alive, and the same process: same pid and same start time. */

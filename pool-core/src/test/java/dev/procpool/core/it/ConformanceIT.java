@@ -19,6 +19,7 @@ import dev.procpool.WorkerPool;
 import dev.procpool.WorkerSnapshot;
 import dev.procpool.WorkerSpec;
 import dev.procpool.WorkerState;
+import dev.procpool.core.testing.ProcessLeakCheck;
 import dev.procpool.core.testing.TestPools;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Timeout;
@@ -68,6 +69,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class ConformanceIT {
+    private final ProcessLeakCheck leaks = ProcessLeakCheck.start();
     private static final ObjectMapper JSON = new ObjectMapper()
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
     private static final Duration STARTUP = Duration.ofSeconds(20);
@@ -117,7 +119,7 @@ class ConformanceIT {
 
     @AfterEach
     void noProcessLeft() {
-        TestPools.assertNoChildProcesses(Duration.ofSeconds(10));
+        leaks.assertNoneLeft(Duration.ofSeconds(10));
         PROCESSES.assertNoneAlive(Duration.ofSeconds(10)); // orphans too, which are no child of this JVM
     }
 

@@ -16,10 +16,12 @@ import dev.procpool.WorkerGroup;
 import dev.procpool.WorkerPool;
 import dev.procpool.WorkerSnapshot;
 import dev.procpool.WorkerSpec;
+import dev.procpool.WorkerState;
 import dev.procpool.core.testing.EventLog;
+import dev.procpool.core.testing.FaultInjectionHandler;
+import dev.procpool.core.testing.ProcessLeakCheck;
 import dev.procpool.core.testing.Signals;
 import dev.procpool.core.testing.TestPools;
-import dev.procpool.core.testing.FaultInjectionHandler;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -36,6 +38,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Real faults against real worker processes: each test ends with no process left behind. */
 class FaultToleranceIT {
+    private final ProcessLeakCheck leaks = ProcessLeakCheck.start();
     private static final Duration HEARTBEAT = Duration.ofMillis(200);
     private static final Duration HEARTBEAT_TIMEOUT = Duration.ofSeconds(1);
 
@@ -43,7 +46,7 @@ class FaultToleranceIT {
 
     @AfterEach
     void nothingLeftBehind() {
-        TestPools.assertNoChildProcesses(Duration.ofSeconds(15));
+        leaks.assertNoneLeft(Duration.ofSeconds(15));
     }
 
     private PoolConfig.Builder faultPool(String name, int workers, String... extraJvmOptions) {
@@ -75,6 +78,31 @@ class FaultToleranceIT {
 
     private static List<Long> pids(WorkerPool pool) {
         return pool.workers().stream().map(WorkerSnapshot::pid).toList();
+    }
+
+    @Test
+    void aWorkerStoppedBeforeItIsReadyIsReplacedWithoutWaitingForTheStartupTimeout() {
+        // every worker of the group takes 2 s to report ready, so its replacement can be caught starting
+        WorkerSpec.Java slow = TestPools.javaWorker(FaultInjectionHandler.class);
+        try (WorkerPool pool = WorkerPool.builder().name("stopped-start")
+                .group(WorkerGroup.builder("slow", slow).workers(1)
+                        .environment(FaultInjectionHandler.START_DELAY_ENV, "2000").build())
+                .heartbeatInterval(HEARTBEAT).startupTimeout(Duration.ofSeconds(60)).listener(events).start()) {
+            long first = pids(pool).get(0);
+            Signals.send("KILL", first);
+            WorkerSnapshot starting = await().atMost(Duration.ofSeconds(10)).until(
+                    () -> pool.workers().stream().filter(w -> w.state() == WorkerState.STARTING && w.pid() > 0)
+                            .findFirst().orElse(null), w -> w != null);
+            Signals.send("STOP", starting.pid());
+            long stoppedAt = System.nanoTime();
+            TestPools.assertAllDead(List.of(starting.pid()), Duration.ofSeconds(10)); // not the 60 s timeout
+            long tookMs = Duration.ofNanos(System.nanoTime() - stoppedAt).toMillis();
+            assertTrue(tookMs < 10_000, "replaced after " + tookMs + " ms");
+            TaskResult served = pool.submitTask("fault", fault("none")).await(Duration.ofSeconds(20));
+            assertNotEquals(starting.pid(), served.workerPid());
+            assertTrue(events.all(PoolEvent.WorkerExited.class).stream().anyMatch(e -> e.pid() == starting.pid()
+                    && e.cause() == FailureReason.STARTUP_FAILURE), events.toString());
+        }
     }
 
     @Test

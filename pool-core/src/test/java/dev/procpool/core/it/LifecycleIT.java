@@ -10,6 +10,7 @@ import dev.procpool.TaskState;
 import dev.procpool.WorkerPool;
 import dev.procpool.WorkerSnapshot;
 import dev.procpool.core.testing.HostMain;
+import dev.procpool.core.testing.ProcessLeakCheck;
 import dev.procpool.core.testing.TestHandler;
 import dev.procpool.core.testing.TestPools;
 import org.junit.jupiter.api.AfterEach;
@@ -20,7 +21,6 @@ import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.nio.file.Paths;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -35,10 +35,11 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class LifecycleIT {
+    private final ProcessLeakCheck leaks = ProcessLeakCheck.start();
 
     @AfterEach
     void nothingLeftBehind() {
-        TestPools.assertNoChildProcesses(Duration.ofSeconds(10));
+        leaks.assertNoneLeft(Duration.ofSeconds(10));
     }
 
     private static WorkerPool pool(String name, int workers) {
@@ -52,6 +53,7 @@ class LifecycleIT {
         long child = ((Number) pool.submitTask("spawn-child", Map.of()).join().as(Map.class).get("child")).longValue();
         List<Long> pids = new ArrayList<>(pool.workers().stream().map(WorkerSnapshot::pid).toList());
         pids.add(child);
+        leaks.record(child);
         assertTrue(pids.stream().allMatch(TestPools::alive));
 
         pool.close();
@@ -129,15 +131,8 @@ class LifecycleIT {
 
     @Test
     void workersDieWithAHostKilledBySigkill() throws Exception {
-        String java = Paths.get(System.getProperty("java.home"), "bin", "java").toString();
-        List<String> command = new ArrayList<>(List.of(java, "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC",
-                "-cp", System.getProperty("java.class.path")));
-        String workerOptions = System.getProperty("procpool.it.workerJvmOptions");
-        if (workerOptions != null) {
-            command.add("-Dprocpool.it.workerJvmOptions=" + workerOptions);
-        }
-        command.add(HostMain.class.getName());
-        Process host = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        Process host = new ProcessBuilder(TestPools.hostCommand(HostMain.class, List.of()))
+                .redirectError(ProcessBuilder.Redirect.INHERIT).start();
         try {
             BufferedReader out = new BufferedReader(new InputStreamReader(host.getInputStream(),
                     StandardCharsets.UTF_8));
@@ -148,6 +143,7 @@ class LifecycleIT {
             assertTrue(line != null, "the host printed its worker pids");
             List<Long> pids = Arrays.stream(line.substring(5).trim().split(" ")).map(Long::parseLong).toList();
             assertEquals(3, pids.size(), "two workers and one worker's child: " + pids);
+            pids.forEach(leaks::record);
             assertTrue(pids.stream().allMatch(TestPools::alive));
 
             host.destroyForcibly(); // SIGKILL: no shutdown hook runs

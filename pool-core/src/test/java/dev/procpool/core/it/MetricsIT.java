@@ -12,8 +12,9 @@ import dev.procpool.WorkerPool;
 import dev.procpool.WorkerSnapshot;
 import dev.procpool.core.metrics.PoolMetrics;
 import dev.procpool.core.testing.EventLog;
-import dev.procpool.core.testing.TestPools;
 import dev.procpool.core.testing.FaultInjectionHandler;
+import dev.procpool.core.testing.ProcessLeakCheck;
+import dev.procpool.core.testing.TestPools;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import org.junit.jupiter.api.Test;
@@ -48,6 +49,7 @@ class MetricsIT {
 
     @Test
     void afterCrashesAndHandlerErrorsTheScrapeAgreesWithTheSnapshotAndTheEvents() {
+        ProcessLeakCheck leaks = ProcessLeakCheck.start();
         EventLog events = new EventLog();
         PrometheusMeterRegistry prometheus = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         PoolMetrics metrics = new PoolMetrics(io.micrometer.core.instrument.Tags.empty(), Duration.ZERO);
@@ -166,7 +168,7 @@ class MetricsIT {
                 }
             });
         }
-        TestPools.assertNoChildProcesses(Duration.ofSeconds(10));
+        leaks.assertNoneLeft(Duration.ofSeconds(10));
     }
 
     private static final Pattern LINE = Pattern.compile("^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\\{(.*)})? (\\S+)");

@@ -14,6 +14,7 @@ import dev.procpool.TaskResult;
 import dev.procpool.WorkerPool;
 import dev.procpool.WorkerSnapshot;
 import dev.procpool.core.testing.EventLog;
+import dev.procpool.core.testing.ProcessLeakCheck;
 import dev.procpool.core.testing.TestHandler;
 import dev.procpool.core.testing.TestPools;
 import org.junit.jupiter.api.AfterAll;
@@ -42,9 +43,11 @@ class ObservabilityIT {
     private static final EventLog EVENTS = new EventLog();
     private static Path logDir;
     private static WorkerPool pool;
+    private static ProcessLeakCheck leaks;
 
     @BeforeAll
     static void start(@TempDir Path dir) {
+        leaks = ProcessLeakCheck.start();
         logDir = dir.resolve("task-logs");
         pool = WorkerPool.builder().name("observed").workers(2).worker(TestPools.javaWorker(TestHandler.class))
                 .taskLogDirectory(logDir).listener(EVENTS).start();
@@ -53,14 +56,16 @@ class ObservabilityIT {
     @AfterAll
     static void stop() {
         pool.close();
-        TestPools.assertNoChildProcesses(Duration.ofSeconds(10));
+        leaks.assertNoneLeft(Duration.ofSeconds(10));
     }
 
     @Test
-    void whatATaskPrintsComesBackWithItsResultAndLaterByItsId() throws Exception {
+    void whatATaskPrintsComesBackWithItsResultAndLaterByItsId(@TempDir Path dir) throws Exception {
         List<TaskProgress> progress = new CopyOnWriteArrayList<>();
-        TaskHandle handle = pool.submitTask(TaskRequest.of("progress", Map.of()).withId("noisy-1"))
-                .onProgress(progress::add);
+        Path gate = dir.resolve("listening");
+        TaskHandle handle = pool.submitTask(TaskRequest.of("progress", Map.of("gate", gate.toString()))
+                .withId("noisy-1")).onProgress(progress::add);
+        Files.createFile(gate); // a listener misses the reports made before it was added
         TaskResult result = handle.await(Duration.ofSeconds(10));
 
         assertTrue(result.output().containsAll(List.of("step 1 of 4", "warning at step 4")), result.output().toString());

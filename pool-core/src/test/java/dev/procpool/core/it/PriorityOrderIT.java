@@ -4,6 +4,7 @@ import dev.procpool.TaskHandle;
 import dev.procpool.TaskRequest;
 import dev.procpool.TaskState;
 import dev.procpool.WorkerPool;
+import dev.procpool.core.testing.ProcessLeakCheck;
 import dev.procpool.core.testing.TestHandler;
 import dev.procpool.core.testing.TestPools;
 import org.junit.jupiter.api.Test;
@@ -24,6 +25,7 @@ class PriorityOrderIT {
 
     @Test
     void oneWorkerRunsQueuedTasksByPriorityThenSubmissionOrder(@TempDir Path dir) throws Exception {
+        ProcessLeakCheck leaks = ProcessLeakCheck.start();
         Path gate = dir.resolve("open");
         try (WorkerPool pool = WorkerPool.builder().name("priority").workers(1)
                 .worker(TestPools.javaWorker(TestHandler.class)).start()) {
@@ -49,6 +51,6 @@ class PriorityOrderIT {
                     .map(TaskHandle::id).toList();
             assertEquals(expected, ran);
         }
-        TestPools.assertNoChildProcesses(Duration.ofSeconds(5));
+        leaks.assertNoneLeft(Duration.ofSeconds(5));
     }
 }

@@ -6,6 +6,7 @@ import dev.procpool.TaskRejectedException;
 import dev.procpool.TaskResult;
 import dev.procpool.WorkerPool;
 import dev.procpool.WorkerSnapshot;
+import dev.procpool.core.testing.ProcessLeakCheck;
 import dev.procpool.core.testing.TestPools;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -26,9 +27,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class PythonWorkerIT {
     private static WorkerPool pool;
     private static List<Long> pids;
+    private static ProcessLeakCheck leaks;
 
     @BeforeAll
     static void start() {
+        leaks = ProcessLeakCheck.start();
         pool = WorkerPool.builder().name("python").workers(2).worker(TestPools.pythonWorker())
                 .heartbeatInterval(Duration.ofMillis(200)).heartbeatTimeout(Duration.ofSeconds(5)).start();
         pids = pool.workers().stream().map(WorkerSnapshot::pid).toList();
@@ -38,7 +41,7 @@ class PythonWorkerIT {
     static void stop() {
         pool.close();
         TestPools.assertAllDead(pids, Duration.ofSeconds(5));
-        TestPools.assertNoChildProcesses(Duration.ofSeconds(5));
+        leaks.assertNoneLeft(Duration.ofSeconds(5));
     }
 
     @Test

@@ -8,6 +8,7 @@ import dev.procpool.WorkerGroup;
 import dev.procpool.WorkerPool;
 import dev.procpool.WorkerSnapshot;
 import dev.procpool.core.testing.EventLog;
+import dev.procpool.core.testing.ProcessLeakCheck;
 import dev.procpool.core.testing.Signals;
 import dev.procpool.core.testing.TestHandler;
 import dev.procpool.core.testing.TestPools;
@@ -31,10 +32,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Routing and scaling with real worker processes. */
 class RoutingIT {
+    private final ProcessLeakCheck leaks = ProcessLeakCheck.start();
 
     @AfterEach
     void nothingLeftBehind() {
-        TestPools.assertNoChildProcesses(Duration.ofSeconds(10));
+        leaks.assertNoneLeft(Duration.ofSeconds(10));
     }
 
     @Test

@@ -9,6 +9,7 @@ import dev.procpool.WorkerGroup;
 import dev.procpool.WorkerPool;
 import dev.procpool.WorkerSpec;
 import dev.procpool.WorkerStartupException;
+import dev.procpool.core.testing.ProcessLeakCheck;
 import dev.procpool.core.testing.TestHandler;
 import dev.procpool.core.testing.TestPools;
 import org.junit.jupiter.api.AfterEach;
@@ -25,10 +26,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Workers that cannot start fail the pool's start with a message that says why; nothing is left running. */
 class StartupFailureIT {
+    private final ProcessLeakCheck leaks = ProcessLeakCheck.start();
 
     @AfterEach
     void nothingLeftBehind() {
-        TestPools.assertNoChildProcesses(Duration.ofSeconds(10));
+        leaks.assertNoneLeft(Duration.ofSeconds(10));
     }
 
     @Test

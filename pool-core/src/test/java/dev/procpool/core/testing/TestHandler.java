@@ -91,6 +91,11 @@ public final class TestHandler implements TaskHandler {
                 return results;
             }
             case "progress" -> {
+                Object gate = context.payload(Map.class).get("gate");
+                long until = System.nanoTime() + 60_000_000_000L;
+                while (gate != null && !Files.exists(Path.of(gate.toString())) && System.nanoTime() < until) {
+                    Thread.sleep(2); // until the test has registered its progress listener
+                }
                 for (int step = 1; step <= 4; step++) {
                     System.out.println("step " + step + " of 4");
                     System.err.println("warning at step " + step);

@@ -11,7 +11,10 @@ import java.util.Optional;
 
 import static org.awaitility.Awaitility.await;
 
-/** Shared helpers for integration tests: fast worker JVM flags and checks that no process was left behind. */
+/**
+ * Shared helpers for integration tests: fast worker JVM flags, the reference workers, and checks on pids (for what
+ * was left behind, see {@link ProcessLeakCheck}).
+ */
 public final class TestPools {
     private TestPools() {
     }
@@ -54,9 +57,28 @@ public final class TestPools {
         return handle.isPresent() && handle.get().isAlive();
     }
 
-    /** Waits until the test JVM has no child processes left: no worker, and no worker's child, leaked. */
-    public static void assertNoChildProcesses(Duration within) {
-        await("all child processes of the test JVM to exit").atMost(within).pollInterval(Duration.ofMillis(20))
-                .until(() -> ProcessHandle.current().descendants().noneMatch(ProcessHandle::isAlive));
+    /**
+     * The command that runs {@code main} as a host in a JVM of its own, with the test's class path and worker JVM
+     * options, fast-starting flags, {@code jvmOptions} and then {@code args}.
+     */
+    public static List<String> hostCommand(Class<?> main, List<String> jvmOptions, String... args) {
+        List<String> command = new java.util.ArrayList<>(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-cp", System.getProperty("java.class.path")));
+        String workerOptions = System.getProperty("procpool.it.workerJvmOptions");
+        if (workerOptions != null) {
+            command.add("-Dprocpool.it.workerJvmOptions=" + workerOptions);
+        }
+        command.addAll(jvmOptions);
+        command.add(main.getName());
+        command.addAll(List.of(args));
+        return command;
+    }
+
+    /** Whether a program is found on the PATH. */
+    public static boolean onPath(String program) {
+        return Arrays.stream(System.getenv().getOrDefault("PATH", "/usr/bin:/bin").split(java.io.File.pathSeparator))
+                .map(dir -> Path.of(dir.isEmpty() ? "." : dir, program))
+                .anyMatch(java.nio.file.Files::isExecutable);
     }
 }

@@ -9,6 +9,7 @@ import dev.procpool.TaskFailedException;
 import dev.procpool.TaskState;
 import dev.procpool.WorkerState;
 import dev.procpool.core.internal.process.ExitStatus;
+import dev.procpool.core.internal.process.SafeText;
 import dev.procpool.core.internal.protocol.Frame;
 import dev.procpool.core.internal.queue.TaskBook;
 import dev.procpool.core.internal.retry.DeadLetters;
@@ -93,7 +94,8 @@ final class Attempts {
         ctx.assertLocked();
         TaskRecord task = worker.inFlight.get(taskId);
         if (task == null) {
-            LOG.debug("worker {} answered task {} which it does not hold; ignored", worker.id, taskId);
+            LOG.debug("worker {} answered task {} which it does not hold; ignored", worker.id,
+                    SafeText.escape(taskId));
             return false;
         }
         long now = ctx.now();
@@ -135,7 +137,8 @@ final class Attempts {
                         WorkerStops.Mode.CLOSE_INPUT, fx);
             }
             failed(task, worker, reason, null, null,
-                    new RemoteError(error.errorClass(), error.message(), error.stack()), error.retryable(), fx);
+                    new RemoteError(SafeText.escape(error.errorClass()), SafeText.escapeLines(error.message()),
+                            SafeText.escapeLines(error.stack())), error.retryable(), fx);
         }
         return true;
     }

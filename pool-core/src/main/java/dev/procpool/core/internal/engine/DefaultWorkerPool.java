@@ -22,6 +22,7 @@ import dev.procpool.core.internal.events.EventBus;
 import dev.procpool.core.internal.supervise.MemoryProbe;
 import dev.procpool.core.internal.process.WorkerCommands;
 import dev.procpool.core.internal.process.InProcessWorker;
+import dev.procpool.core.internal.process.ProcStat;
 import dev.procpool.core.internal.process.WorkerConnection;
 import dev.procpool.core.internal.process.WorkerLauncher;
 import dev.procpool.core.internal.process.WorkerProcess;
@@ -35,6 +36,8 @@ import org.slf4j.LoggerFactory;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Set;
 import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.List;
@@ -416,11 +419,20 @@ public final class DefaultWorkerPool implements WorkerPool {
         return maintenanceRuns.get();
     }
 
-    /** Reads every worker's RSS from /proc, so memory limits work for workers in any language. */
+    /**
+     * Reads every worker's RSS from /proc, so memory limits work for workers in any language, and which workers are
+     * stopped (SIGSTOP): one stopped before it is ready would otherwise hold its place for the whole start-up timeout.
+     */
     private void sampleRss() {
         Map<String, Long> rss = new HashMap<>();
-        engine.workerPids().forEach((id, pid) -> rss.put(id, memory.residentBytes(pid)));
-        engine.recordRss(rss);
+        Set<String> stopped = new HashSet<>();
+        engine.workerPids().forEach((id, pid) -> {
+            rss.put(id, memory.residentBytes(pid));
+            if (ProcStat.read(pid).filter(ProcStat::isStopped).isPresent()) {
+                stopped.add(id);
+            }
+        });
+        engine.recordSamples(rss, stopped);
     }
 
     @Override

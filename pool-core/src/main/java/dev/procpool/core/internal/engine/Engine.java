@@ -40,6 +40,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
@@ -546,13 +547,16 @@ final class Engine {
         return due;
     }
 
-    /** Readings of worker RSS taken by the maintenance thread from /proc. */
-    void recordRss(Map<String, Long> rssByWorker) {
+    /** What the maintenance thread read of the workers in /proc: their RSS, and which are stopped (SIGSTOP). */
+    void recordSamples(Map<String, Long> rssByWorker, Set<String> stopped) {
         act(fx -> {
             for (WorkerRecord worker : List.copyOf(supervisor.workers)) { // recycling may add a replacement
                 Long rss = rssByWorker.get(worker.id);
                 if (rss != null && rss > 0) {
                     supervisor.recordRss(worker, rss, fx);
+                }
+                if (stopped.contains(worker.id)) {
+                    supervisor.stoppedBeforeReady(worker, fx);
                 }
             }
             dispatch(fx);

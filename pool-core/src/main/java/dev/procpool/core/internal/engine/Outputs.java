@@ -1,5 +1,6 @@
 package dev.procpool.core.internal.engine;
 
+import dev.procpool.core.internal.process.SafeText;
 import dev.procpool.core.internal.protocol.Frame;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -29,14 +30,17 @@ final class Outputs {
     void onLog(WorkerRecord worker, Frame.Log log, Effects fx) {
         TaskRecord task = log.id() != null ? worker.inFlight.get(log.id()) : soleTask(worker);
         if (task != null) {
-            add(task, log.message());
+            add(task, SafeText.escape(log.message())); // it goes into failures, files and callers' logs
         }
         String taskId = task == null ? null : task.id;
         fx.quick(() -> WorkerOutput.log(ctx.name(), worker.id, taskId, log.level(), log.message()));
     }
 
-    /** A stdout line that is not a frame: kept in the worker's tail, logged, counted. */
-    void onNotAFrame(WorkerRecord worker, Frame.NotAFrame line) {
+    /**
+     * A stdout line that is not a frame (escaped where it was read): kept in the worker's tail, counted, and logged
+     * within the worker's log budget.
+     */
+    void onNotAFrame(WorkerRecord worker, Frame.NotAFrame line, Effects fx) {
         worker.nonFrameLines++;
         String text = line.text();
         if (worker.process != null) {
@@ -49,8 +53,8 @@ final class Outputs {
             }
             LOG.debug("worker {} (stopping) wrote: {}", worker.id, text);
         } else {
-            LOG.warn("worker {} wrote a line to stdout that is not a frame ({}), ignored: {}", worker.id,
-                    line.why(), text);
+            String message = "wrote a line to stdout that is not a frame (" + line.why() + "), ignored: " + text;
+            fx.quick(() -> WorkerOutput.log(ctx.name(), worker.id, null, "WARN", message));
         }
     }
 

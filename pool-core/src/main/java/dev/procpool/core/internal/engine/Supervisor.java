@@ -8,6 +8,7 @@ import dev.procpool.PoolState;
 import dev.procpool.WorkerGroup;
 import dev.procpool.WorkerState;
 import dev.procpool.core.internal.process.ExitStatus;
+import dev.procpool.core.internal.process.SafeText;
 import dev.procpool.core.internal.protocol.Frame;
 import dev.procpool.core.internal.supervise.Deadlines;
 import dev.procpool.core.internal.supervise.HealthChecks;
@@ -183,7 +184,7 @@ final class Supervisor {
         Duration startup = Duration.ofNanos(now - worker.launchedAt);
         ctx.trackers.workerReady(now - worker.launchedAt);
         LOG.debug("worker {} ready in {}, serving {}", worker, Units.duration(startup),
-                worker.taskTypes.isEmpty() ? "any type" : worker.taskTypes);
+                worker.taskTypes.isEmpty() ? "any type" : SafeText.escape(worker.taskTypes.toString()));
         if (ctx.listening()) {
             ctx.publish(new PoolEvent.WorkerStarted(ctx.name(), ctx.clock.instant(), worker.id, group.name(),
                     worker.pid, startup));
@@ -241,6 +242,19 @@ final class Supervisor {
                 + "run and refusing new ones until a worker starts (it keeps trying). The last failure: {}",
                 group.name(), ctx.name(), group.startFailuresInARow, cause);
         return true;
+    }
+
+    /**
+     * A worker is stopped (SIGSTOP, or a debugger) before sending {@code ready}: heartbeats are not watched before
+     * ready, so without this it would hold its place for the whole start-up timeout. It is killed and replaced.
+     */
+    void stoppedBeforeReady(WorkerRecord worker, Effects fx) {
+        if (worker.state != WorkerState.STARTING || worker.isStopping()) {
+            return; // a ready worker that stops is found by its missing heartbeats
+        }
+        LOG.warn("worker {} is stopped (SIGSTOP) before it was ready; killing it", worker);
+        stops.begin(worker, FailureReason.STARTUP_FAILURE, "was stopped (SIGSTOP) before it was ready",
+                WorkerStops.Mode.KILL, fx);
     }
 
     /** Whether some group that may serve this routing can start workers. */
@@ -579,7 +593,7 @@ final class Supervisor {
                 capabilities.addAll(group.announcedCapabilities);
             }
         }
-        return capabilities.toString();
+        return SafeText.escape(capabilities.toString()); // workers announce them
     }
 
     String servedTypes() {
@@ -589,6 +603,6 @@ final class Supervisor {
                 types.addAll(group.announcedTaskTypes);
             }
         }
-        return types.toString();
+        return SafeText.escape(types.toString()); // workers announce them
     }
 }

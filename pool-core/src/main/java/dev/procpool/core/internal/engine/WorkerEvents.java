@@ -5,6 +5,7 @@ import dev.procpool.TaskProgress;
 import dev.procpool.WorkerStartupException;
 import dev.procpool.WorkerState;
 import dev.procpool.core.internal.process.ExitStatus;
+import dev.procpool.core.internal.process.SafeText;
 import dev.procpool.core.internal.process.WorkerCommands;
 import dev.procpool.core.internal.process.WorkerConnection;
 import dev.procpool.core.internal.process.WorkerProcess;
@@ -101,16 +102,17 @@ final class WorkerEvents implements WorkerProcess.Listener {
         } else if (frame instanceof Frame.UnreadableAnswer unreadable) {
             worker.nonFrameLines++;
             LOG.warn("worker {} answered task {} with a {} frame the host cannot read ({}); the attempt fails: {}",
-                    worker.id, unreadable.id(), unreadable.type(), unreadable.why(), unreadable.text());
+                    worker.id, SafeText.escape(unreadable.id()), unreadable.type(), unreadable.why(),
+                    SafeText.escape(unreadable.text()));
             answered(unreadable.id(), unreadable, now, fx);
         } else if (frame instanceof Frame.NotAFrame line) {
-            engine.outputs.onNotAFrame(worker, line);
+            engine.outputs.onNotAFrame(worker, line, fx);
         } else if (frame instanceof Frame.Log log) {
             engine.outputs.onLog(worker, log, fx);
         } else if (frame instanceof Frame.Progress progress) {
             progress(progress, fx);
         } else {
-            LOG.debug("worker {} sent a frame this host ignores: {}", worker.id, frame);
+            LOG.debug("worker {} sent a frame this host ignores: {}", worker.id, SafeText.escape(frame.toString()));
         }
     }
 
@@ -174,6 +176,7 @@ final class WorkerEvents implements WorkerProcess.Listener {
     @Override
     public void onExit(ExitStatus status) {
         engine.workerExited(worker.id);
+        WorkerOutput.workerGone(engine.ctx.name(), worker.id); // its last count of dropped lines
         long oomKills = engine.oomKills(); // read before taking the lock: it is file I/O
         engine.act(fx -> {
             boolean wasStarting = worker.state == WorkerState.STARTING;

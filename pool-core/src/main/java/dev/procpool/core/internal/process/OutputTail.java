@@ -3,7 +3,10 @@ package dev.procpool.core.internal.process;
 import java.util.ArrayDeque;
 import java.util.List;
 
-/** The last lines a worker wrote to stderr, bounded in lines and in characters per line. Thread-safe. */
+/**
+ * The last lines a worker wrote to stderr, bounded in lines and in characters per line, with control characters
+ * escaped ({@link SafeText}): the tail goes into log lines and failure messages. Thread-safe.
+ */
 public final class OutputTail {
     public static final int MAX_LINE_CHARS = 1000;
 
@@ -15,11 +18,16 @@ public final class OutputTail {
         this.lines = new ArrayDeque<>(maxLines);
     }
 
-    public synchronized void add(String line) {
+    public void add(String line) {
+        String safe = SafeText.escape(line);
+        addEscaped(safe.length() > MAX_LINE_CHARS ? safe.substring(0, MAX_LINE_CHARS) + "…" : safe);
+    }
+
+    private synchronized void addEscaped(String line) {
         if (lines.size() == maxLines) {
             lines.removeFirst();
         }
-        lines.addLast(line.length() > MAX_LINE_CHARS ? line.substring(0, MAX_LINE_CHARS) + "…" : line);
+        lines.addLast(line);
     }
 
     public synchronized List<String> lines() {

@@ -843,7 +843,7 @@ class EngineTest {
             FakeWorker worker = h.workers.get("w-1");
             TaskRecord task = h.submit("grow");
 
-            h.engine.recordRss(Map.of("w-1", 150 * MIB));
+            h.engine.recordSamples(Map.of("w-1", 150 * MIB), java.util.Set.of());
             assertEquals(0, worker.shutdowns(), "not while the task runs");
             assertEquals(List.of(), worker.connection.stopActions());
             assertEquals(TaskState.RUNNING, task.state);
@@ -874,7 +874,7 @@ class EngineTest {
             FakeWorker worker = h.workers.get("w-1");
             TaskRecord task = h.submit(TaskRequest.of("work", 1).withId("hog").withRetryPolicy(RetryPolicy.none()));
 
-            h.engine.recordRss(Map.of("w-1", 250 * MIB));
+            h.engine.recordSamples(Map.of("w-1", 250 * MIB), java.util.Set.of());
             assertEquals(List.of("closeStdin", "kill"), worker.connection.stopActions());
             assertEquals(TaskState.RUNNING, task.state);
 
