@@ -22,6 +22,21 @@ import java.util.Objects;
 public record AttemptRecord(int attempt, String workerId, long workerPid, FailureReason reason, String detail,
                             Integer exitCode, Integer signal, Duration duration, long peakRssBytes,
                             List<String> stderrTail, RemoteError remoteError) {
+    /**
+     * Checks the required components; a {@code null} detail becomes empty and the output tail is copied.
+     *
+     * @param attempt      the attempt number, from 1
+     * @param workerId     the worker that ran it
+     * @param workerPid    that worker's pid
+     * @param reason       why the attempt failed
+     * @param detail       a human-readable account, or {@code null}
+     * @param exitCode     the worker's exit code, else {@code null}
+     * @param signal       the signal that killed the worker, else {@code null}
+     * @param duration     from dispatch to the end of the attempt
+     * @param peakRssBytes the highest resident memory seen, 0 when unknown
+     * @param stderrTail   the last lines the worker wrote to stderr
+     * @param remoteError  the error the worker reported, else {@code null}
+     */
     public AttemptRecord {
         Objects.requireNonNull(workerId, "workerId");
         Objects.requireNonNull(reason, "reason");

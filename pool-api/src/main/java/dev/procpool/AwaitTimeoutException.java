@@ -9,12 +9,22 @@ import java.util.Objects;
  * when the wait ended, never a terminal one (a task that ended meanwhile is reported by its outcome instead).
  */
 public class AwaitTimeoutException extends ProcPoolException {
+    /** Serialization version. */
     private static final long serialVersionUID = 1L;
 
+    /** The task that did not end in time. */
     private final String taskId;
+    /** How long the caller waited. */
     private final Duration waited;
+    /** The task's state when the wait ended. */
     private final TaskState state;
 
+    /**
+     * @param taskId  the task that did not end in time
+     * @param waited  how long the caller waited
+     * @param state   the task's state when the wait ended
+     * @param message what happened, for people
+     */
     public AwaitTimeoutException(String taskId, Duration waited, TaskState state, String message) {
         super(message);
         this.taskId = Objects.requireNonNull(taskId, "taskId");
@@ -22,17 +32,17 @@ public class AwaitTimeoutException extends ProcPoolException {
         this.state = Objects.requireNonNull(state, "state");
     }
 
-    /** The task that did not end in time. */
+    /** {@return the task that did not end in time} */
     public String taskId() {
         return taskId;
     }
 
-    /** How long the caller waited. */
+    /** {@return how long the caller waited} */
     public Duration waited() {
         return waited;
     }
 
-    /** The task's state when the wait ended: queued, running or waiting to be retried. */
+    /** {@return the task's state when the wait ended: queued, running or waiting to be retried} */
     public TaskState state() {
         return state;
     }

@@ -9,12 +9,31 @@ import java.util.Objects;
  * @param outcomes one per request
  */
 public record BatchResult(List<Outcome> outcomes) {
+    /**
+     * Copies the outcomes.
+     *
+     * @param outcomes one per request
+     */
     public BatchResult {
         outcomes = List.copyOf(outcomes);
     }
 
-    /** One task's outcome: a result, or a failure (a {@link TaskFailedException} or {@link TaskRejectedException}). */
+    /**
+     * One task's outcome: a result, or a failure (a {@link TaskFailedException} or {@link TaskRejectedException}).
+     *
+     * @param request the request as submitted
+     * @param result  the result, or {@code null} if the task failed
+     * @param failure the failure, or {@code null} if the task succeeded
+     */
     public record Outcome(TaskRequest request, TaskResult result, ProcPoolException failure) {
+        /**
+         * Checks that the outcome has either a result or a failure.
+         *
+         * @param request the request as submitted
+         * @param result  the result, or {@code null} if the task failed
+         * @param failure the failure, or {@code null} if the task succeeded
+         * @throws IllegalArgumentException if both or neither of result and failure are given
+         */
         public Outcome {
             Objects.requireNonNull(request, "request");
             if ((result == null) == (failure == null)) {
@@ -22,18 +41,18 @@ public record BatchResult(List<Outcome> outcomes) {
             }
         }
 
-        /** Whether the task succeeded. */
+        /** {@return whether the task succeeded} */
         public boolean succeeded() {
             return result != null;
         }
     }
 
-    /** How many tasks succeeded. */
+    /** {@return how many tasks succeeded} */
     public long succeeded() {
         return outcomes.stream().filter(Outcome::succeeded).count();
     }
 
-    /** How many tasks failed or were refused. */
+    /** {@return how many tasks failed or were refused} */
     public long failed() {
         return outcomes.size() - succeeded();
     }

@@ -8,36 +8,52 @@ import java.util.Optional;
  * full, the oldest entry is evicted and counted. Thread-safe.
  */
 public interface DeadLetterQueue {
-    /** The entries, oldest first. */
+    /** {@return the entries, oldest first} */
     List<DeadLetter> list();
 
-    /** The number of entries. */
+    /** {@return the number of entries} */
     int size();
 
-    /** The most entries kept. */
+    /** {@return the most entries kept} */
     int capacity();
 
-    /** The entry of a task, if it is in the queue. */
+    /**
+     * The entry of a task, if it is in the queue.
+     *
+     * @param taskId the id of the dead-lettered task
+     * @return the entry, or empty if no entry has this id
+     */
     Optional<DeadLetter> get(String taskId);
 
     /**
      * Removes the entry and submits its task again, with its id, type, priority and payload and a fresh attempt
      * budget.
      *
+     * @param taskId the id of the dead-lettered task
+     * @return the handle of the task submitted again
      * @throws IllegalArgumentException if no entry has this id
      * @throws TaskRejectedException    if the pool does not accept the task (the entry is kept)
      */
     TaskHandle redrive(String taskId);
 
-    /** Removes one entry; returns whether it was there. */
+    /**
+     * Removes one entry; returns whether it was there.
+     *
+     * @param taskId the id of the dead-lettered task
+     * @return {@code true} if an entry was removed
+     */
     boolean remove(String taskId);
 
-    /** Removes every entry; returns how many there were. */
+    /**
+     * Removes every entry.
+     *
+     * @return how many entries there were
+     */
     int purge();
 
-    /** Entries added since the pool started. */
+    /** {@return the number of entries added since the pool started} */
     long added();
 
-    /** Entries evicted because the queue was full. */
+    /** {@return the number of entries evicted because the queue was full} */
     long evicted();
 }

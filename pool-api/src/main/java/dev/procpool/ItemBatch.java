@@ -23,26 +23,41 @@ public final class ItemBatch {
     private ItemBatch() {
     }
 
-    /** One item's outcome: its result (an element of the handler's array), or its failure. */
+    /**
+     * One item's outcome: its result (an element of the handler's array), or its failure.
+     *
+     * @param item    the item as given
+     * @param result  its result, or {@code null} if it failed
+     * @param failure its failure, or {@code null} if it succeeded
+     */
     public record ItemOutcome(Object item, Object result, TaskFailedException failure) {
-        /** Whether the item has a result. */
+        /** {@return whether the item has a result} */
         public boolean succeeded() {
             return failure == null;
         }
     }
 
-    /** Every item's outcome, in the order of the items given. */
+    /**
+     * Every item's outcome, in the order of the items given.
+     *
+     * @param items one outcome per item
+     */
     public record Result(List<ItemOutcome> items) {
+        /**
+         * Copies the outcomes.
+         *
+         * @param items one outcome per item
+         */
         public Result {
             items = List.copyOf(items);
         }
 
-        /** How many items succeeded. */
+        /** {@return how many items succeeded} */
         public long succeeded() {
             return items.stream().filter(ItemOutcome::succeeded).count();
         }
 
-        /** How many items failed. */
+        /** {@return how many items failed} */
         public long failed() {
             return items.size() - succeeded();
         }
@@ -51,9 +66,14 @@ public final class ItemBatch {
     /**
      * Runs the items and waits for every one to end.
      *
+     * @param pool         the pool that runs the tasks
+     * @param taskType     the type of the tasks, served by a handler that follows the contract above
+     * @param items        the items, each written as JSON
      * @param itemsPerTask how many items one task carries at first; positive
      * @param listener     hears done / failed / total items after each item ends (may be {@code null})
+     * @return every item's outcome, in the order of the items given
      * @throws TaskRejectedException if the pool refuses a task (shut down, full, payload too large)
+     * @throws InterruptedException if interrupted while waiting
      */
     public static Result run(WorkerPool pool, String taskType, List<?> items, int itemsPerTask,
                              BatchListener listener) throws InterruptedException {

@@ -7,10 +7,21 @@ package dev.procpool;
 public class NonRetryableException extends RuntimeException {
     private static final long serialVersionUID = 1L;
 
+    /**
+     * Creates the exception.
+     *
+     * @param message what went wrong
+     */
     public NonRetryableException(String message) {
         super(message);
     }
 
+    /**
+     * Creates the exception with its cause.
+     *
+     * @param message what went wrong
+     * @param cause   the exception that caused it
+     */
     public NonRetryableException(String message, Throwable cause) {
         super(message, cause);
     }

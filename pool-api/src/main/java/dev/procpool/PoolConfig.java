@@ -117,82 +117,82 @@ public final class PoolConfig {
         this.workerCacheDirectory = b.workerCacheDirectory;
     }
 
-    /** A new builder with the defaults. */
+    /** {@return a new builder with the defaults} */
     public static Builder builder() {
         return new Builder();
     }
 
-    /** The pool's name, used in thread names, logs and metric tags. */
+    /** {@return the pool's name, used in thread names, logs and metric tags} */
     public String name() {
         return name;
     }
 
-    /** The worker groups, at least one. */
+    /** {@return the worker groups, at least one} */
     public List<WorkerGroup> groups() {
         return groups;
     }
 
-    /** How long a worker may take from launch to its {@code ready} frame. */
+    /** {@return how long a worker may take from launch to its {@code ready} frame} */
     public Duration startupTimeout() {
         return startupTimeout;
     }
 
-    /** The largest frame, in bytes, either side may send; larger payloads are rejected at submission. */
+    /** {@return the largest frame, in bytes, either side may send; larger payloads are rejected at submission} */
     public int maxFrameBytes() {
         return maxFrameBytes;
     }
 
-    /** How often workers send heartbeats. */
+    /** {@return how often workers send heartbeats} */
     public Duration heartbeatInterval() {
         return heartbeatInterval;
     }
 
-    /** How long without any frame from a worker before it is declared a zombie. */
+    /** {@return how long without any frame from a worker before it is declared a zombie} */
     public Duration heartbeatTimeout() {
         return heartbeatTimeout;
     }
 
-    /** The timeout of tasks that do not set their own; empty means such tasks never time out. */
+    /** {@return the timeout of tasks that do not set their own; empty means such tasks never time out} */
     public Optional<Duration> defaultTaskTimeout() {
         return Optional.ofNullable(defaultTaskTimeout);
     }
 
-    /** How long a worker has to end a cancelled or timed-out task before it is killed and replaced. */
+    /** {@return how long a worker has to end a cancelled or timed-out task before it is killed and replaced} */
     public Duration cancelGracePeriod() {
         return cancelGracePeriod;
     }
 
-    /** How long {@link WorkerPool#close()} waits for queued and running tasks before stopping them. */
+    /** {@return how long {@link WorkerPool#close()} waits for queued and running tasks before stopping them} */
     public Duration shutdownTimeout() {
         return shutdownTimeout;
     }
 
-    /** How long each step of stopping a worker (shutdown frame, then SIGTERM, then SIGKILL) may take. */
+    /** {@return how long each step of stopping a worker (shutdown frame, then SIGTERM, then SIGKILL) may take} */
     public Duration stopGracePeriod() {
         return stopGracePeriod;
     }
 
-    /** What the JVM's shutdown does to this pool if it is still open. */
+    /** {@return what the JVM's shutdown does to this pool if it is still open} */
     public JvmShutdown jvmShutdown() {
         return jvmShutdown;
     }
 
-    /** The pool's source of time. */
+    /** {@return the pool's source of time} */
     public Ticker ticker() {
         return ticker;
     }
 
-    /** The retry policy of tasks that do not set their own. */
+    /** {@return the retry policy of tasks that do not set their own} */
     public RetryPolicy retryPolicy() {
         return retryPolicy;
     }
 
-    /** How dead workers are replaced. */
+    /** {@return how dead workers are replaced} */
     public RestartPolicy restartPolicy() {
         return restartPolicy;
     }
 
-    /** The most dead-letter entries kept; 0 keeps none (failed tasks end FAILED, not DEAD_LETTERED). */
+    /** {@return the most dead-letter entries kept; 0 keeps none (failed tasks end FAILED, not DEAD_LETTERED)} */
     public int deadLetterCapacity() {
         return deadLetterCapacity;
     }
@@ -201,6 +201,8 @@ public final class PoolConfig {
      * The most bytes the dead-letter entries may hold together (payloads, messages, output tails); the oldest
      * entries are evicted to stay within it, and an entry larger than the whole bound is not kept (its task ends
      * {@link TaskState#FAILED}).
+     *
+     * @return the byte bound of the dead-letter queue
      */
     public long deadLetterMaxBytes() {
         return deadLetterMaxBytes;
@@ -209,27 +211,31 @@ public final class PoolConfig {
     /**
      * The fraction of the machine's (or container's) memory limit in use above which no new worker is started,
      * until usage falls below it again.
+     *
+     * @return the memory threshold, more than 0 and at most 1 (1: the gate is off)
      */
     public double spawnMemoryThreshold() {
         return spawnMemoryThreshold;
     }
 
-    /** Listeners registered from the start, so they also see the start-up events. */
+    /** {@return the listeners registered from the start, so they also see the start-up events} */
     public List<PoolListener> listeners() {
         return listeners;
     }
 
-    /** Trackers that receive the pool's measurements (a metrics binder), from before its first worker. */
+    /** {@return the trackers that receive the pool's measurements (a metrics binder), from before its first worker} */
     public List<PoolTracker> trackers() {
         return trackers;
     }
 
-    /** The load balancer of groups that have none of their own. */
+    /** {@return the load balancer of groups that have none of their own} */
     public LoadBalancer loadBalancer() {
         return loadBalancer;
     }
 
-    /** The most tasks that may wait (queued or waiting to retry); submissions beyond it are refused or wait. */
+    /**
+     * {@return the most tasks that may wait (queued or waiting to retry); submissions beyond it are refused or wait}
+     */
     public int queueCapacity() {
         return queueCapacity;
     }
@@ -237,6 +243,8 @@ public final class PoolConfig {
     /**
      * When present, {@code submitTask} on a full queue waits up to this long for room before it is refused;
      * when empty it is refused at once.
+     *
+     * @return the longest wait for room in a full queue, or empty if a full queue refuses at once
      */
     public Optional<Duration> blockWhenFull() {
         return Optional.ofNullable(blockWhenFull);
@@ -245,22 +253,26 @@ public final class PoolConfig {
     /**
      * When present, a waiting task gains one priority level per step waited, so low priorities cannot starve;
      * empty when aging is off.
+     *
+     * @return the aging step, or empty if priorities are strict
      */
     public Optional<Duration> priorityAgingStep() {
         return Optional.ofNullable(priorityAgingStep);
     }
 
-    /** How long a task's output stays retrievable with {@link WorkerPool#taskOutput} after the task ended. */
+    /** {@return how long a task's output stays retrievable with {@link WorkerPool#taskOutput} after the task ended} */
     public Duration outputRetention() {
         return outputRetention;
     }
 
-    /** The most lines of output kept per task (the last ones). */
+    /** {@return the most lines of output kept per task (the last ones)} */
     public int maxTaskOutputLines() {
         return maxTaskOutputLines;
     }
 
-    /** When present, each task's output is also written to a file {@code <task id>-<worker pid>.log} here. */
+    /**
+     * {@return the directory where each task's output is also written to {@code <task id>-<worker pid>.log}, if set}
+     */
     public Optional<java.nio.file.Path> taskLogDirectory() {
         return Optional.ofNullable(taskLogDirectory);
     }
@@ -269,12 +281,14 @@ public final class PoolConfig {
      * Whether Java workers start from a class-data-sharing archive (AppCDS) that the pool creates on first use and
      * reuses afterwards, which roughly halves their start-up. It applies when every classpath entry of the workers
      * is a jar (the JVM cannot archive classes from directories).
+     *
+     * @return whether Java workers use class-data sharing
      */
     public boolean classDataSharing() {
         return classDataSharing;
     }
 
-    /** The private directory (mode 0700) for the class-data-sharing archives. */
+    /** {@return the private directory (mode 0700) for the class-data-sharing archives} */
     public java.nio.file.Path workerCacheDirectory() {
         return workerCacheDirectory;
     }
@@ -298,7 +312,7 @@ public final class PoolConfig {
      * Builds a {@link PoolConfig}, or starts a pool with it. Not thread-safe.
      *
      * <p>Workers are configured either with the pool-level shortcuts ({@link #workers(int)} together with
-     * {@link #worker(WorkerSpec)}, {@link #javaWorker(Class[])} or {@link #command(String...)}), which make one
+     * {@link #worker(WorkerSpec)}, {@link #javaWorker(Class[])} or {@link #command(String, String...)}), which make one
      * group named {@value PoolConfig#DEFAULT_GROUP}, or with {@link #group(WorkerGroup)}, not both.
      */
     public static final class Builder {
@@ -337,7 +351,12 @@ public final class PoolConfig {
         private Builder() {
         }
 
-        /** The pool's name (default {@code procpool}): letters, digits, '.', '_' or '-', at most 64 characters. */
+        /**
+         * The pool's name (default {@code procpool}): letters, digits, '.', '_' or '-', at most 64 characters.
+         *
+         * @param name the pool's name
+         * @return this builder
+         */
         public Builder name(String name) {
             Objects.requireNonNull(name, "name");
             if (!NAME.matcher(name).matches()) {
@@ -348,7 +367,12 @@ public final class PoolConfig {
             return this;
         }
 
-        /** The number of workers of the default group, 1 to {@value WorkerGroup#MAX_WORKERS}. */
+        /**
+         * The number of workers of the default group, 1 to {@value WorkerGroup#MAX_WORKERS}.
+         *
+         * @param workers the number of workers
+         * @return this builder
+         */
         public Builder workers(int workers) {
             if (workers < 1 || workers > WorkerGroup.MAX_WORKERS) {
                 throw new IllegalArgumentException("workers must be between 1 and " + WorkerGroup.MAX_WORKERS
@@ -358,41 +382,77 @@ public final class PoolConfig {
             return this;
         }
 
-        /** How the default group's workers are launched. */
+        /**
+         * How the default group's workers are launched.
+         *
+         * @param spec how the workers are launched
+         * @return this builder
+         */
         public Builder worker(WorkerSpec spec) {
             this.spec = Objects.requireNonNull(spec, "spec");
             return this;
         }
 
-        /** Java workers running these handlers, on the host's classpath; see {@link WorkerSpec#java(Class[])}. */
+        /**
+         * Java workers running these handlers, on the host's classpath; see {@link WorkerSpec#java(Class[])}.
+         *
+         * @param handlers the handler classes the workers run
+         * @return this builder
+         */
         @SafeVarargs
         public final Builder javaWorker(Class<? extends TaskHandler>... handlers) {
             return worker(WorkerSpec.java(handlers));
         }
 
-        /** Workers running this program; see {@link WorkerSpec#command(String, String...)}. */
+        /**
+         * Workers running this program; see {@link WorkerSpec#command(String, String...)}.
+         *
+         * @param program the program to run
+         * @param args    its arguments
+         * @return this builder
+         */
         public Builder command(String program, String... args) {
             return worker(WorkerSpec.command(program, args));
         }
 
-        /** Workers running this argument list; see {@link WorkerSpec#command(List)}. */
+        /**
+         * Workers running this argument list; see {@link WorkerSpec#command(List)}.
+         *
+         * @param argv the program and its arguments
+         * @return this builder
+         */
         public Builder command(List<String> argv) {
             return worker(WorkerSpec.command(argv));
         }
 
-        /** Adds a worker group. Group names must be unique. */
+        /**
+         * Adds a worker group. Group names must be unique.
+         *
+         * @param group the group to add
+         * @return this builder
+         */
         public Builder group(WorkerGroup group) {
             groups.add(Objects.requireNonNull(group, "group"));
             return this;
         }
 
-        /** How long a worker may take to send {@code ready} after launch (default 60 s); positive. */
+        /**
+         * How long a worker may take to send {@code ready} after launch (default 60 s); positive.
+         *
+         * @param timeout the start-up timeout
+         * @return this builder
+         */
         public Builder startupTimeout(Duration timeout) {
             this.startupTimeout = positive("startupTimeout", timeout);
             return this;
         }
 
-        /** The frame size limit in bytes (default 16 MiB), from 1 KiB to 1 GiB. */
+        /**
+         * The frame size limit in bytes (default 16 MiB), from 1 KiB to 1 GiB.
+         *
+         * @param bytes the frame limit in bytes
+         * @return this builder
+         */
         public Builder maxFrameBytes(int bytes) {
             if (bytes < MIN_FRAME_BYTES || bytes > MAX_FRAME_BYTES) {
                 throw new IllegalArgumentException("maxFrameBytes must be between " + MIN_FRAME_BYTES + " and "
@@ -402,7 +462,12 @@ public final class PoolConfig {
             return this;
         }
 
-        /** How often workers heartbeat (default 1 s); from 10 ms to 1 hour. */
+        /**
+         * How often workers heartbeat (default 1 s); from 10 ms to 1 hour.
+         *
+         * @param interval the heartbeat interval
+         * @return this builder
+         */
         public Builder heartbeatInterval(Duration interval) {
             positive("heartbeatInterval", interval);
             if (interval.compareTo(Duration.ofMillis(10)) < 0 || interval.compareTo(Duration.ofHours(1)) > 0) {
@@ -412,25 +477,45 @@ public final class PoolConfig {
             return this;
         }
 
-        /** Silence after which a worker is a zombie (default 10 s); at least twice the heartbeat interval. */
+        /**
+         * Silence after which a worker is a zombie (default 10 s); at least twice the heartbeat interval.
+         *
+         * @param timeout the heartbeat timeout
+         * @return this builder
+         */
         public Builder heartbeatTimeout(Duration timeout) {
             this.heartbeatTimeout = positive("heartbeatTimeout", timeout);
             return this;
         }
 
-        /** The timeout of tasks that set none (default: none); positive. */
+        /**
+         * The timeout of tasks that set none (default: none); positive.
+         *
+         * @param timeout the default task timeout
+         * @return this builder
+         */
         public Builder defaultTaskTimeout(Duration timeout) {
             this.defaultTaskTimeout = positive("defaultTaskTimeout", timeout);
             return this;
         }
 
-        /** Time a worker gets to end a cancelled task before it is replaced (default 2 s); positive. */
+        /**
+         * Time a worker gets to end a cancelled task before it is replaced (default 2 s); positive.
+         *
+         * @param grace the cancel grace period
+         * @return this builder
+         */
         public Builder cancelGracePeriod(Duration grace) {
             this.cancelGracePeriod = positive("cancelGracePeriod", grace);
             return this;
         }
 
-        /** How long {@code close()} lets queued and running tasks finish (default 30 s); zero or positive. */
+        /**
+         * How long {@code close()} lets queued and running tasks finish (default 30 s); zero or positive.
+         *
+         * @param timeout the shutdown timeout
+         * @return this builder
+         */
         public Builder shutdownTimeout(Duration timeout) {
             Objects.requireNonNull(timeout, "shutdownTimeout");
             if (timeout.isNegative()) {
@@ -440,7 +525,12 @@ public final class PoolConfig {
             return this;
         }
 
-        /** Each step of stopping a worker: shutdown frame, SIGTERM, SIGKILL (default 3 s); positive. */
+        /**
+         * Each step of stopping a worker: shutdown frame, SIGTERM, SIGKILL (default 3 s); positive.
+         *
+         * @param grace the grace period of each step
+         * @return this builder
+         */
         public Builder stopGracePeriod(Duration grace) {
             this.stopGracePeriod = positive("stopGracePeriod", grace);
             return this;
@@ -453,31 +543,54 @@ public final class PoolConfig {
          * shutdown hook, a container's context): every {@code close()} returns once the pool has terminated, and
          * none stops what another lets finish. Keep {@code shutdownTimeout} plus {@code stopGracePeriod} within the
          * time the platform allows between SIGTERM and SIGKILL (30 s by default in Kubernetes).
+         *
+         * @param action what the shutdown does
+         * @return this builder
          */
         public Builder jvmShutdown(JvmShutdown action) {
             this.jvmShutdown = Objects.requireNonNull(action, "jvmShutdown");
             return this;
         }
 
-        /** The pool's time source (default {@link Ticker#system()}); for tests. */
+        /**
+         * The pool's time source (default {@link Ticker#system()}); for tests.
+         *
+         * @param ticker the time source
+         * @return this builder
+         */
         public Builder ticker(Ticker ticker) {
             this.ticker = Objects.requireNonNull(ticker, "ticker");
             return this;
         }
 
-        /** The retry policy of tasks that set none (default {@link RetryPolicy#defaults()}). */
+        /**
+         * The retry policy of tasks that set none (default {@link RetryPolicy#defaults()}).
+         *
+         * @param policy the default retry policy
+         * @return this builder
+         */
         public Builder retryPolicy(RetryPolicy policy) {
             this.retryPolicy = Objects.requireNonNull(policy, "retryPolicy");
             return this;
         }
 
-        /** How dead workers are replaced (default {@link RestartPolicy#defaults()}). */
+        /**
+         * How dead workers are replaced (default {@link RestartPolicy#defaults()}).
+         *
+         * @param policy the restart policy
+         * @return this builder
+         */
         public Builder restartPolicy(RestartPolicy policy) {
             this.restartPolicy = Objects.requireNonNull(policy, "restartPolicy");
             return this;
         }
 
-        /** The most dead-letter entries kept (default 1000): 0 (none) to 1,000,000. */
+        /**
+         * The most dead-letter entries kept (default 1000): 0 (none) to 1,000,000.
+         *
+         * @param capacity the most entries kept
+         * @return this builder
+         */
         public Builder deadLetterCapacity(int capacity) {
             if (capacity < 0 || capacity > 1_000_000) {
                 throw new IllegalArgumentException("deadLetterCapacity must be between 0 and 1000000, was "
@@ -490,6 +603,9 @@ public final class PoolConfig {
         /**
          * The most bytes the dead-letter entries may hold together (default 64 MiB): 1 KiB to 1 TiB. The oldest
          * entries are evicted to stay within it; an entry larger than the whole bound is not kept.
+         *
+         * @param bytes the byte bound
+         * @return this builder
          */
         public Builder deadLetterMaxBytes(long bytes) {
             if (bytes < MIN_DEAD_LETTER_MAX_BYTES || bytes > MAX_DEAD_LETTER_MAX_BYTES) {
@@ -503,6 +619,9 @@ public final class PoolConfig {
         /**
          * Memory use, as a fraction of the limit, above which no worker is started (default 0.75): more than 0, at
          * most 1 (1 turns the gate off).
+         *
+         * @param fraction the memory threshold as a fraction of the limit
+         * @return this builder
          */
         public Builder spawnMemoryThreshold(double fraction) {
             if (!(fraction > 0.0 && fraction <= 1.0)) {
@@ -513,13 +632,23 @@ public final class PoolConfig {
             return this;
         }
 
-        /** The load balancer of groups without their own (default {@link LoadBalancer#leastLoaded()}). */
+        /**
+         * The load balancer of groups without their own (default {@link LoadBalancer#leastLoaded()}).
+         *
+         * @param balancer the default load balancer
+         * @return this builder
+         */
         public Builder loadBalancer(LoadBalancer balancer) {
             this.loadBalancer = Objects.requireNonNull(balancer, "loadBalancer");
             return this;
         }
 
-        /** The most tasks that may wait for a worker (default 100,000): 1 to 10,000,000. */
+        /**
+         * The most tasks that may wait for a worker (default 100,000): 1 to 10,000,000.
+         *
+         * @param capacity the most waiting tasks
+         * @return this builder
+         */
         public Builder queueCapacity(int capacity) {
             if (capacity < 1 || capacity > 10_000_000) {
                 throw new IllegalArgumentException("queueCapacity must be between 1 and 10000000, was " + capacity);
@@ -528,13 +657,22 @@ public final class PoolConfig {
             return this;
         }
 
-        /** On a full queue, refuse new tasks at once with {@link TaskRejectedException.Kind#QUEUE_FULL} (default). */
+        /**
+         * On a full queue, refuse new tasks at once with {@link TaskRejectedException.Kind#QUEUE_FULL} (default).
+         *
+         * @return this builder
+         */
         public Builder rejectWhenFull() {
             this.blockWhenFull = null;
             return this;
         }
 
-        /** On a full queue, make {@code submitTask} wait up to {@code maxWait} for room, then refuse; positive. */
+        /**
+         * On a full queue, make {@code submitTask} wait up to {@code maxWait} for room, then refuse; positive.
+         *
+         * @param maxWait the longest wait for room
+         * @return this builder
+         */
         public Builder blockWhenFull(Duration maxWait) {
             this.blockWhenFull = positive("blockWhenFull", maxWait);
             return this;
@@ -543,25 +681,42 @@ public final class PoolConfig {
         /**
          * Lifts a waiting task one priority level per {@code step} it has waited (default 1 s), so that a stream of
          * urgent tasks cannot starve the others; positive.
+         *
+         * @param step the waiting time per priority level
+         * @return this builder
          */
         public Builder priorityAging(Duration step) {
             this.priorityAgingStep = positive("priorityAging", step);
             return this;
         }
 
-        /** Strict priorities: a task of a lower priority runs only when no higher one waits. */
+        /**
+         * Strict priorities: a task of a lower priority runs only when no higher one waits.
+         *
+         * @return this builder
+         */
         public Builder noPriorityAging() {
             this.priorityAgingStep = null;
             return this;
         }
 
-        /** How long task output stays retrievable after the task ended (default 5 min); positive. */
+        /**
+         * How long task output stays retrievable after the task ended (default 5 min); positive.
+         *
+         * @param retention the retention time
+         * @return this builder
+         */
         public Builder outputRetention(Duration retention) {
             this.outputRetention = positive("outputRetention", retention);
             return this;
         }
 
-        /** The most output lines kept per task, the last ones (default 200): 0 (none) to 100,000. */
+        /**
+         * The most output lines kept per task, the last ones (default 200): 0 (none) to 100,000.
+         *
+         * @param lines the most lines kept per task
+         * @return this builder
+         */
         public Builder maxTaskOutputLines(int lines) {
             if (lines < 0 || lines > 100_000) {
                 throw new IllegalArgumentException("maxTaskOutputLines must be between 0 and 100000, was " + lines);
@@ -573,13 +728,21 @@ public final class PoolConfig {
         /**
          * Also writes each task's output to {@code <task id>-<worker pid>.log} in this directory, which is created
          * (readable by the owner only) if it does not exist.
+         *
+         * @param directory the directory of the task logs
+         * @return this builder
          */
         public Builder taskLogDirectory(java.nio.file.Path directory) {
             this.taskLogDirectory = Objects.requireNonNull(directory, "taskLogDirectory");
             return this;
         }
 
-        /** Whether Java workers use a class-data-sharing archive made by the pool (default true). */
+        /**
+         * Whether Java workers use a class-data-sharing archive made by the pool (default true).
+         *
+         * @param enabled {@code false} to start Java workers without an archive
+         * @return this builder
+         */
         public Builder classDataSharing(boolean enabled) {
             this.classDataSharing = enabled;
             return this;
@@ -589,13 +752,21 @@ public final class PoolConfig {
          * Where the class-data-sharing archives live (default {@code <java.io.tmpdir>/procpool-<user>}). The pool
          * creates the directory with mode 0700 and uses it only if it is a directory owned by the current user that
          * no one else can write to.
+         *
+         * @param directory the cache directory
+         * @return this builder
          */
         public Builder workerCacheDirectory(java.nio.file.Path directory) {
             this.workerCacheDirectory = Objects.requireNonNull(directory, "workerCacheDirectory");
             return this;
         }
 
-        /** Registers a listener before the pool starts, so it sees the start-up events too. */
+        /**
+         * Registers a listener before the pool starts, so it sees the start-up events too.
+         *
+         * @param listener the listener to register
+         * @return this builder
+         */
         public Builder listener(PoolListener listener) {
             listeners.add(Objects.requireNonNull(listener, "listener"));
             return this;
@@ -604,6 +775,9 @@ public final class PoolConfig {
         /**
          * Adds a tracker that receives the pool's measurements from before its first worker is launched, e.g.
          * procpool-core's Micrometer binder: {@code .tracker(metrics)} with {@code metrics = new PoolMetrics()}.
+         *
+         * @param tracker the tracker to add
+         * @return this builder
          */
         public Builder tracker(PoolTracker tracker) {
             trackers.add(Objects.requireNonNull(tracker, "tracker"));
@@ -613,6 +787,7 @@ public final class PoolConfig {
         /**
          * Validates the combination of settings and returns the immutable configuration.
          *
+         * @return the validated configuration
          * @throws IllegalStateException if no workers are configured, or both shortcuts and groups are used, or the
          *                               heartbeat timeout is shorter than twice the interval
          */
@@ -655,6 +830,7 @@ public final class PoolConfig {
          * Builds the configuration and starts a pool with it, returning once every worker has completed its
          * handshake.
          *
+         * @return the running pool; close it when done
          * @throws WorkerStartupException if a worker cannot start; no worker is left running
          */
         public WorkerPool start() {

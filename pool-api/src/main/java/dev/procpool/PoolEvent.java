@@ -8,10 +8,10 @@ import java.time.Instant;
  * on the pool's event thread, never on a thread that schedules tasks.
  */
 public sealed interface PoolEvent {
-    /** The pool's name. */
+    /** {@return the pool's name} */
     String pool();
 
-    /** When it happened (wall clock). */
+    /** {@return the moment it happened (wall clock)} */
     Instant time();
 
     /** The pool started with this many workers. */

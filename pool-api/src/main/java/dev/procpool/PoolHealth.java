@@ -10,6 +10,12 @@ import java.util.Objects;
  * @param alerts human-readable reasons, empty when healthy
  */
 public record PoolHealth(HealthStatus status, List<String> alerts) {
+    /**
+     * Checks the status and copies the alerts.
+     *
+     * @param status the overall status
+     * @param alerts human-readable reasons, empty when healthy
+     */
     public PoolHealth {
         Objects.requireNonNull(status, "status");
         alerts = List.copyOf(alerts);

@@ -7,5 +7,10 @@ package dev.procpool;
  */
 @FunctionalInterface
 public interface PoolListener {
+    /**
+     * Receives one event.
+     *
+     * @param event what happened
+     */
     void onEvent(PoolEvent event);
 }

@@ -18,6 +18,18 @@ import java.util.Map;
  */
 public record PoolSnapshot(Pool pool, Workers workers, Tasks tasks, Performance performance, PoolHealth health,
                            Queue queue, List<Group> groups, DeadLetters deadLetters) {
+    /**
+     * Copies the groups.
+     *
+     * @param pool        name, size, state and uptime
+     * @param workers     worker counts by condition
+     * @param tasks       task counts since the pool started
+     * @param performance reuse and timing figures
+     * @param health      status and alerts
+     * @param queue       what waits
+     * @param groups      each worker group's size and bounds
+     * @param deadLetters the dead-letter queue's size and what passed through it
+     */
     public PoolSnapshot {
         groups = List.copyOf(groups);
     }
@@ -41,6 +53,21 @@ public record PoolSnapshot(Pool pool, Workers workers, Tasks tasks, Performance 
                         long rejected, long retried, long queued, long running,
                         Map<FailureReason, Long> attemptFailures,
                         Map<TaskRejectedException.Kind, Long> rejectedByKind) {
+        /**
+         * Copies the maps.
+         *
+         * @param submitted       tasks accepted
+         * @param completed       tasks that succeeded
+         * @param failed          tasks that ended failed or dead-lettered
+         * @param deadLettered    tasks that ended in the dead-letter queue
+         * @param cancelled       tasks cancelled
+         * @param rejected        submissions refused
+         * @param retried         failed attempts that were retried
+         * @param queued          tasks waiting in the queue now
+         * @param running         tasks running now
+         * @param attemptFailures failed attempts by reason, retried or not
+         * @param rejectedByKind  submissions refused, by why
+         */
         public Tasks {
             attemptFailures = Map.copyOf(attemptFailures);
             rejectedByKind = Map.copyOf(rejectedByKind);
@@ -56,6 +83,17 @@ public record PoolSnapshot(Pool pool, Workers workers, Tasks tasks, Performance 
     public record Performance(double workerReuseRate, long workersSpawned, long restarts, long zombiesDetected,
                               double averageTaskMillis, Map<FailureReason, Long> restartsByReason,
                               long balancerFailures) {
+        /**
+         * Copies the map.
+         *
+         * @param workerReuseRate   tasks served per worker started
+         * @param workersSpawned    workers started, replacements included
+         * @param restarts          workers replaced
+         * @param zombiesDetected   workers found silent
+         * @param averageTaskMillis the mean run time of completed tasks
+         * @param restartsByReason  restarts by the reason the replaced worker died
+         * @param balancerFailures  choices a load balancer got wrong
+         */
         public Performance {
             restartsByReason = Map.copyOf(restartsByReason);
         }

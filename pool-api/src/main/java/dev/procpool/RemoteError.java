@@ -11,6 +11,13 @@ import java.util.Objects;
  * @param stack     the remote stack trace as text, possibly empty
  */
 public record RemoteError(String className, String message, String stack) {
+    /**
+     * Checks the class name; a {@code null} message or stack becomes empty.
+     *
+     * @param className the remote exception's class name
+     * @param message   the remote message, or {@code null}
+     * @param stack     the remote stack trace as text, or {@code null}
+     */
     public RemoteError {
         Objects.requireNonNull(className, "className");
         message = message == null ? "" : message;

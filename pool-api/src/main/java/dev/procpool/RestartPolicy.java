@@ -36,49 +36,51 @@ public final class RestartPolicy {
     /**
      * 20 ms doubling to 30 s, ±20 % jitter, at most 10 restarts per 60 s: a single crash is replaced almost at
      * once, a crash loop slows down quickly.
+     *
+     * @return the default restart policy
      */
     public static RestartPolicy defaults() {
         return DEFAULTS;
     }
 
-    /** A builder starting from the defaults. */
+    /** {@return a builder starting from the defaults} */
     public static Builder builder() {
         return new Builder();
     }
 
-    /** The delay before replacing a worker after the first of consecutive failures. */
+    /** {@return the delay before replacing a worker after the first of consecutive failures} */
     public Duration initialDelay() {
         return initialDelay;
     }
 
-    /** The growth factor of consecutive delays. */
+    /** {@return the growth factor of consecutive delays} */
     public double multiplier() {
         return multiplier;
     }
 
-    /** The longest delay, and the pace of replacements while the pool is degraded. */
+    /** {@return the longest delay, and the pace of replacements while the pool is degraded} */
     public Duration maxDelay() {
         return maxDelay;
     }
 
-    /** The random spread of each delay, as a fraction. */
+    /** {@return the random spread of each delay, as a fraction} */
     public double jitter() {
         return jitter;
     }
 
-    /** Restarts allowed within {@link #window()} before the pool is degraded. */
+    /** {@return the restarts allowed within {@link #window()} before the pool is degraded} */
     public int maxRestarts() {
         return maxRestarts;
     }
 
-    /** The window of the restart intensity, and how long a worker must stay up to reset the backoff. */
+    /** {@return the window of the restart intensity, and how long a worker must stay up to reset the backoff} */
     public Duration window() {
         return window;
     }
 
     /**
-     * Consecutive start failures of a group (workers that could not be launched or exited before {@code ready})
-     * after which, while none of its workers is ready, the tasks only it can run fail with
+     * {@return consecutive start failures of a group (workers that could not be launched or exited before
+     * {@code ready}) after which its tasks fail} After that many failures, while none of its workers is ready, the tasks only it can run fail with
      * {@link FailureReason#STARTUP_FAILURE} (carrying the last launch error) and new ones are refused with
      * {@link TaskRejectedException.Kind#WORKERS_CANNOT_START}. The group goes on trying to start workers at the
      * backoff's pace; the first worker that becomes ready lifts the refusal.
@@ -107,37 +109,67 @@ public final class RestartPolicy {
         private Builder() {
         }
 
-        /** Delay before replacing a worker after the first failure; zero or positive. */
+        /**
+         * Delay before replacing a worker after the first failure; zero or positive.
+         *
+         * @param delay the first delay
+         * @return this builder
+         */
         public Builder initialDelay(Duration delay) {
             this.initialDelay = Checks.notNegative("initialDelay", delay);
             return this;
         }
 
-        /** Growth factor of consecutive delays: 1 to 10. */
+        /**
+         * Growth factor of consecutive delays: 1 to 10.
+         *
+         * @param multiplier the growth factor
+         * @return this builder
+         */
         public Builder multiplier(double multiplier) {
             this.multiplier = Checks.multiplier(multiplier);
             return this;
         }
 
-        /** The longest delay, also the pace of replacements while degraded; positive. */
+        /**
+         * The longest delay, also the pace of replacements while degraded; positive.
+         *
+         * @param delay the longest delay
+         * @return this builder
+         */
         public Builder maxDelay(Duration delay) {
             this.maxDelay = Checks.positive("maxDelay", delay);
             return this;
         }
 
-        /** Random spread of each delay, as a fraction: 0 to 1. */
+        /**
+         * Random spread of each delay, as a fraction: 0 to 1.
+         *
+         * @param jitter the jitter fraction
+         * @return this builder
+         */
         public Builder jitter(double jitter) {
             this.jitter = Checks.jitter(jitter);
             return this;
         }
 
-        /** Restarts allowed within the window before the pool is degraded: 1 to 10,000. */
+        /**
+         * Restarts allowed within the window before the pool is degraded: 1 to 10,000.
+         *
+         * @param maxRestarts the restarts allowed per window
+         * @return this builder
+         */
         public Builder maxRestarts(int maxRestarts) {
             this.maxRestarts = Checks.between("maxRestarts", maxRestarts, 1, 10_000);
             return this;
         }
 
-        /** The window of the restart intensity, and how long a worker must stay up to reset the backoff. */
+        /**
+         * The window of the restart intensity, and how long a worker must stay up to reset the backoff.
+         *
+         * @param window the window; positive
+         * @return this builder
+         */
         public Builder window(Duration window) {
             this.window = Checks.positive("window", window);
             return this;
@@ -147,6 +179,9 @@ public final class RestartPolicy {
          * Consecutive start failures of a group with no ready worker after which its tasks fail with
          * {@link FailureReason#STARTUP_FAILURE} and new ones are refused until a worker starts: 1 to 1,000
          * (default 3).
+         *
+         * @param failures start failures in a row
+         * @return this builder
          */
         public Builder startFailuresBeforeFailingTasks(int failures) {
             this.startFailuresBeforeFailingTasks = Checks.between("startFailuresBeforeFailingTasks", failures, 1,
@@ -157,6 +192,7 @@ public final class RestartPolicy {
         /**
          * The immutable policy.
          *
+         * @return the validated policy
          * @throws IllegalStateException if maxDelay is shorter than initialDelay
          */
         public RestartPolicy build() {

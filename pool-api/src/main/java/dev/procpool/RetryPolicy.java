@@ -43,52 +43,62 @@ public final class RetryPolicy {
         this.retryOn = Set.copyOf(b.retryOn);
     }
 
-    /** 3 attempts, 100 ms doubling up to 10 s, ±20 % jitter, retrying {@link #DEFAULT_RETRY_ON}. */
+    /**
+     * {@return the default policy: 3 attempts, 100 ms doubling up to 10 s, ±20 % jitter, retrying
+     * {@link #DEFAULT_RETRY_ON}}
+     */
     public static RetryPolicy defaults() {
         return DEFAULTS;
     }
 
-    /** One attempt only. */
+    /** {@return a policy of one attempt only} */
     public static RetryPolicy none() {
         return NONE;
     }
 
-    /** A builder starting from the defaults. */
+    /** {@return a builder starting from the defaults} */
     public static Builder builder() {
         return new Builder();
     }
 
-    /** Attempts in all, counting the first. */
+    /** {@return the number of attempts in all, counting the first} */
     public int maxAttempts() {
         return maxAttempts;
     }
 
-    /** The delay before the second attempt. */
+    /** {@return the delay before the second attempt} */
     public Duration initialDelay() {
         return initialDelay;
     }
 
-    /** The factor each further delay grows by. */
+    /** {@return the factor each further delay grows by} */
     public double multiplier() {
         return multiplier;
     }
 
-    /** The longest delay between attempts. */
+    /** {@return the longest delay between attempts} */
     public Duration maxDelay() {
         return maxDelay;
     }
 
-    /** The fraction by which each delay is spread at random, 0 to 1. */
+    /** {@return the fraction by which each delay is spread at random, 0 to 1} */
     public double jitter() {
         return jitter;
     }
 
-    /** The failure reasons that are retried. */
+    /** {@return the failure reasons that are retried} */
     public Set<FailureReason> retryOn() {
         return retryOn;
     }
 
-    /** Whether a failure with this reason after this many attempts is tried again. */
+    /**
+     * Whether a failure with this reason after this many attempts is tried again.
+     *
+     * @param reason       why the attempt failed
+     * @param attemptsMade the attempts made so far, the failed one included
+     * @param retryable    {@code false} if the failure was marked not worth retrying ({@link NonRetryableException})
+     * @return {@code true} if the task is tried again
+     */
     public boolean shouldRetry(FailureReason reason, int attemptsMade, boolean retryable) {
         return retryable && attemptsMade < maxAttempts && retryOn.contains(reason);
     }
@@ -111,37 +121,67 @@ public final class RetryPolicy {
         private Builder() {
         }
 
-        /** Attempts in all, counting the first: 1 (no retry) to 100. */
+        /**
+         * Attempts in all, counting the first: 1 (no retry) to 100.
+         *
+         * @param maxAttempts the most attempts
+         * @return this builder
+         */
         public Builder maxAttempts(int maxAttempts) {
             this.maxAttempts = Checks.between("maxAttempts", maxAttempts, 1, 100);
             return this;
         }
 
-        /** The delay before the second attempt; zero or positive. */
+        /**
+         * The delay before the second attempt; zero or positive.
+         *
+         * @param delay the first delay
+         * @return this builder
+         */
         public Builder initialDelay(Duration delay) {
             this.initialDelay = Checks.notNegative("initialDelay", delay);
             return this;
         }
 
-        /** The factor each further delay grows by: 1 to 10. */
+        /**
+         * The factor each further delay grows by: 1 to 10.
+         *
+         * @param multiplier the growth factor
+         * @return this builder
+         */
         public Builder multiplier(double multiplier) {
             this.multiplier = Checks.multiplier(multiplier);
             return this;
         }
 
-        /** The longest delay; zero or positive, and at least initialDelay (checked by build()). */
+        /**
+         * The longest delay; zero or positive, and at least initialDelay (checked by build()).
+         *
+         * @param delay the longest delay
+         * @return this builder
+         */
         public Builder maxDelay(Duration delay) {
             this.maxDelay = Checks.notNegative("maxDelay", delay);
             return this;
         }
 
-        /** Random spread of each delay, as a fraction: 0 (none) to 1. */
+        /**
+         * Random spread of each delay, as a fraction: 0 (none) to 1.
+         *
+         * @param jitter the jitter fraction
+         * @return this builder
+         */
         public Builder jitter(double jitter) {
             this.jitter = Checks.jitter(jitter);
             return this;
         }
 
-        /** The failure reasons to retry; CANCELLED, REJECTED and UNKNOWN_TASK_TYPE are not allowed. */
+        /**
+         * The failure reasons to retry; CANCELLED, REJECTED and UNKNOWN_TASK_TYPE are not allowed.
+         *
+         * @param reasons the reasons to retry
+         * @return this builder
+         */
         public Builder retryOn(Set<FailureReason> reasons) {
             Objects.requireNonNull(reasons, "reasons");
             for (FailureReason reason : reasons) {
@@ -154,7 +194,12 @@ public final class RetryPolicy {
             return this;
         }
 
-        /** Adds reasons to retry, for example {@link FailureReason#HANDLER_ERROR}. */
+        /**
+         * Adds reasons to retry, for example {@link FailureReason#HANDLER_ERROR}.
+         *
+         * @param reasons the reasons to add
+         * @return this builder
+         */
         public Builder alsoRetryOn(FailureReason... reasons) {
             Set<FailureReason> all = EnumSet.noneOf(FailureReason.class);
             all.addAll(retryOn);
@@ -162,7 +207,7 @@ public final class RetryPolicy {
             return retryOn(all);
         }
 
-        /** The immutable policy. */
+        /** {@return the immutable policy} */
         public RetryPolicy build() {
             if (maxDelay.compareTo(initialDelay) < 0) {
                 throw new IllegalStateException("maxDelay (" + maxDelay + ") must not be shorter than initialDelay ("

@@ -10,25 +10,59 @@ import java.util.Optional;
 public class TaskFailedException extends ProcPoolException {
     private static final long serialVersionUID = 1L;
 
+    /** The id of the failed task. */
     private final String taskId;
+    /** The type of the failed task. */
     private final String taskType;
+    /** Why the last attempt failed. */
     private final FailureReason reason;
+    /** How many attempts were dispatched to workers. */
     private final int attempts;
     private final transient RemoteError remoteError;
     private final transient java.util.List<String> output;
     private final transient java.util.List<AttemptRecord> failedAttempts;
 
+    /**
+     * Creates the failure of a task that wrote no output.
+     *
+     * @param taskId      the id of the failed task
+     * @param taskType    the type of the failed task
+     * @param reason      why the last attempt failed
+     * @param attempts    how many attempts were dispatched to workers
+     * @param remoteError the error the worker reported, or {@code null}
+     * @param detail      what happened, for the message
+     */
     public TaskFailedException(String taskId, String taskType, FailureReason reason, int attempts,
                                RemoteError remoteError, String detail) {
         this(taskId, taskType, reason, attempts, remoteError, detail, java.util.List.of());
     }
 
+    /**
+     * Creates the failure of a task.
+     *
+     * @param taskId      the id of the failed task
+     * @param taskType    the type of the failed task
+     * @param reason      why the last attempt failed
+     * @param attempts    how many attempts were dispatched to workers
+     * @param remoteError the error the worker reported, or {@code null}
+     * @param detail      what happened, for the message
+     * @param output      what the last attempt wrote while it ran, oldest first
+     */
     public TaskFailedException(String taskId, String taskType, FailureReason reason, int attempts,
                                RemoteError remoteError, String detail, java.util.List<String> output) {
         this(taskId, taskType, reason, attempts, remoteError, detail, output, java.util.List.of());
     }
 
     /**
+     * Creates the failure of a task, with the forensics of its failed attempts.
+     *
+     * @param taskId         the id of the failed task
+     * @param taskType       the type of the failed task
+     * @param reason         why the last attempt failed
+     * @param attempts       how many attempts were dispatched to workers
+     * @param remoteError    the error the worker reported, or {@code null}
+     * @param detail         what happened, for the message
+     * @param output         what the last attempt wrote while it ran, oldest first
      * @param failedAttempts the forensics of each failed attempt (worker, pid, reason, exit, duration, memory,
      *                       output tail), oldest first
      */
@@ -46,14 +80,15 @@ public class TaskFailedException extends ProcPoolException {
     }
 
     /**
-     * The forensics of each failed attempt, oldest first: the same records a dead-letter entry keeps, for failures
-     * that do not go to the dead-letter queue. Empty for a task that never ran (cancelled or failed while queued).
+     * {@return the forensics of each failed attempt, oldest first} The same records a dead-letter entry keeps, for
+     * failures that do not go to the dead-letter queue. Empty for a task that never ran (cancelled or failed while
+     * queued).
      */
     public java.util.List<AttemptRecord> failedAttempts() {
         return failedAttempts;
     }
 
-    /** What the last attempt wrote while it ran (stderr and log lines), bounded, oldest first. */
+    /** {@return what the last attempt wrote while it ran (stderr and log lines), bounded, oldest first} */
     public java.util.List<String> output() {
         return output;
     }
@@ -75,27 +110,27 @@ public class TaskFailedException extends ProcPoolException {
         return text.toString();
     }
 
-    /** The id of the failed task. */
+    /** {@return the id of the failed task} */
     public String taskId() {
         return taskId;
     }
 
-    /** The type of the failed task. */
+    /** {@return the type of the failed task} */
     public String taskType() {
         return taskType;
     }
 
-    /** Why the last attempt failed. */
+    /** {@return why the last attempt failed} */
     public FailureReason reason() {
         return reason;
     }
 
-    /** How many attempts were dispatched to workers (0 when the task never started). */
+    /** {@return how many attempts were dispatched to workers (0 when the task never started)} */
     public int attempts() {
         return attempts;
     }
 
-    /** The error the worker reported, for {@link FailureReason#HANDLER_ERROR} and some others. */
+    /** {@return the error the worker reported, for {@link FailureReason#HANDLER_ERROR} and some others} */
     public Optional<RemoteError> remoteError() {
         return Optional.ofNullable(remoteError);
     }

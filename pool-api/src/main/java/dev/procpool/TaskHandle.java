@@ -11,18 +11,20 @@ import java.util.concurrent.CompletableFuture;
  * read the result; keep them short and never block in them, or use the {@code …Async} variants.
  */
 public interface TaskHandle {
-    /** The task's id (the caller's, or one the pool assigned). */
+    /** {@return the task's id (the caller's, or one the pool assigned)} */
     String id();
 
-    /** The request as submitted. */
+    /** {@return the request as submitted} */
     TaskRequest request();
 
-    /** The task's current state. */
+    /** {@return the task's current state} */
     TaskState state();
 
     /**
      * A future of the outcome. Each call returns a view of the one outcome; completing or cancelling the view
      * does not affect the task (use {@link #cancel()} for that).
+     *
+     * @return a future that completes with the result, or exceptionally with a {@link TaskFailedException}
      */
     CompletableFuture<TaskResult> future();
 
@@ -37,15 +39,18 @@ public interface TaskHandle {
     /**
      * Waits at most {@code timeout} for the outcome.
      *
-     * @throws TaskFailedException    if the task failed
-     * @throws AwaitTimeoutException  if the task did not end within the timeout (it goes on; await again, or
-     *                                 cancel it)
+     * @param timeout how long to wait; positive
+     * @return the result
+     * @throws TaskFailedException   if the task failed
+     * @throws AwaitTimeoutException if the task did not end within the timeout (it goes on; await again, or
+     *                               cancel it)
      */
     TaskResult await(Duration timeout);
 
     /**
-     * The worker that runs the task's current attempt, or ran its last one; empty before its first dispatch. A
-     * worker id names a worker for the pool's whole life ({@link WorkerPool#worker(String)} while it lives).
+     * {@return the worker that runs the task's current attempt, or ran its last one; empty before its first
+     * dispatch} A worker id names a worker for the pool's whole life ({@link WorkerPool#worker(String)} while it
+     * lives).
      */
     java.util.Optional<String> workerId();
 
@@ -61,6 +66,7 @@ public interface TaskHandle {
      * Registers a callback for the progress the handler reports ({@link TaskContext#progress}). It runs on the
      * pool's I/O thread: keep it short. Progress reported before registration is not replayed.
      *
+     * @param listener called with each progress report
      * @return this handle
      */
     TaskHandle onProgress(java.util.function.Consumer<TaskProgress> listener);

@@ -14,7 +14,7 @@ import java.util.Set;
  * it never breaks the protocol.
  */
 public interface TaskHandler {
-    /** The task types this handler serves; fixed for the handler's life and not empty. */
+    /** {@return the task types this handler serves; fixed for the handler's life and not empty} */
     Set<String> taskTypes();
 
     /**

@@ -31,19 +31,33 @@ public class TaskRejectedException extends ProcPoolException {
         WORKERS_CANNOT_START
     }
 
+    /** Why the task was not accepted. */
     private final Kind kind;
 
+    /**
+     * Creates the exception.
+     *
+     * @param kind    why the task was not accepted
+     * @param message what was wrong, naming the bad value
+     */
     public TaskRejectedException(Kind kind, String message) {
         super(message);
         this.kind = Objects.requireNonNull(kind, "kind");
     }
 
+    /**
+     * Creates the exception with its cause.
+     *
+     * @param kind    why the task was not accepted
+     * @param message what was wrong, naming the bad value
+     * @param cause   the exception that caused it
+     */
     public TaskRejectedException(Kind kind, String message, Throwable cause) {
         super(message, cause);
         this.kind = Objects.requireNonNull(kind, "kind");
     }
 
-    /** Why the task was rejected. */
+    /** {@return why the task was rejected} */
     public Kind kind() {
         return kind;
     }

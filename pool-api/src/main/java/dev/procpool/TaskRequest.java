@@ -54,6 +54,7 @@ public final class TaskRequest {
      *
      * @param type    the task type, matched against the types workers serve; not blank
      * @param payload the task's input, written as JSON; may be {@code null}
+     * @return the new request
      */
     public static TaskRequest of(String type, Object payload) {
         Objects.requireNonNull(type, "type");
@@ -67,6 +68,7 @@ public final class TaskRequest {
      * This request with another priority.
      *
      * @param priority from {@value #HIGHEST_PRIORITY} (runs first) to {@value #LOWEST_PRIORITY} (runs last)
+     * @return a copy of this request with that priority
      */
     public TaskRequest withPriority(int priority) {
         if (priority < HIGHEST_PRIORITY || priority > LOWEST_PRIORITY) {
@@ -81,6 +83,7 @@ public final class TaskRequest {
      * start-up or time in the queue).
      *
      * @param timeout a positive duration
+     * @return a copy of this request with that timeout
      */
     public TaskRequest withTimeout(Duration timeout) {
         Objects.requireNonNull(timeout, "timeout");
@@ -95,6 +98,7 @@ public final class TaskRequest {
      * among the tasks the pool holds at the time of submission.
      *
      * @param id 1 to {@value #MAX_ID_LENGTH} printable ASCII characters without spaces
+     * @return a copy of this request with that id
      */
     public TaskRequest withId(String id) {
         Objects.requireNonNull(id, "id");
@@ -105,7 +109,12 @@ public final class TaskRequest {
         return new TaskRequest(type, payload, priority, timeout, id, retryPolicy, requiredCapabilities, affinityKey);
     }
 
-    /** This request with its own retry policy instead of the pool's. */
+    /**
+     * This request with its own retry policy instead of the pool's.
+     *
+     * @param retryPolicy the policy for this task
+     * @return a copy of this request with that policy
+     */
     public TaskRequest withRetryPolicy(RetryPolicy retryPolicy) {
         Objects.requireNonNull(retryPolicy, "retryPolicy");
         return new TaskRequest(type, payload, priority, timeout, id, retryPolicy, requiredCapabilities, affinityKey);
@@ -114,6 +123,9 @@ public final class TaskRequest {
     /**
      * This request with capabilities a worker must have to run it (configured on its group or announced by the
      * worker). A task that no group of the pool could ever serve is rejected at submission.
+     *
+     * @param capabilities the capabilities required; none blank
+     * @return a copy of this request with those capabilities
      */
     public TaskRequest withRequiredCapabilities(String... capabilities) {
         Objects.requireNonNull(capabilities, "capabilities");
@@ -129,6 +141,9 @@ public final class TaskRequest {
     /**
      * This request with an affinity key: tasks with the same key go to the same worker while it is alive and free,
      * so that per-key warm state is reused; otherwise the load balancer chooses.
+     *
+     * @param key the affinity key, 1 to {@value #MAX_ID_LENGTH} characters
+     * @return a copy of this request with that key
      */
     public TaskRequest withAffinityKey(String key) {
         Objects.requireNonNull(key, "key");
@@ -139,42 +154,44 @@ public final class TaskRequest {
         return new TaskRequest(type, payload, priority, timeout, id, retryPolicy, requiredCapabilities, key);
     }
 
-    /** Capabilities a worker must have to run this task; empty when any worker of the right type will do. */
+    /**
+     * {@return the capabilities a worker must have to run this task; empty when any worker of the right type will do}
+     */
     public Set<String> requiredCapabilities() {
         return requiredCapabilities;
     }
 
-    /** The affinity key, if any. */
+    /** {@return the affinity key, if any} */
     public Optional<String> affinityKey() {
         return Optional.ofNullable(affinityKey);
     }
 
-    /** This request's own retry policy, if it has one; otherwise the pool's applies. */
+    /** {@return this request's own retry policy, if it has one; otherwise the pool's applies} */
     public Optional<RetryPolicy> retryPolicy() {
         return Optional.ofNullable(retryPolicy);
     }
 
-    /** The task type. */
+    /** {@return the task type} */
     public String type() {
         return type;
     }
 
-    /** The payload as given; may be {@code null}. */
+    /** {@return the payload as given; may be {@code null}} */
     public Object payload() {
         return payload;
     }
 
-    /** The priority, {@value #HIGHEST_PRIORITY} to {@value #LOWEST_PRIORITY}. */
+    /** {@return the priority, {@value #HIGHEST_PRIORITY} to {@value #LOWEST_PRIORITY}} */
     public int priority() {
         return priority;
     }
 
-    /** This request's own timeout, if it has one; otherwise the pool's default applies. */
+    /** {@return this request's own timeout, if it has one; otherwise the pool's default applies} */
     public Optional<Duration> timeout() {
         return Optional.ofNullable(timeout);
     }
 
-    /** The caller-chosen id, if any; otherwise the pool assigns one at submission. */
+    /** {@return the caller-chosen id, if any; otherwise the pool assigns one at submission} */
     public Optional<String> id() {
         return Optional.ofNullable(id);
     }

@@ -7,37 +7,43 @@ import java.time.Duration;
  * Instances are immutable and safe to share between threads.
  */
 public interface TaskResult {
-    /** The id of the task. */
+    /** {@return the id of the task} */
     String taskId();
 
-    /** The type of the task. */
+    /** {@return the type of the task} */
     String taskType();
 
     /**
      * The result read as the given type (a record, a map, {@code String}, {@code Integer}, ...).
      *
+     * @param <T>  the type to read
+     * @param type the class of that type
+     * @return the result as that type
      * @throws ProcPoolException if the result's JSON does not fit the type
      */
     <T> T as(Class<T> type);
 
-    /** The result as JSON text exactly as the worker sent it. */
+    /** {@return the result as JSON text exactly as the worker sent it} */
     String json();
 
-    /** The id of the worker that produced the result, for example {@code w-3}. */
+    /** {@return the id of the worker that produced the result, for example {@code w-3}} */
     String workerId();
 
-    /** The operating-system pid of the worker process that produced the result. */
+    /** {@return the operating-system pid of the worker process that produced the result} */
     long workerPid();
 
-    /** The attempt that succeeded, counting from 1. */
+    /** {@return the attempt that succeeded, counting from 1} */
     int attempt();
 
-    /** How long the task waited in the queue before its successful attempt was dispatched. */
+    /** {@return how long the task waited in the queue before its successful attempt was dispatched} */
     Duration queueTime();
 
-    /** How long the successful attempt took, from dispatch to result. */
+    /** {@return how long the successful attempt took, from dispatch to result} */
     Duration runTime();
 
-    /** What the task wrote while it ran (stderr and log lines), at most the pool's per-task limit, oldest first. */
+    /**
+     * {@return what the task wrote while it ran (stderr and log lines), at most the pool's per-task limit, oldest
+     * first}
+     */
     java.util.List<String> output();
 }

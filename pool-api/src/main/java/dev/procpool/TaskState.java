@@ -17,7 +17,7 @@ public enum TaskState {
     /** Cancelled before it completed. */
     CANCELLED;
 
-    /** Whether no further change can happen to a task in this state. */
+    /** {@return whether no further change can happen to a task in this state} */
     public boolean isTerminal() {
         return this == SUCCEEDED || this == FAILED || this == DEAD_LETTERED || this == CANCELLED;
     }

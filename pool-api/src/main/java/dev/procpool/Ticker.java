@@ -6,10 +6,10 @@ package dev.procpool;
  */
 @FunctionalInterface
 public interface Ticker {
-    /** Nanoseconds from an arbitrary fixed origin; only differences are meaningful. */
+    /** {@return the time in nanoseconds from an arbitrary fixed origin; only differences are meaningful} */
     long read();
 
-    /** The system ticker, {@link System#nanoTime()}. */
+    /** {@return the system ticker, {@link System#nanoTime()}} */
     static Ticker system() {
         return System::nanoTime;
     }

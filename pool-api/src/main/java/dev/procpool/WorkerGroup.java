@@ -75,52 +75,53 @@ public final class WorkerGroup {
      *
      * @param name letters, digits, '.', '_' or '-', at most 64 characters, starting with a letter or digit
      * @param spec how the group's workers are launched
+     * @return a builder of the group, with the defaults
      */
     public static Builder builder(String name, WorkerSpec spec) {
         return new Builder(name, spec);
     }
 
-    /** The group's name. */
+    /** {@return the group's name} */
     public String name() {
         return name;
     }
 
-    /** How the group's workers are launched. */
+    /** {@return how the group's workers are launched} */
     public WorkerSpec spec() {
         return spec;
     }
 
-    /** How many workers the group starts with. */
+    /** {@return how many workers the group starts with} */
     public int workers() {
         return workers;
     }
 
-    /** The fewest workers automatic scaling keeps. */
+    /** {@return the fewest workers automatic scaling keeps} */
     public int minWorkers() {
         return minWorkers;
     }
 
-    /** The most workers automatic scaling starts. */
+    /** {@return the most workers automatic scaling starts} */
     public int maxWorkers() {
         return maxWorkers;
     }
 
-    /** Whether the group scales automatically (its minimum is below its maximum). */
+    /** {@return whether the group scales automatically (its minimum is below its maximum)} */
     public boolean autoscaling() {
         return minWorkers < maxWorkers;
     }
 
-    /** With automatic scaling, how long a worker may stay idle before it is retired (down to the minimum). */
+    /** {@return how long a worker may stay idle before automatic scaling retires it (down to the minimum)} */
     public Duration idleTimeout() {
         return idleTimeout;
     }
 
-    /** How many tasks one worker may run at once (a worker may announce fewer). */
+    /** {@return how many tasks one worker may run at once (a worker may announce fewer)} */
     public int maxConcurrency() {
         return maxConcurrency;
     }
 
-    /** Capabilities every worker of the group has, in addition to those a worker announces itself. */
+    /** {@return the capabilities every worker of the group has, in addition to those a worker announces itself} */
     public Set<String> capabilities() {
         return capabilities;
     }
@@ -128,6 +129,8 @@ public final class WorkerGroup {
     /**
      * Workers kept started and idle beyond the group's size, taking no task until one replaces a worker that died
      * (which it does at once, with no start-up wait).
+     *
+     * @return the number of hot spares
      */
     public int hotSpares() {
         return hotSpares;
@@ -137,47 +140,51 @@ public final class WorkerGroup {
      * Tasks sent ahead to each worker beyond those it runs at once, so that it never waits for the host between
      * tasks (pipelining). With prefetch, a task's timeout counts from when it is sent, which may include time
      * queued at the worker, and a worker that dies takes its prefetched tasks' current attempts with it.
+     *
+     * @return the number of tasks sent ahead to each worker
      */
     public int prefetch() {
         return prefetch;
     }
 
-    /** The group's own load balancer, if it has one; otherwise the pool's. */
+    /** {@return the group's own load balancer, if it has one; otherwise the pool's} */
     public Optional<LoadBalancer> loadBalancer() {
         return Optional.ofNullable(loadBalancer);
     }
 
-    /** Variables set explicitly in the workers' environment. */
+    /** {@return the variables set explicitly in the workers' environment} */
     public Map<String, String> environment() {
         return environment;
     }
 
-    /** Host variables the workers inherit when the host has them, the defaults included. */
+    /** {@return the host variables the workers inherit when the host has them, the defaults included} */
     public Set<String> inheritedEnvironment() {
         return inheritedEnvironment;
     }
 
-    /** The workers' working directory; empty means the host's. */
+    /** {@return the workers' working directory; empty means the host's} */
     public Optional<Path> workingDirectory() {
         return Optional.ofNullable(workingDirectory);
     }
 
-    /** Resident memory above which a worker is replaced after its current task. */
+    /** {@return the resident memory above which a worker is replaced after its current task} */
     public OptionalLong memorySoftLimitBytes() {
         return memorySoftLimitBytes == null ? OptionalLong.empty() : OptionalLong.of(memorySoftLimitBytes);
     }
 
-    /** Resident memory above which a worker is killed at once (its task fails with OUT_OF_MEMORY). */
+    /** {@return the resident memory above which a worker is killed at once (its task fails with OUT_OF_MEMORY)} */
     public OptionalLong memoryHardLimitBytes() {
         return memoryHardLimitBytes == null ? OptionalLong.empty() : OptionalLong.of(memoryHardLimitBytes);
     }
 
-    /** Tasks after which a worker is replaced (each worker's own limit is spread by up to −10 %). */
+    /**
+     * {@return the number of tasks after which a worker is replaced (each worker's own limit is spread by up to −10 %)}
+     */
     public OptionalLong recycleAfterTasks() {
         return recycleAfterTasks == null ? OptionalLong.empty() : OptionalLong.of(recycleAfterTasks);
     }
 
-    /** Age after which a worker is replaced (each worker's own limit is spread by up to −10 %). */
+    /** {@return the age after which a worker is replaced (each worker's own limit is spread by up to −10 %)} */
     public Optional<Duration> recycleAfterAge() {
         return Optional.ofNullable(recycleAfterAge);
     }
@@ -225,6 +232,7 @@ public final class WorkerGroup {
          * {@link #maxWorkers(int)} it is also the fixed size. Default: the number of processors.
          *
          * @param workers 1 to {@value WorkerGroup#MAX_WORKERS}
+         * @return this builder
          */
         public Builder workers(int workers) {
             if (workers < 1 || workers > MAX_WORKERS) {
@@ -234,7 +242,12 @@ public final class WorkerGroup {
             return this;
         }
 
-        /** The fewest workers automatic scaling keeps: 0 to {@value WorkerGroup#MAX_WORKERS}. */
+        /**
+         * The fewest workers automatic scaling keeps: 0 to {@value WorkerGroup#MAX_WORKERS}.
+         *
+         * @param min the fewest workers
+         * @return this builder
+         */
         public Builder minWorkers(int min) {
             if (min < 0 || min > MAX_WORKERS) {
                 throw new IllegalArgumentException("minWorkers must be between 0 and " + MAX_WORKERS + ", was " + min);
@@ -243,7 +256,12 @@ public final class WorkerGroup {
             return this;
         }
 
-        /** The most workers automatic scaling starts: 1 to {@value WorkerGroup#MAX_WORKERS}. */
+        /**
+         * The most workers automatic scaling starts: 1 to {@value WorkerGroup#MAX_WORKERS}.
+         *
+         * @param max the most workers
+         * @return this builder
+         */
         public Builder maxWorkers(int max) {
             if (max < 1 || max > MAX_WORKERS) {
                 throw new IllegalArgumentException("maxWorkers must be between 1 and " + MAX_WORKERS + ", was " + max);
@@ -252,7 +270,12 @@ public final class WorkerGroup {
             return this;
         }
 
-        /** How long a worker may stay idle before automatic scaling retires it (default 60 s); positive. */
+        /**
+         * How long a worker may stay idle before automatic scaling retires it (default 60 s); positive.
+         *
+         * @param timeout the idle timeout
+         * @return this builder
+         */
         public Builder idleTimeout(Duration timeout) {
             Objects.requireNonNull(timeout, "idleTimeout");
             if (timeout.isNegative() || timeout.isZero()) {
@@ -265,6 +288,9 @@ public final class WorkerGroup {
         /**
          * How many tasks one worker may run at once (default 1): 1 to 1024. Java workers run that many task
          * threads, so their handlers must then be thread-safe; other workers announce their own limit.
+         *
+         * @param tasks the tasks one worker runs at once
+         * @return this builder
          */
         public Builder maxConcurrency(int tasks) {
             if (tasks < 1 || tasks > 1024) {
@@ -274,7 +300,12 @@ public final class WorkerGroup {
             return this;
         }
 
-        /** Capabilities of every worker of the group, matched against what tasks require. */
+        /**
+         * Capabilities of every worker of the group, matched against what tasks require.
+         *
+         * @param capabilities the capabilities
+         * @return this builder
+         */
         public Builder capabilities(String... capabilities) {
             for (String capability : List.of(capabilities)) {
                 if (capability.isBlank()) {
@@ -285,7 +316,12 @@ public final class WorkerGroup {
             return this;
         }
 
-        /** Started, idle workers kept ready to replace a dead worker at once (default 0): 0 to 64. */
+        /**
+         * Started, idle workers kept ready to replace a dead worker at once (default 0): 0 to 64.
+         *
+         * @param spares the number of hot spares
+         * @return this builder
+         */
         public Builder hotSpares(int spares) {
             if (spares < 0 || spares > 64) {
                 throw new IllegalArgumentException("hotSpares must be between 0 and 64, was " + spares);
@@ -294,7 +330,12 @@ public final class WorkerGroup {
             return this;
         }
 
-        /** Tasks sent ahead to each worker beyond its concurrency (default 0): 0 to 1024. See {@link #prefetch()}. */
+        /**
+         * Tasks sent ahead to each worker beyond its concurrency (default 0): 0 to 1024. See {@link #prefetch()}.
+         *
+         * @param tasks the tasks sent ahead
+         * @return this builder
+         */
         public Builder prefetch(int tasks) {
             if (tasks < 0 || tasks > 1024) {
                 throw new IllegalArgumentException("prefetch must be between 0 and 1024, was " + tasks);
@@ -303,13 +344,24 @@ public final class WorkerGroup {
             return this;
         }
 
-        /** The group's own load balancer instead of the pool's. */
+        /**
+         * The group's own load balancer instead of the pool's.
+         *
+         * @param balancer the group's load balancer
+         * @return this builder
+         */
         public Builder loadBalancer(LoadBalancer balancer) {
             this.loadBalancer = Objects.requireNonNull(balancer, "loadBalancer");
             return this;
         }
 
-        /** Sets one variable in the workers' environment. */
+        /**
+         * Sets one variable in the workers' environment.
+         *
+         * @param variable the variable's name
+         * @param value    its value
+         * @return this builder
+         */
         public Builder environment(String variable, String value) {
             checkEnvName(variable);
             Objects.requireNonNull(value, "value");
@@ -317,7 +369,12 @@ public final class WorkerGroup {
             return this;
         }
 
-        /** Lets the workers inherit these host variables (when the host has them). */
+        /**
+         * Lets the workers inherit these host variables (when the host has them).
+         *
+         * @param variables the names of the variables
+         * @return this builder
+         */
         public Builder inheritEnvironment(String... variables) {
             List<String> names = List.of(variables);
             names.forEach(Builder::checkEnvName); // all or nothing
@@ -325,7 +382,12 @@ public final class WorkerGroup {
             return this;
         }
 
-        /** The workers' working directory; it must exist. */
+        /**
+         * The workers' working directory; it must exist.
+         *
+         * @param directory the working directory
+         * @return this builder
+         */
         public Builder workingDirectory(Path directory) {
             Objects.requireNonNull(directory, "directory");
             if (!java.nio.file.Files.isDirectory(directory)) {
@@ -335,19 +397,34 @@ public final class WorkerGroup {
             return this;
         }
 
-        /** Replace a worker after its current task once its resident memory exceeds this; at least 1 MiB. */
+        /**
+         * Replace a worker after its current task once its resident memory exceeds this; at least 1 MiB.
+         *
+         * @param bytes the soft limit in bytes
+         * @return this builder
+         */
         public Builder memorySoftLimitBytes(long bytes) {
             this.memorySoftLimitBytes = atLeastOneMiB("memorySoftLimitBytes", bytes);
             return this;
         }
 
-        /** Kill a worker at once when its resident memory exceeds this; at least 1 MiB. */
+        /**
+         * Kill a worker at once when its resident memory exceeds this; at least 1 MiB.
+         *
+         * @param bytes the hard limit in bytes
+         * @return this builder
+         */
         public Builder memoryHardLimitBytes(long bytes) {
             this.memoryHardLimitBytes = atLeastOneMiB("memoryHardLimitBytes", bytes);
             return this;
         }
 
-        /** Replace a worker after it has served this many tasks; 1 or more. */
+        /**
+         * Replace a worker after it has served this many tasks; 1 or more.
+         *
+         * @param tasks the tasks served before a worker is replaced
+         * @return this builder
+         */
         public Builder recycleAfterTasks(long tasks) {
             if (tasks < 1) {
                 throw new IllegalArgumentException("recycleAfterTasks must be 1 or more, was " + tasks);
@@ -356,7 +433,12 @@ public final class WorkerGroup {
             return this;
         }
 
-        /** Replace a worker once it is this old (after its current task); positive. */
+        /**
+         * Replace a worker once it is this old (after its current task); positive.
+         *
+         * @param age the age at which a worker is replaced
+         * @return this builder
+         */
         public Builder recycleAfterAge(Duration age) {
             Objects.requireNonNull(age, "recycleAfterAge");
             if (age.isNegative() || age.isZero()) {
@@ -369,6 +451,7 @@ public final class WorkerGroup {
         /**
          * The immutable group.
          *
+         * @return the validated group
          * @throws IllegalStateException if the soft memory limit is not below the hard one
          */
         public WorkerGroup build() {

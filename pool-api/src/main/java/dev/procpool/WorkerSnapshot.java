@@ -21,6 +21,21 @@ import java.util.Objects;
 public record WorkerSnapshot(String id, String group, long pid, WorkerState state, boolean healthy,
                              long tasksServed, List<String> currentTasks, long uptimeMillis,
                              long millisSinceFrame, long rssBytes, long heapUsedBytes) {
+    /**
+     * Checks the required components and copies the task ids.
+     *
+     * @param id               the worker's id within its pool
+     * @param group            the worker's group
+     * @param pid              the operating-system pid, or -1 before the process is launched
+     * @param state            the worker's state
+     * @param healthy          whether the worker is answering
+     * @param tasksServed      tasks the worker has completed
+     * @param currentTasks     ids of the tasks the worker is running now
+     * @param uptimeMillis     milliseconds since the worker was launched
+     * @param millisSinceFrame milliseconds since the worker last sent any frame
+     * @param rssBytes         resident memory, 0 when unknown
+     * @param heapUsedBytes    Java heap in use, 0 when unknown or not a JVM
+     */
     public WorkerSnapshot {
         Objects.requireNonNull(id, "id");
         Objects.requireNonNull(group, "group");

@@ -13,7 +13,12 @@ import java.util.Optional;
  */
 public sealed interface WorkerSpec permits WorkerSpec.Java, WorkerSpec.Command, WorkerSpec.InProcess {
 
-    /** A Java worker running the given handler classes, on the host's classpath, with the default JVM options. */
+    /**
+     * A Java worker running the given handler classes, on the host's classpath, with the default JVM options.
+     *
+     * @param handlers the handler classes the worker runs
+     * @return the spec of a Java worker
+     */
     @SafeVarargs
     static Java java(Class<? extends TaskHandler>... handlers) {
         Objects.requireNonNull(handlers, "handlers");
@@ -22,7 +27,12 @@ public sealed interface WorkerSpec permits WorkerSpec.Java, WorkerSpec.Command, 
                 List.of(), Java.DEFAULT_JVM_OPTIONS, null);
     }
 
-    /** A Java worker running the handler classes with the given binary names (for a classpath the host lacks). */
+    /**
+     * A Java worker running the handler classes with the given binary names (for a classpath the host lacks).
+     *
+     * @param handlerClassNames the binary names of the handler classes
+     * @return the spec of a Java worker
+     */
     static Java java(List<String> handlerClassNames) {
         return new Java(handlerClassNames, List.of(), Java.DEFAULT_JVM_OPTIONS, null);
     }
@@ -31,6 +41,9 @@ public sealed interface WorkerSpec permits WorkerSpec.Java, WorkerSpec.Command, 
      * Workers that run the handlers on threads of the host itself: <strong>no isolation</strong> (a crash, a leak
      * or a hang hits the host), no process start-up. Meant for fast unit tests of handlers with the same API;
      * payloads and results still go through JSON, as with real workers.
+     *
+     * @param handlers the handler classes to run
+     * @return the spec of in-process workers
      */
     @SafeVarargs
     static InProcess inProcess(Class<? extends TaskHandler>... handlers) {
@@ -39,12 +52,23 @@ public sealed interface WorkerSpec permits WorkerSpec.Java, WorkerSpec.Command, 
                 .map(h -> Objects.requireNonNull(h, "handler classes must not be null").getName()).toList());
     }
 
-    /** A worker that runs the given program with the given arguments. */
+    /**
+     * A worker that runs the given program with the given arguments.
+     *
+     * @param argv the program and its arguments
+     * @return the spec of a command worker
+     */
     static Command command(List<String> argv) {
         return new Command(argv);
     }
 
-    /** A worker that runs the given program with the given arguments. */
+    /**
+     * A worker that runs the given program with the given arguments.
+     *
+     * @param program the program to run
+     * @param args    its arguments
+     * @return the spec of a command worker
+     */
     static Command command(String program, String... args) {
         Objects.requireNonNull(program, "program");
         Objects.requireNonNull(args, "args");
@@ -72,6 +96,16 @@ public sealed interface WorkerSpec permits WorkerSpec.Java, WorkerSpec.Command, 
         public static final List<String> DEFAULT_JVM_OPTIONS = List.of(
                 "-XX:+UseSerialGC", "-Xshare:auto", "-XX:-UsePerfData", "-XX:+ExitOnOutOfMemoryError");
 
+        /**
+         * Checks the components and copies the lists.
+         *
+         * @param handlerClassNames the {@link TaskHandler} classes to instantiate in the worker; not empty
+         * @param classpath         the worker's classpath; empty means the host's own
+         * @param jvmOptions        options placed before the main class, each starting with {@code -}
+         * @param javaExecutable    the {@code java} binary, or {@code null} for the one running the host
+         * @throws IllegalArgumentException if there is no handler, a blank handler name or an option without
+         *                                  {@code -}
+         */
         public Java {
             handlerClassNames = List.copyOf(Objects.requireNonNull(handlerClassNames, "handlerClassNames"));
             classpath = List.copyOf(Objects.requireNonNull(classpath, "classpath"));
@@ -92,29 +126,49 @@ public sealed interface WorkerSpec permits WorkerSpec.Java, WorkerSpec.Command, 
             }
         }
 
-        /** This spec with the given worker classpath instead of the host's. */
+        /**
+         * This spec with the given worker classpath instead of the host's.
+         *
+         * @param classpath the entries of the worker's classpath
+         * @return a copy of this spec with that classpath
+         */
         public Java withClasspath(List<Path> classpath) {
             return new Java(handlerClassNames, classpath, jvmOptions, javaExecutable);
         }
 
-        /** This spec with these JVM options instead of {@link #DEFAULT_JVM_OPTIONS}. */
+        /**
+         * This spec with these JVM options instead of {@link #DEFAULT_JVM_OPTIONS}.
+         *
+         * @param jvmOptions the JVM options
+         * @return a copy of this spec with those options
+         */
         public Java withJvmOptions(List<String> jvmOptions) {
             return new Java(handlerClassNames, classpath, jvmOptions, javaExecutable);
         }
 
-        /** This spec with its current JVM options followed by {@code extra}. */
+        /**
+         * This spec with its current JVM options followed by {@code extra}.
+         *
+         * @param extra the options to add
+         * @return a copy of this spec with those options added
+         */
         public Java withExtraJvmOptions(List<String> extra) {
             return new Java(handlerClassNames, classpath,
                     java.util.stream.Stream.concat(jvmOptions.stream(), extra.stream()).toList(), javaExecutable);
         }
 
-        /** This spec with another {@code java} binary. */
+        /**
+         * This spec with another {@code java} binary.
+         *
+         * @param javaExecutable the {@code java} binary to run
+         * @return a copy of this spec with that binary
+         */
         public Java withJavaExecutable(Path javaExecutable) {
             return new Java(handlerClassNames, classpath, jvmOptions,
                     Objects.requireNonNull(javaExecutable, "javaExecutable"));
         }
 
-        /** The configured {@code java} binary, if any. */
+        /** {@return the configured {@code java} binary, if any} */
         public Optional<Path> javaExecutableOverride() {
             return Optional.ofNullable(javaExecutable);
         }
@@ -126,6 +180,12 @@ public sealed interface WorkerSpec permits WorkerSpec.Java, WorkerSpec.Command, 
      * @param argv the program and its arguments, one element each; not empty
      */
     record Command(List<String> argv) implements WorkerSpec {
+        /**
+         * Checks and copies the argument list.
+         *
+         * @param argv the program and its arguments, one element each; not empty
+         * @throws IllegalArgumentException if there is no program
+         */
         public Command {
             argv = List.copyOf(Objects.requireNonNull(argv, "argv"));
             if (argv.isEmpty() || argv.get(0).isBlank()) {
@@ -142,6 +202,12 @@ public sealed interface WorkerSpec permits WorkerSpec.Java, WorkerSpec.Command, 
      *                          constructors
      */
     record InProcess(List<String> handlerClassNames) implements WorkerSpec {
+        /**
+         * Checks and copies the handler class names.
+         *
+         * @param handlerClassNames the {@link TaskHandler} classes; not empty
+         * @throws IllegalArgumentException if there is none
+         */
         public InProcess {
             handlerClassNames = List.copyOf(Objects.requireNonNull(handlerClassNames, "handlerClassNames"));
             if (handlerClassNames.isEmpty()) {

@@ -7,10 +7,21 @@ package dev.procpool;
 public class WorkerStartupException extends ProcPoolException {
     private static final long serialVersionUID = 1L;
 
+    /**
+     * Creates the exception.
+     *
+     * @param message what went wrong
+     */
     public WorkerStartupException(String message) {
         super(message);
     }
 
+    /**
+     * Creates the exception with its cause.
+     *
+     * @param message what went wrong
+     * @param cause   the exception that caused it
+     */
     public WorkerStartupException(String message, Throwable cause) {
         super(message, cause);
     }

@@ -17,19 +17,34 @@ public interface PoolTracker {
      * {@link WorkerPool#snapshot()}, {@link WorkerPool#workers()} and {@link WorkerPool#deadLetters()} from any
      * thread of its own (not from the timing methods). A tracker that cannot take this pool throws, and the pool does
      * not start: the exception reaches the caller of {@code start()}.
+     *
+     * @param pool the pool being created
      */
     default void poolCreated(WorkerPool pool) {
     }
 
-    /** A task waited this long in the queue before it was dispatched to a worker. */
+    /**
+     * A task waited this long in the queue before it was dispatched to a worker.
+     *
+     * @param waitNanos the time waited, in nanoseconds
+     */
     default void taskDispatched(long waitNanos) {
     }
 
-    /** An attempt ran this long on a worker; {@code succeeded} tells how it ended. */
+    /**
+     * An attempt ran this long on a worker; {@code succeeded} tells how it ended.
+     *
+     * @param runNanos  the time the attempt ran, in nanoseconds
+     * @param succeeded {@code true} if the attempt succeeded
+     */
     default void attemptEnded(long runNanos, boolean succeeded) {
     }
 
-    /** A worker sent {@code ready} this long after it was launched. */
+    /**
+     * A worker sent {@code ready} this long after it was launched.
+     *
+     * @param startupNanos the start-up time, in nanoseconds
+     */
     default void workerReady(long startupNanos) {
     }
 

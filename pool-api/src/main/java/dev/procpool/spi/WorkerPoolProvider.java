@@ -12,12 +12,18 @@ import java.util.ServiceLoader;
  */
 public interface WorkerPoolProvider {
 
-    /** Starts a pool with the given configuration. */
+    /**
+     * Starts a pool with the given configuration.
+     *
+     * @param config the pool's configuration
+     * @return the running pool
+     */
     WorkerPool start(PoolConfig config);
 
     /**
      * The provider on the classpath.
      *
+     * @return the first provider found
      * @throws ProcPoolException if none is found (add {@code dev.procpool:pool-core} to the dependencies)
      */
     static WorkerPoolProvider load() {

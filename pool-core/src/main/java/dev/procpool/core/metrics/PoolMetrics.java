@@ -206,7 +206,12 @@ public final class PoolMetrics implements MeterBinder, PoolTracker, AutoCloseabl
         /** The tag keys this binder sets itself; extra tags may not use them. */
         public static final Set<String> RESERVED_TAGS = Set.of(TAG_POOL, TAG_STATE, TAG_OUTCOME, TAG_REASON, TAG_STAT);
 
-        /** The value of a {@value #TAG_REASON} tag for an enum constant: its lower-case name. */
+        /**
+         * The value of a {@value #TAG_REASON} tag for an enum constant: its lower-case name.
+         *
+         * @param constant a {@code FailureReason} or {@code TaskRejectedException.Kind}
+         * @return its name in lower case, for example {@code worker_crashed}
+         */
         public static String reason(Enum<?> constant) {
             return constant.name().toLowerCase(Locale.ROOT);
         }
@@ -231,6 +236,7 @@ public final class PoolMetrics implements MeterBinder, PoolTracker, AutoCloseabl
     /**
      * Meters tagged with the pool's name and {@code extraTags}.
      *
+     * @param extraTags tags added to every meter
      * @throws IllegalArgumentException if an extra tag uses a key the binder sets itself ({@link Names#RESERVED_TAGS})
      */
     public PoolMetrics(Iterable<Tag> extraTags) {
@@ -241,6 +247,8 @@ public final class PoolMetrics implements MeterBinder, PoolTracker, AutoCloseabl
      * Meters tagged with the pool's name and {@code extraTags}; each read of the pool's state serves the meters for
      * {@code cacheFor} ({@link Duration#ZERO}: every meter reads afresh).
      *
+     * @param extraTags tags added to every meter
+     * @param cacheFor  how long one read of the pool's state serves the meters; zero or positive
      * @throws IllegalArgumentException if an extra tag uses a key the binder sets itself, or {@code cacheFor} is
      *                                  negative
      */

@@ -46,6 +46,11 @@ public final class FaultInjectionHandler implements TaskHandler {
     /** Memory kept by "leak" tasks, so that it stays resident. */
     private final List<byte[]> leaked = new ArrayList<>();
 
+    /**
+     * Creates the handler, after the start delay of {@value #START_DELAY_ENV} if it is set.
+     *
+     * @throws InterruptedException if interrupted during the start delay
+     */
     public FaultInjectionHandler() throws InterruptedException {
         String delay = System.getenv(START_DELAY_ENV);
         if (delay != null && !delay.isBlank()) {

@@ -49,7 +49,11 @@ public final class ProcessLeakCheck implements AutoCloseable {
         sampler.setDaemon(true);
     }
 
-    /** Starts recording: now, then every 100 ms until {@link #close} or {@link #assertNoneLeft}. */
+    /**
+     * Starts recording: now, then every 100 ms until {@link #close} or {@link #assertNoneLeft}.
+     *
+     * @return the running check
+     */
     public static ProcessLeakCheck start() {
         ProcessLeakCheck check = new ProcessLeakCheck();
         check.recordNow();
@@ -57,7 +61,12 @@ public final class ProcessLeakCheck implements AutoCloseable {
         return check;
     }
 
-    /** Records a process the test learned of, with its current start time; a process already gone is ignored. */
+    /**
+     * Records a process the test learned of, with its current start time; a process already gone is ignored.
+     *
+     * @param pid the process
+     * @return this check
+     */
     public ProcessLeakCheck record(long pid) {
         if (ProcFs.available()) {
             ProcStat.read(pid).filter(stat -> !stat.isZombie()).ifPresent(stat -> remember(stat, "recorded"));
@@ -93,6 +102,7 @@ public final class ProcessLeakCheck implements AutoCloseable {
      * Waits until no recorded process and no process marked by a pool of this JVM is alive, then stops recording.
      * Those still alive after {@code within} are killed, so that the next test starts clean, and reported.
      *
+     * @param within how long the processes may take to exit
      * @throws AssertionError naming each process left behind: pid, how it was found, and its command line
      */
     public void assertNoneLeft(Duration within) {
