@@ -1,0 +1,691 @@
+package dev.procpool.core.internal.store;
+
+import dev.procpool.AttemptRecord;
+import dev.procpool.FailureReason;
+import dev.procpool.TaskState;
+
+import java.security.SecureRandom;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * The bodies of the store's write transactions, run on the writer thread inside the transaction the writer began.
+ * Each method only reads and writes rows and collects what to announce after the commit ({@link Effects}).
+ */
+final class Writes {
+    /** Most rows one rescue or purge step takes, so that one transaction stays short. */
+    static final int STEP = 500;
+    /** The longest notification payload sent (PostgreSQL's limit is 8000 bytes). */
+    private static final int MAX_PAYLOAD = 7000;
+
+    /** What a transaction announces once committed: to this host's engine and watchers, and to other hosts. */
+    static final class Effects {
+        boolean tasksAvailable;
+        final List<String> ended = new ArrayList<>();
+        final List<String> cancelsForMe = new ArrayList<>();
+        final List<String> notifications = new ArrayList<>();
+    }
+
+    private final Dialect dialect;
+    private final Tables t;
+    private final StoreSettings settings;
+    private final String pool;
+    private final HostIdentity host;
+    private final SecureRandom random = new SecureRandom();
+
+    Writes(Dialect dialect, String pool, HostIdentity host) {
+        this.dialect = dialect;
+        this.t = dialect.tables;
+        this.settings = dialect.settings;
+        this.pool = pool;
+        this.host = host;
+    }
+
+    // ---- hosts
+
+    void registerHost(ConnectionSlot slot, Instant now) throws SQLException {
+        PreparedStatement upsert = slot.prepare("INSERT INTO " + t.host() + " (pool, name, pid, started_at, "
+                + "last_seen, machine, process_started, stopped_at) VALUES (?, ?, ?, ?, ?, ?, ?, NULL) "
+                + "ON CONFLICT (pool, name) DO UPDATE SET last_seen = excluded.last_seen, stopped_at = NULL");
+        upsert.setString(1, pool);
+        upsert.setString(2, host.name());
+        upsert.setLong(3, host.pid());
+        upsert.setLong(4, now.toEpochMilli());
+        upsert.setLong(5, now.toEpochMilli());
+        upsert.setString(6, host.machine());
+        Rows.setLong(upsert, 7, host.processStarted() == null ? null : host.processStarted().toEpochMilli());
+        upsert.executeUpdate();
+    }
+
+    /** At close: this host is stopped, and what it still holds may be rescued at once. */
+    void release(ConnectionSlot slot, Instant now) throws SQLException {
+        PreparedStatement expire = slot.prepare("UPDATE " + t.task() + " SET lease_expires = ? "
+                + "WHERE pool = ? AND state = 'RUNNING' AND lease_owner = ?");
+        expire.setLong(1, now.toEpochMilli() - 1);
+        expire.setString(2, pool);
+        expire.setString(3, host.name());
+        expire.executeUpdate();
+        PreparedStatement stop = slot.prepare("UPDATE " + t.host() + " SET stopped_at = ? WHERE pool = ? AND name = ?");
+        stop.setLong(1, now.toEpochMilli());
+        stop.setString(2, pool);
+        stop.setString(3, host.name());
+        stop.executeUpdate();
+    }
+
+    // ---- insert
+
+    List<InsertResult> insert(ConnectionSlot slot, List<NewTask> tasks, Effects effects) throws SQLException {
+        boolean[] created = dialect.insertTasks(slot, pool, tasks);
+        List<String> existing = new ArrayList<>();
+        for (int i = 0; i < tasks.size(); i++) {
+            if (!created[i]) {
+                existing.add(tasks.get(i).id());
+            } else {
+                effects.tasksAvailable = true;
+            }
+        }
+        Map<String, TaskState> states = existing.isEmpty() ? Map.of() : statesOf(slot, existing);
+        List<InsertResult> results = new ArrayList<>(tasks.size());
+        for (int i = 0; i < tasks.size(); i++) {
+            String id = tasks.get(i).id();
+            results.add(new InsertResult(id, created[i], created[i] ? TaskState.QUEUED
+                    : states.getOrDefault(id, TaskState.QUEUED)));
+        }
+        return results;
+    }
+
+    private Map<String, TaskState> statesOf(ConnectionSlot slot, List<String> ids) throws SQLException {
+        Map<String, TaskState> states = new HashMap<>();
+        String list = StoreJson.stringList(ids);
+        PreparedStatement hot = slot.prepare("SELECT id, state, attempt FROM " + t.task() + " WHERE pool = ? AND "
+                + dialect.inJsonArray("id"));
+        hot.setString(1, pool);
+        hot.setString(2, list);
+        try (ResultSet rows = hot.executeQuery()) {
+            while (rows.next()) {
+                String state = rows.getString(2);
+                states.put(rows.getString(1), state.equals("RUNNING") ? TaskState.RUNNING
+                        : state.equals("SCHEDULED") && rows.getInt(3) > 0 ? TaskState.RETRY_WAIT : TaskState.QUEUED);
+            }
+        }
+        PreparedStatement ended = slot.prepare("SELECT id, state FROM " + t.ended() + " WHERE pool = ? AND "
+                + dialect.inJsonArray("id"));
+        ended.setString(1, pool);
+        ended.setString(2, list);
+        try (ResultSet rows = ended.executeQuery()) {
+            while (rows.next()) {
+                states.putIfAbsent(rows.getString(1), TaskState.valueOf(rows.getString(2)));
+            }
+        }
+        return states;
+    }
+
+    // ---- claim
+
+    ClaimResult claim(ConnectionSlot slot, int max, ServedWork served, Instant now) throws SQLException {
+        long nowMillis = now.toEpochMilli();
+        // Delayed and retry-waiting tasks that are due join the claimable rows.
+        PreparedStatement promote = slot.prepare("WITH due AS (SELECT seq FROM " + t.task() + " WHERE pool = ? "
+                + "AND state = 'SCHEDULED' AND not_before <= ? ORDER BY not_before LIMIT " + STEP
+                + dialect.skipLocked() + ") UPDATE " + t.task() + " SET state = 'QUEUED' "
+                + "WHERE seq IN (SELECT seq FROM due)");
+        promote.setString(1, pool);
+        promote.setLong(2, nowMillis);
+        promote.executeUpdate();
+
+        List<String> filterValues = new ArrayList<>();
+        String filter = filter(served, filterValues);
+        PreparedStatement claim = slot.prepare(dialect.claimSql(filter));
+        int p = 1;
+        claim.setString(p++, pool);
+        claim.setLong(p++, nowMillis);
+        for (String value : filterValues) {
+            claim.setString(p++, value);
+        }
+        claim.setInt(p++, max);
+        long token = random.nextLong();
+        long expires = now.plus(settings.leaseTimeout()).toEpochMilli();
+        claim.setString(p++, host.name());
+        claim.setLong(p++, token);
+        claim.setLong(p++, expires);
+        claim.setLong(p, nowMillis);
+        List<ClaimedTask> tasks = new ArrayList<>();
+        try (ResultSet rows = claim.executeQuery()) {
+            while (rows.next()) {
+                tasks.add(new ClaimedTask(new LeaseRef(rows.getString("id"), rows.getInt("attempt"), token),
+                        rows.getLong("seq"), rows.getString("type"), StoreJson.stringSet(rows.getString("caps")),
+                        rows.getString("payload"), rows.getInt("priority"), rows.getLong("rank"),
+                        Rows.millis(rows, "timeout_ms"), StoreJson.retryPolicy(rows.getString("retry_policy")),
+                        rows.getString("affinity_key"), Rows.instant(rows, "submitted_at"),
+                        Instant.ofEpochMilli(expires)));
+            }
+        }
+        tasks.sort(Comparator.comparingLong(ClaimedTask::rank).thenComparingLong(ClaimedTask::sequence));
+        Optional<Instant> nextDue = Optional.empty();
+        if (tasks.size() < max) {
+            PreparedStatement next = slot.prepare("SELECT MIN(not_before) AS next_due FROM " + t.task()
+                    + " WHERE pool = ? AND state = 'SCHEDULED'");
+            next.setString(1, pool);
+            try (ResultSet rows = next.executeQuery()) {
+                if (rows.next()) {
+                    nextDue = Optional.ofNullable(Rows.instant(rows, "next_due"));
+                }
+            }
+        }
+        return new ClaimResult(tasks, nextDue);
+    }
+
+    /** The claim's WHERE clause for what the host serves; its parameters go to {@code values}. */
+    private String filter(ServedWork served, List<String> values) {
+        if (served.any()) {
+            return "1 = 1";
+        }
+        List<String> alternatives = new ArrayList<>();
+        for (ServedWork.Group group : served.groups()) {
+            String types = "1 = 1";
+            if (!group.types().isEmpty()) {
+                types = dialect.inJsonArray("type");
+                values.add(StoreJson.stringList(group.types().stream().sorted().toList()));
+            }
+            String caps = "caps IS NULL";
+            if (!group.capabilities().isEmpty()) {
+                caps = dialect.capabilitiesWithin("caps");
+                values.add(StoreJson.stringList(group.capabilities().stream().sorted().toList()));
+            }
+            alternatives.add("(" + types + " AND " + caps + ")");
+        }
+        return String.join(" OR ", alternatives);
+    }
+
+    // ---- renew
+
+    RenewResult renew(ConnectionSlot slot, Instant now, List<LeaseRef> held) throws SQLException {
+        long expires = now.plus(settings.leaseTimeout()).toEpochMilli();
+        List<LeaseRef> lost = new ArrayList<>();
+        if (!held.isEmpty()) {
+            // Only the attempts the engine holds: a lease it does not know of (a claim whose answer it never got)
+            // is left to expire and be rescued, not kept alive forever.
+            PreparedStatement extend = slot.prepare("UPDATE " + t.task() + " SET lease_expires = ? WHERE pool = ? "
+                    + "AND id = ? AND state = 'RUNNING' AND attempt = ? AND lease_token = ? AND lease_owner = ?");
+            for (LeaseRef lease : held) {
+                extend.setLong(1, expires);
+                extend.setString(2, pool);
+                extend.setString(3, lease.taskId());
+                extend.setInt(4, lease.attempt());
+                extend.setLong(5, lease.token());
+                extend.setString(6, host.name());
+                extend.addBatch();
+            }
+            boolean[] extended = Dialect.changed(extend.executeBatch());
+            for (int i = 0; i < held.size(); i++) {
+                if (!extended[i]) {
+                    lost.add(held.get(i));
+                }
+            }
+        }
+        List<LeaseRef> cancel = new ArrayList<>();
+        if (held.size() > lost.size()) {
+            Map<String, LeaseRef> byId = new HashMap<>();
+            held.forEach(lease -> byId.put(lease.taskId(), lease));
+            PreparedStatement cancels = slot.prepare("SELECT id, attempt, lease_token FROM " + t.task()
+                    + " WHERE pool = ? AND state = 'RUNNING' AND lease_owner = ? AND cancel_requested = TRUE");
+            cancels.setString(1, pool);
+            cancels.setString(2, host.name());
+            try (ResultSet rows = cancels.executeQuery()) {
+                while (rows.next()) {
+                    LeaseRef lease = new LeaseRef(rows.getString(1), rows.getInt(2), rows.getLong(3));
+                    if (lease.equals(byId.get(lease.taskId()))) {
+                        cancel.add(lease);
+                    }
+                }
+            }
+        }
+        PreparedStatement seen = slot.prepare("UPDATE " + t.host() + " SET last_seen = ?, stopped_at = NULL "
+                + "WHERE pool = ? AND name = ?");
+        seen.setLong(1, now.toEpochMilli());
+        seen.setString(2, pool);
+        seen.setString(3, host.name());
+        if (seen.executeUpdate() == 0) {
+            registerHost(slot, now); // purged while this host was silent for longer than the retention
+        }
+        return new RenewResult(lost, cancel);
+    }
+
+    // ---- record
+
+    /**
+     * Records attempt ends, each fenced by its lease; {@code hosts} names the host of each attempt (this host's
+     * own answers, or the lost host for a rescue).
+     */
+    List<RecordOutcome> record(ConnectionSlot slot, List<AttemptEnd> ends, List<String> hosts, Effects effects)
+            throws SQLException {
+        RecordOutcome[] outcomes = new RecordOutcome[ends.size()];
+        Map<LeaseRef, Integer> first = new LinkedHashMap<>();
+        List<Integer> retries = new ArrayList<>();
+        List<Integer> terminal = new ArrayList<>();
+        for (int i = 0; i < ends.size(); i++) {
+            if (first.putIfAbsent(ends.get(i).lease(), i) != null) {
+                continue; // the same end twice in one batch: answered with the first one's outcome below
+            }
+            (ends.get(i).isRetry() ? retries : terminal).add(i);
+        }
+        Set<Integer> cancelledInstead = new HashSet<>();
+        if (!retries.isEmpty()) {
+            PreparedStatement requeue = slot.prepare("UPDATE " + t.task() + " SET state = ?, not_before = ?, "
+                    + "lease_owner = NULL, lease_token = NULL, lease_expires = NULL, claimed_at = NULL "
+                    + "WHERE pool = ? AND id = ? AND state = 'RUNNING' AND attempt = ? AND lease_token = ? "
+                    + "AND cancel_requested = FALSE");
+            for (int i : retries) {
+                AttemptEnd end = ends.get(i);
+                requeue.setString(1, end.retryAt().isAfter(end.endedAt()) ? "SCHEDULED" : "QUEUED");
+                requeue.setLong(2, end.retryAt().toEpochMilli());
+                requeue.setString(3, pool);
+                requeue.setString(4, end.lease().taskId());
+                requeue.setInt(5, end.lease().attempt());
+                requeue.setLong(6, end.lease().token());
+                requeue.addBatch();
+            }
+            boolean[] requeued = Dialect.changed(requeue.executeBatch());
+            for (int k = 0; k < retries.size(); k++) {
+                if (requeued[k]) {
+                    outcomes[retries.get(k)] = RecordOutcome.APPLIED;
+                    effects.tasksAvailable = true;
+                } else {
+                    cancelledInstead.add(retries.get(k)); // a cancel was requested, or the fence failed
+                }
+            }
+        }
+        List<Integer> toEnd = new ArrayList<>(terminal);
+        toEnd.addAll(cancelledInstead);
+        if (!toEnd.isEmpty()) {
+            List<Dialect.EndedRow> rows = new ArrayList<>(toEnd.size());
+            for (int i : toEnd) {
+                rows.add(endedRow(ends.get(i), hosts.get(i), cancelledInstead.contains(i)));
+            }
+            boolean[] moved = dialect.endTasks(slot, pool, rows);
+            for (int k = 0; k < toEnd.size(); k++) {
+                int i = toEnd.get(k);
+                if (moved[k]) {
+                    outcomes[i] = cancelledInstead.contains(i) ? RecordOutcome.CANCELLED : RecordOutcome.APPLIED;
+                    effects.ended.add(ends.get(i).lease().taskId());
+                }
+            }
+        }
+        for (int i : first.values()) {
+            if (outcomes[i] == null) {
+                outcomes[i] = replayed(slot, ends.get(i));
+            }
+        }
+        insertAttempts(slot, ends, hosts, outcomes, first.values());
+        for (int i = 0; i < ends.size(); i++) {
+            if (outcomes[i] == null) {
+                outcomes[i] = outcomes[first.get(ends.get(i).lease())];
+            }
+        }
+        if (!effects.ended.isEmpty()) {
+            notifyEnded(effects);
+        }
+        return List.of(outcomes);
+    }
+
+    private Dialect.EndedRow endedRow(AttemptEnd end, String attemptHost, boolean cancelledInstead) {
+        TaskState state = cancelledInstead ? TaskState.CANCELLED : end.state();
+        String reason = state == TaskState.SUCCEEDED ? null
+                : state == TaskState.CANCELLED ? FailureReason.CANCELLED.name() : end.failure().reason().name();
+        String message = cancelledInstead ? "cancelled; its attempt " + end.lease().attempt() + " had failed: "
+                + end.failure().reason() : end.message();
+        Duration retention = state == TaskState.DEAD_LETTERED ? settings.deadLetterRetention() : settings.retention();
+        return new Dialect.EndedRow(end.lease().taskId(), end.lease().attempt(), end.lease().token(), state.name(),
+                end.resultJson(), reason, message, attemptHost, end.workerId(), end.workerPid(),
+                end.duration().toMillis(), end.endedAt().toEpochMilli(), end.endedAt().plus(retention).toEpochMilli());
+    }
+
+    /** An end the fence refused: was it already recorded (a repeated call), or is it a late answer? */
+    private RecordOutcome replayed(ConnectionSlot slot, AttemptEnd end) throws SQLException {
+        PreparedStatement ended = slot.prepare("SELECT state FROM " + t.ended()
+                + " WHERE pool = ? AND id = ? AND attempt = ? AND final_token = ?");
+        ended.setString(1, pool);
+        ended.setString(2, end.lease().taskId());
+        ended.setInt(3, end.lease().attempt());
+        ended.setLong(4, end.lease().token());
+        try (ResultSet rows = ended.executeQuery()) {
+            if (rows.next()) {
+                return end.isRetry() && rows.getString(1).equals(TaskState.CANCELLED.name())
+                        ? RecordOutcome.CANCELLED : RecordOutcome.APPLIED;
+            }
+        }
+        if (end.isRetry()) {
+            PreparedStatement attempt = slot.prepare("SELECT 1 FROM " + t.attempt()
+                    + " WHERE pool = ? AND task_id = ? AND attempt = ? AND lease_token = ?");
+            attempt.setString(1, pool);
+            attempt.setString(2, end.lease().taskId());
+            attempt.setInt(3, end.lease().attempt());
+            attempt.setLong(4, end.lease().token());
+            try (ResultSet rows = attempt.executeQuery()) {
+                if (rows.next()) {
+                    return RecordOutcome.APPLIED;
+                }
+            }
+        }
+        return RecordOutcome.FENCED;
+    }
+
+    private void insertAttempts(ConnectionSlot slot, List<AttemptEnd> ends, List<String> hosts,
+                                RecordOutcome[] outcomes, Iterable<Integer> indexes) throws SQLException {
+        PreparedStatement insert = null;
+        for (int i : indexes) {
+            AttemptEnd end = ends.get(i);
+            AttemptRecord failure = end.failure();
+            if (failure == null || outcomes[i] == RecordOutcome.FENCED) {
+                continue;
+            }
+            if (insert == null) {
+                insert = slot.prepare("INSERT INTO " + t.attempt() + " (pool, task_id, attempt, lease_token, host, "
+                        + "worker_id, worker_pid, reason, detail, exit_code, signal, duration_ms, peak_rss, output_tail, "
+                        + "error_class, error_message, error_stack, ended_at) "
+                        + "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                        + "ON CONFLICT (pool, task_id, attempt) DO NOTHING");
+            }
+            int p = 1;
+            insert.setString(p++, pool);
+            insert.setString(p++, end.lease().taskId());
+            insert.setInt(p++, end.lease().attempt());
+            insert.setLong(p++, end.lease().token());
+            insert.setString(p++, hosts.get(i));
+            insert.setString(p++, failure.workerId());
+            insert.setLong(p++, failure.workerPid());
+            insert.setString(p++, failure.reason().name());
+            insert.setString(p++, failure.detail());
+            Rows.setInt(insert, p++, failure.exitCode());
+            Rows.setInt(insert, p++, failure.signal());
+            insert.setLong(p++, failure.duration().toMillis());
+            insert.setLong(p++, failure.peakRssBytes());
+            insert.setString(p++, failure.stderrTail().isEmpty() ? null : StoreJson.stringList(failure.stderrTail()));
+            insert.setString(p++, failure.remoteError() == null ? null : failure.remoteError().className());
+            insert.setString(p++, failure.remoteError() == null ? null : failure.remoteError().message());
+            insert.setString(p++, failure.remoteError() == null ? null : failure.remoteError().stack());
+            insert.setLong(p, end.endedAt().toEpochMilli());
+            insert.addBatch();
+        }
+        if (insert != null) {
+            insert.executeBatch();
+        }
+    }
+
+    /** Tells other hosts which tasks ended, in as few notifications as fit. */
+    private void notifyEnded(Effects effects) {
+        if (!dialect.notifies()) {
+            return;
+        }
+        StringBuilder payload = new StringBuilder();
+        for (String id : effects.ended) {
+            if (payload.length() > 0 && payload.length() + id.length() + 1 > MAX_PAYLOAD) {
+                effects.notifications.add(payload.toString());
+                payload.setLength(0);
+            }
+            if (payload.length() == 0) {
+                payload.append("e ").append(pool);
+            }
+            payload.append(' ').append(id);
+        }
+        effects.notifications.add(payload.toString());
+    }
+
+    // ---- rescue
+
+    List<RescuedAttempt> rescue(ConnectionSlot slot, Instant now, RescueDecider decider, Effects effects)
+            throws SQLException {
+        long nowMillis = now.toEpochMilli();
+        expireDeadLocalHosts(slot, nowMillis);
+        PreparedStatement expired = slot.prepare("SELECT id, type, attempt, lease_token, lease_owner, claimed_at, "
+                + "lease_expires, retry_policy, cancel_requested FROM " + t.task() + " WHERE pool = ? "
+                + "AND state = 'RUNNING' AND lease_expires < ? ORDER BY lease_expires LIMIT " + STEP
+                + dialect.skipLocked());
+        expired.setString(1, pool);
+        expired.setLong(2, nowMillis);
+        List<AttemptEnd> ends = new ArrayList<>();
+        List<String> owners = new ArrayList<>();
+        try (ResultSet rows = expired.executeQuery()) {
+            while (rows.next()) {
+                LeaseRef lease = new LeaseRef(rows.getString("id"), rows.getInt("attempt"),
+                        rows.getLong("lease_token"));
+                String owner = rows.getString("lease_owner");
+                Instant claimedAt = Rows.instant(rows, "claimed_at");
+                Duration ran = claimedAt == null ? Duration.ZERO : Duration.ofMillis(Math.max(0,
+                        nowMillis - claimedAt.toEpochMilli()));
+                AttemptRecord failure = new AttemptRecord(lease.attempt(), "", 0, FailureReason.HOST_LOST,
+                        "host " + owner + " stopped renewing its lease (expired at "
+                                + Instant.ofEpochMilli(rows.getLong("lease_expires")) + "); rescued by " + host.name(),
+                        null, null, ran, 0, List.of(), null);
+                AttemptEnd end;
+                if (rows.getBoolean("cancel_requested")) {
+                    end = AttemptEnd.ended(lease, TaskState.CANCELLED, failure, "cancelled; its host " + owner
+                            + " was lost", now);
+                } else {
+                    RescueDecider.Decision decision = decide(decider, new ExpiredAttempt(lease, rows.getString("type"),
+                            StoreJson.retryPolicy(rows.getString("retry_policy")), owner, claimedAt), now);
+                    end = decision.retryAt() != null ? AttemptEnd.retry(lease, failure, decision.retryAt(), now)
+                            : AttemptEnd.ended(lease, decision.state(), failure, decision.message(), now);
+                }
+                ends.add(end);
+                owners.add(owner);
+            }
+        }
+        if (ends.isEmpty()) {
+            return List.of();
+        }
+        List<RecordOutcome> outcomes = record(slot, ends, owners, effects);
+        List<RescuedAttempt> rescued = new ArrayList<>();
+        for (int i = 0; i < ends.size(); i++) {
+            if (outcomes.get(i) == RecordOutcome.FENCED) {
+                continue; // answered by its host between the select and now (PostgreSQL only)
+            }
+            TaskState outcome = outcomes.get(i) == RecordOutcome.CANCELLED ? TaskState.CANCELLED : ends.get(i).state();
+            rescued.add(new RescuedAttempt(ends.get(i).lease(), owners.get(i), outcome));
+        }
+        return rescued;
+    }
+
+    private static RescueDecider.Decision decide(RescueDecider decider, ExpiredAttempt attempt, Instant now) {
+        try {
+            return decider.decide(attempt, now);
+        } catch (RuntimeException e) { // refused like a statement: only this call fails, not its batch
+            throw new IllegalStateException("the rescue decider failed for task " + attempt.lease().taskId(), e);
+        }
+    }
+
+    /**
+     * Hosts on this machine whose process is gone (or is another process under a reused pid) have their leases
+     * expired now, so they are rescued without waiting for the lease timeout.
+     */
+    private void expireDeadLocalHosts(ConnectionSlot slot, long nowMillis) throws SQLException {
+        if (host.machine() == null) {
+            return;
+        }
+        PreparedStatement peers = slot.prepare("SELECT name, pid, process_started FROM " + t.host()
+                + " WHERE pool = ? AND machine = ? AND stopped_at IS NULL AND name <> ?");
+        peers.setString(1, pool);
+        peers.setString(2, host.machine());
+        peers.setString(3, host.name());
+        List<String> dead = new ArrayList<>();
+        try (ResultSet rows = peers.executeQuery()) {
+            while (rows.next()) {
+                long started = rows.getLong("process_started");
+                Instant processStarted = rows.wasNull() ? null : Instant.ofEpochMilli(started);
+                if (!LocalProcesses.isAlive(rows.getLong("pid"), processStarted)) {
+                    dead.add(rows.getString("name"));
+                }
+            }
+        }
+        for (String name : dead) {
+            PreparedStatement expire = slot.prepare("UPDATE " + t.task() + " SET lease_expires = ? "
+                    + "WHERE pool = ? AND state = 'RUNNING' AND lease_owner = ?");
+            expire.setLong(1, nowMillis - 1);
+            expire.setString(2, pool);
+            expire.setString(3, name);
+            expire.executeUpdate();
+            PreparedStatement stop = slot.prepare("UPDATE " + t.host() + " SET stopped_at = ? "
+                    + "WHERE pool = ? AND name = ?");
+            stop.setLong(1, nowMillis);
+            stop.setString(2, pool);
+            stop.setString(3, name);
+            stop.executeUpdate();
+        }
+    }
+
+    // ---- cancel
+
+    CancelResult cancel(ConnectionSlot slot, String id, Instant now, Effects effects) throws SQLException {
+        PreparedStatement select = slot.prepare("SELECT state, lease_owner FROM " + t.task()
+                + " WHERE pool = ? AND id = ?" + dialect.lockRows());
+        select.setString(1, pool);
+        select.setString(2, id);
+        String state;
+        String owner;
+        try (ResultSet rows = select.executeQuery()) {
+            if (!rows.next()) {
+                return endedOrMissing(slot, id);
+            }
+            state = rows.getString(1);
+            owner = rows.getString(2);
+        }
+        if (state.equals("RUNNING")) {
+            PreparedStatement request = slot.prepare("UPDATE " + t.task() + " SET cancel_requested = TRUE "
+                    + "WHERE pool = ? AND id = ? AND state = 'RUNNING'");
+            request.setString(1, pool);
+            request.setString(2, id);
+            request.executeUpdate();
+            if (owner.equals(host.name())) {
+                effects.cancelsForMe.add(id);
+            } else if (dialect.notifies()) {
+                effects.notifications.add("c " + pool + " " + owner + " " + id);
+            }
+            return new CancelResult(CancelResult.Outcome.REQUESTED, TaskState.RUNNING, owner);
+        }
+        PreparedStatement copy = slot.prepare("INSERT INTO " + t.ended() + " (" + Dialect.ENDED_COLUMNS + ") "
+                + "SELECT " + Dialect.TASK_COLUMNS + ", 'CANCELLED', NULL, 'CANCELLED', ?, NULL, NULL, 0, 0, ?, ?, "
+                + "lease_token FROM " + t.task() + " WHERE pool = ? AND id = ? AND state <> 'RUNNING'");
+        copy.setString(1, "cancelled before it ran");
+        copy.setLong(2, now.toEpochMilli());
+        copy.setLong(3, now.plus(settings.retention()).toEpochMilli());
+        copy.setString(4, pool);
+        copy.setString(5, id);
+        copy.executeUpdate();
+        PreparedStatement delete = slot.prepare("DELETE FROM " + t.task() + " WHERE pool = ? AND id = ? "
+                + "AND state <> 'RUNNING'");
+        delete.setString(1, pool);
+        delete.setString(2, id);
+        delete.executeUpdate();
+        effects.ended.add(id);
+        notifyEnded(effects);
+        return new CancelResult(CancelResult.Outcome.CANCELLED, TaskState.CANCELLED, null);
+    }
+
+    private CancelResult endedOrMissing(ConnectionSlot slot, String id) throws SQLException {
+        PreparedStatement ended = slot.prepare("SELECT state FROM " + t.ended() + " WHERE pool = ? AND id = ?");
+        ended.setString(1, pool);
+        ended.setString(2, id);
+        try (ResultSet rows = ended.executeQuery()) {
+            return rows.next()
+                    ? new CancelResult(CancelResult.Outcome.ALREADY_ENDED, TaskState.valueOf(rows.getString(1)), null)
+                    : new CancelResult(CancelResult.Outcome.NOT_FOUND, null, null);
+        }
+    }
+
+    // ---- dead letters and housekeeping
+
+    boolean redrive(ConnectionSlot slot, String id, long rank, Instant now, Effects effects) throws SQLException {
+        PreparedStatement lock = slot.prepare("SELECT 1 FROM " + t.ended() + " WHERE pool = ? AND id = ? "
+                + "AND state = 'DEAD_LETTERED'" + dialect.lockRows());
+        lock.setString(1, pool);
+        lock.setString(2, id);
+        try (ResultSet rows = lock.executeQuery()) {
+            if (!rows.next()) {
+                return false;
+            }
+        }
+        PreparedStatement insert = slot.prepare("INSERT INTO " + t.task() + " (pool, id, type, caps, payload, "
+                + "priority, rank, not_before, timeout_ms, retry_policy, affinity_key, submitted_at, state) "
+                + "SELECT pool, id, type, caps, payload, priority, ?, ?, timeout_ms, retry_policy, affinity_key, ?, "
+                + "'QUEUED' FROM " + t.ended() + " WHERE pool = ? AND id = ? AND state = 'DEAD_LETTERED'");
+        insert.setLong(1, rank);
+        insert.setLong(2, now.toEpochMilli());
+        insert.setLong(3, now.toEpochMilli());
+        insert.setString(4, pool);
+        insert.setString(5, id);
+        insert.executeUpdate();
+        deleteEnded(slot, List.of(id));
+        effects.tasksAvailable = true;
+        return true;
+    }
+
+    /** Removes dead-lettered tasks: the given one, or every one of the pool when {@code id} is null. */
+    int removeDeadLetters(ConnectionSlot slot, String id) throws SQLException {
+        PreparedStatement select = slot.prepare("SELECT id FROM " + t.ended() + " WHERE pool = ? "
+                + "AND state = 'DEAD_LETTERED' AND (? IS NULL OR id = ?)" + dialect.lockRows());
+        select.setString(1, pool);
+        select.setString(2, id);
+        select.setString(3, id);
+        List<String> ids = new ArrayList<>();
+        try (ResultSet rows = select.executeQuery()) {
+            while (rows.next()) {
+                ids.add(rows.getString(1));
+            }
+        }
+        deleteEnded(slot, ids);
+        return ids.size();
+    }
+
+    /** One step of the retention purge; returns the ended tasks deleted (fewer than {@link #STEP}: done). */
+    int purgeStep(ConnectionSlot slot, Instant now) throws SQLException {
+        PreparedStatement select = slot.prepare("SELECT id FROM " + t.ended() + " WHERE expires_at <= ? "
+                + "AND pool = ? LIMIT " + STEP + dialect.skipLocked());
+        select.setLong(1, now.toEpochMilli());
+        select.setString(2, pool);
+        List<String> ids = new ArrayList<>();
+        try (ResultSet rows = select.executeQuery()) {
+            while (rows.next()) {
+                ids.add(rows.getString(1));
+            }
+        }
+        deleteEnded(slot, ids);
+        if (ids.size() < STEP) {
+            PreparedStatement hosts = slot.prepare("DELETE FROM " + t.host() + " WHERE pool = ? AND name <> ? "
+                    + "AND COALESCE(stopped_at, last_seen) < ?");
+            hosts.setString(1, pool);
+            hosts.setString(2, host.name());
+            hosts.setLong(3, now.minus(settings.retention()).toEpochMilli());
+            hosts.executeUpdate();
+        }
+        return ids.size();
+    }
+
+    private void deleteEnded(ConnectionSlot slot, List<String> ids) throws SQLException {
+        if (ids.isEmpty()) {
+            return;
+        }
+        String list = StoreJson.stringList(ids);
+        PreparedStatement attempts = slot.prepare("DELETE FROM " + t.attempt() + " WHERE pool = ? AND "
+                + dialect.inJsonArray("task_id"));
+        attempts.setString(1, pool);
+        attempts.setString(2, list);
+        attempts.executeUpdate();
+        PreparedStatement ended = slot.prepare("DELETE FROM " + t.ended() + " WHERE pool = ? AND "
+                + dialect.inJsonArray("id"));
+        ended.setString(1, pool);
+        ended.setString(2, list);
+        ended.executeUpdate();
+    }
+}
