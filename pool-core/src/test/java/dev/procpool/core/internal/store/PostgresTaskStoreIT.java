@@ -7,7 +7,7 @@ import java.sql.Connection;
 import java.sql.SQLException;
 
 /** The store contract on a real PostgreSQL server, one for the class; fresh tables per test. */
-class PostgresTaskStoreIT extends StoreTestBase implements TaskStoreContract {
+class PostgresTaskStoreIT extends StoreTestBase implements TaskStoreContract, StoreConcurrencyContract {
     static EmbeddedPg pg;
 
     @BeforeAll
@@ -23,6 +23,11 @@ class PostgresTaskStoreIT extends StoreTestBase implements TaskStoreContract {
     @Override
     TaskStores.Builder builder(StoreSettings settings) {
         return TaskStores.postgres(pg.dataSource()).settings(settings);
+    }
+
+    @Override
+    public Dialect dialect(StoreSettings settings) {
+        return new PostgresDialect(Tables.of(settings), settings);
     }
 
     @Override

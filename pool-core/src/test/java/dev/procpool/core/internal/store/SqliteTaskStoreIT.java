@@ -9,14 +9,14 @@ import java.sql.DriverManager;
 import java.sql.SQLException;
 
 /** The store contract on SQLite: a fresh file per test. */
-class SqliteTaskStoreIT extends StoreTestBase implements TaskStoreContract {
+class SqliteTaskStoreIT extends StoreTestBase implements TaskStoreContract, StoreConcurrencyContract {
     @TempDir
     Path folder;
     Path file;
 
     @BeforeEach
-    void freshFile() {
-        file = folder.resolve("store").resolve("tasks.db");
+    void freshFile() throws Exception {
+        file = java.nio.file.Files.createDirectories(folder.resolve("store")).resolve("tasks.db");
     }
 
     @Override
@@ -25,7 +25,14 @@ class SqliteTaskStoreIT extends StoreTestBase implements TaskStoreContract {
     }
 
     @Override
+    public Dialect dialect(StoreSettings settings) {
+        return new SqliteDialect(Tables.of(settings), settings);
+    }
+
+    @Override
     public Connection raw() throws SQLException {
-        return DriverManager.getConnection("jdbc:sqlite:" + file);
+        Connection connection = DriverManager.getConnection("jdbc:sqlite:" + file);
+        Dialect.execute(connection, "PRAGMA busy_timeout = 10000");
+        return connection;
     }
 }
