@@ -22,6 +22,8 @@ final class ConnectionSlot implements AutoCloseable {
     }
 
     private static final long MIN_BACKOFF_NANOS = 50_000_000L;
+    /** A connection idle for longer is tested before use: the database may have restarted meanwhile. */
+    private static final long VALIDATE_AFTER_IDLE_NANOS = 1_000_000_000L;
     private static final long MAX_BACKOFF_NANOS = 2_000_000_000L;
 
     private final String role;
@@ -33,6 +35,7 @@ final class ConnectionSlot implements AutoCloseable {
     private int failedOpens;
     private long nextOpenAt;
     private SQLException lastOpenFailure;
+    private long lastUsed;
 
     ConnectionSlot(String role, Factory factory, Dialect dialect, Ticker ticker) {
         this.role = role;
@@ -43,10 +46,15 @@ final class ConnectionSlot implements AutoCloseable {
 
     /** The open connection, opening one if needed. */
     Connection get() {
-        if (connection != null) {
-            return connection;
-        }
         long now = ticker.read();
+        if (connection != null) {
+            if (now - lastUsed > VALIDATE_AFTER_IDLE_NANOS && !isValid()) {
+                discard(); // found broken before anything was sent: open a new one instead of failing the call
+            } else {
+                lastUsed = now;
+                return connection;
+            }
+        }
         if (failedOpens > 0 && now - nextOpenAt < 0) {
             throw new StoreUnavailableException("the task store (" + dialect.name() + ") is unreachable: opening the "
                     + role + " connection failed " + failedOpens + " time(s) in a row, next try in "
@@ -57,6 +65,7 @@ final class ConnectionSlot implements AutoCloseable {
             opened = factory.open();
             dialect.configure(opened, role);
             connection = opened;
+            lastUsed = now;
             failedOpens = 0;
             lastOpenFailure = null;
             return connection;

@@ -41,11 +41,17 @@ final class PostgresDialect extends Dialect {
 
     @Override
     void configure(Connection connection, String role) throws SQLException {
-        connection.setAutoCommit(!role.equals("writer"));
+        connection.setAutoCommit(true); // so the settings below outlive the first transaction's end
         // A socket that silently stops answering must fail the call, not hang the store's thread for the
         // kernel's TCP timeout; the listener waits in shorter slices than this.
         connection.setNetworkTimeout(Runnable::run, (int) Math.min(Integer.MAX_VALUE,
                 settings.networkTimeout().toMillis()));
+        // A host paused inside a transaction (a long GC, SIGSTOP) would hold its row locks, and SKIP LOCKED would
+        // hide those rows from every rescuer. The server ends such a session soon after, releasing the locks
+        // before the leases expire (the paused host reconnects when it wakes).
+        long idleMillis = Math.max(1_000, settings.leaseTimeout().toMillis() / 2);
+        execute(connection, "SET idle_in_transaction_session_timeout = " + idleMillis);
+        connection.setAutoCommit(!role.equals("writer"));
     }
 
     @Override
