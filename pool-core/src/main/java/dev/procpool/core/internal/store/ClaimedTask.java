@@ -11,8 +11,8 @@ import java.util.Set;
  * A task this host claimed: its attempt has started (the attempt number already counts it) and its lease runs
  * until {@code leaseExpires} unless renewed.
  *
- * @param lease                the fence of this attempt
- * @param sequence             the store's insertion order (FIFO within a rank)
+ * @param lease                the fence of this attempt (its sequence is the store's insertion order: FIFO within a
+ *                             rank)
  * @param type                 the task type
  * @param requiredCapabilities capabilities a worker must have
  * @param payloadJson          the payload as JSON text
@@ -24,7 +24,7 @@ import java.util.Set;
  * @param submittedAt          when it was submitted
  * @param leaseExpires         when the lease ends without a renewal
  */
-public record ClaimedTask(LeaseRef lease, long sequence, String type, Set<String> requiredCapabilities,
+public record ClaimedTask(LeaseRef lease, String type, Set<String> requiredCapabilities,
                           String payloadJson, int priority, long rank, Duration timeout, RetryPolicy retryPolicy,
                           String affinityKey, Instant submittedAt, Instant leaseExpires) {
     public ClaimedTask {
@@ -35,6 +35,11 @@ public record ClaimedTask(LeaseRef lease, long sequence, String type, Set<String
     /** The task's id. */
     public String id() {
         return lease.taskId();
+    }
+
+    /** The store's insertion order, FIFO within a rank. */
+    public long sequence() {
+        return lease.sequence();
     }
 
     /** The attempt number of this claim, from 1. */

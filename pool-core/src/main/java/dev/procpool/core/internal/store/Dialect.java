@@ -84,9 +84,7 @@ abstract class Dialect {
     /**
      * A running row to end: the fence, and what the ended row gets.
      *
-     * @param id       the task
-     * @param attempt  the fenced attempt
-     * @param token    the fenced lease token
+     * @param lease    the fenced attempt
      * @param state    the terminal state's name
      * @param result   the result JSON, or null
      * @param reason   the final failure reason's name, or null
@@ -98,7 +96,7 @@ abstract class Dialect {
      * @param endedAt  when it ended (epoch milliseconds)
      * @param expires  when the ended row is purged (epoch milliseconds)
      */
-    record EndedRow(String id, int attempt, long token, String state, String result, String reason, String message,
+    record EndedRow(LeaseRef lease, String state, String result, String reason, String message,
                     String host, String workerId, long pid, long duration, long endedAt, long expires) {
     }
 

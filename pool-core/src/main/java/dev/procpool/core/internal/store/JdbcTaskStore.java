@@ -213,13 +213,12 @@ public final class JdbcTaskStore implements TaskStore {
     }
 
     private Object await(Op op) {
-        requireOpen();
         if (writer.isCommitterThread()) {
             throw new IllegalStateException("the task store was called from its own writer thread (a StoreEvents "
-                    + "callback must not call the store)");
+                    + "callback or a dependent action of a future must not call the store and wait)");
         }
         try {
-            return writer.submit(op).join();
+            return submit(op).join();
         } catch (CompletionException e) {
             Throwable cause = e.getCause();
             if (cause instanceof StoreUnavailableException unavailable) {
@@ -230,6 +229,11 @@ public final class JdbcTaskStore implements TaskStore {
             }
             throw new IllegalStateException("the task store failed " + op.doing(), cause);
         }
+    }
+
+    private CompletableFuture<Object> submit(Op op) {
+        requireOpen();
+        return writer.submit(op);
     }
 
     private Object write(String doing, TxOp.Body body) {
@@ -287,6 +291,15 @@ public final class JdbcTaskStore implements TaskStore {
     }
 
     @Override
+    @SuppressWarnings("unchecked")
+    public CompletableFuture<List<InsertResult>> insertAsync(List<NewTask> tasks) {
+        if (tasks.isEmpty()) {
+            return CompletableFuture.completedFuture(List.of());
+        }
+        return submit(new InsertOp(List.copyOf(tasks))).thenApply(result -> (List<InsertResult>) result);
+    }
+
+    @Override
     public ClaimResult claim(int max, ServedWork served, Instant now) {
         if (max < 1) {
             throw new IllegalArgumentException("max must be 1 or more, was " + max);
@@ -308,6 +321,15 @@ public final class JdbcTaskStore implements TaskStore {
             return List.of();
         }
         return (List<RecordOutcome>) await(new RecordOp(List.copyOf(ends)));
+    }
+
+    @Override
+    @SuppressWarnings("unchecked")
+    public CompletableFuture<List<RecordOutcome>> recordAsync(List<AttemptEnd> ends) {
+        if (ends.isEmpty()) {
+            return CompletableFuture.completedFuture(List.of());
+        }
+        return submit(new RecordOp(List.copyOf(ends))).thenApply(result -> (List<RecordOutcome>) result);
     }
 
     @Override

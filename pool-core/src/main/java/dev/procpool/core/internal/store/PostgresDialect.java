@@ -240,21 +240,82 @@ final class PostgresDialect extends Dialect {
 
     @Override
     boolean[] endTasks(ConnectionSlot slot, String pool, List<EndedRow> rows) throws SQLException {
-        // One statement per end: the fenced delete and the ended row's insert cannot be separated by another
-        // host's rescue.
-        PreparedStatement end = slot.prepare("WITH d AS (DELETE FROM " + tables.task() + " WHERE pool = ? AND id = ? "
-                + "AND state = 'RUNNING' AND attempt = ? AND lease_token = ? RETURNING *) "
-                + "INSERT INTO " + tables.ended() + " (" + ENDED_COLUMNS + ") "
-                + "SELECT " + TASK_COLUMNS + ", " + OUTCOME_VALUES + " FROM d");
-        for (EndedRow row : rows) {
-            end.setString(1, pool);
-            end.setString(2, row.id());
-            end.setInt(3, row.attempt());
-            end.setLong(4, row.token());
-            bindOutcome(end, 5, row);
-            end.addBatch();
+        // One statement for every end of the batch, over arrays: the fenced delete and the ended rows' insert
+        // cannot be separated by another host's rescue, and the server plans and runs one statement, not one per
+        // task. The rows come back by sequence: the ends whose fence held.
+        int n = rows.size();
+        Long[] seqs = new Long[n];
+        String[] ids = new String[n];
+        Integer[] attempts = new Integer[n];
+        Long[] tokens = new Long[n];
+        String[] states = new String[n];
+        String[] results = new String[n];
+        String[] reasons = new String[n];
+        String[] messages = new String[n];
+        String[] hosts = new String[n];
+        String[] workers = new String[n];
+        Long[] pids = new Long[n];
+        Long[] durations = new Long[n];
+        Long[] endedAt = new Long[n];
+        Long[] expires = new Long[n];
+        for (int i = 0; i < n; i++) {
+            EndedRow row = rows.get(i);
+            seqs[i] = row.lease().sequence();
+            ids[i] = row.lease().taskId();
+            attempts[i] = row.lease().attempt();
+            tokens[i] = row.lease().token();
+            states[i] = row.state();
+            results[i] = row.result();
+            reasons[i] = row.reason();
+            messages[i] = row.message();
+            hosts[i] = row.host();
+            workers[i] = row.workerId();
+            pids[i] = row.pid();
+            durations[i] = row.duration();
+            endedAt[i] = row.endedAt();
+            expires[i] = row.expires();
         }
-        return changed(end.executeBatch());
+        PreparedStatement end = slot.prepare("WITH i AS (SELECT * FROM unnest(?::bigint[], ?::text[], ?::int[], "
+                + "?::bigint[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::bigint[], "
+                + "?::bigint[], ?::bigint[], ?::bigint[]) AS u(seq, id, attempt, token, state, result, reason, "
+                + "message, host, worker_id, worker_pid, duration_ms, ended_at, expires_at)), "
+                + "d AS (DELETE FROM " + tables.task() + " t USING i WHERE t.seq = i.seq AND t.pool = ? "
+                + "AND t.id = i.id AND t.state = 'RUNNING' AND t.attempt = i.attempt AND t.lease_token = i.token "
+                + "RETURNING t.pool, t.id, t.seq, t.type, t.caps, t.payload, t.priority, t.rank, t.timeout_ms, "
+                + "t.retry_policy, t.affinity_key, t.submitted_at, t.attempt, t.lease_token, i.state, i.result, "
+                + "i.reason, i.message, i.host, i.worker_id, i.worker_pid, i.duration_ms, i.ended_at, "
+                + "i.expires_at) "
+                + "INSERT INTO " + tables.ended() + " (" + ENDED_COLUMNS + ") SELECT " + TASK_COLUMNS + ", state, "
+                + "result, reason, message, host, worker_id, worker_pid, duration_ms, ended_at, expires_at, "
+                + "lease_token FROM d RETURNING seq");
+        Connection c = slot.get();
+        int p = 1;
+        end.setArray(p++, c.createArrayOf("int8", seqs));
+        end.setArray(p++, c.createArrayOf("text", ids));
+        end.setArray(p++, c.createArrayOf("int4", attempts));
+        end.setArray(p++, c.createArrayOf("int8", tokens));
+        end.setArray(p++, c.createArrayOf("text", states));
+        end.setArray(p++, c.createArrayOf("text", results));
+        end.setArray(p++, c.createArrayOf("text", reasons));
+        end.setArray(p++, c.createArrayOf("text", messages));
+        end.setArray(p++, c.createArrayOf("text", hosts));
+        end.setArray(p++, c.createArrayOf("text", workers));
+        end.setArray(p++, c.createArrayOf("int8", pids));
+        end.setArray(p++, c.createArrayOf("int8", durations));
+        end.setArray(p++, c.createArrayOf("int8", endedAt));
+        end.setArray(p++, c.createArrayOf("int8", expires));
+        end.setString(p, pool);
+        java.util.Set<Long> moved = new java.util.HashSet<>();
+        try (ResultSet returned = end.executeQuery()) {
+            while (returned.next()) {
+                moved.add(returned.getLong(1));
+            }
+        }
+        boolean[] ended = new boolean[n];
+        for (int i = 0; i < n; i++) {
+            ended[i] = moved.remove(seqs[i]); // a lease given twice: only its first end counts
+        }
+        return ended;
     }
 
     @Override

@@ -164,13 +164,10 @@ final class SqliteDialect extends Dialect {
         // Transactions are serial, so the copy and the delete need no lock between them.
         PreparedStatement copy = slot.prepare("INSERT INTO " + tables.ended() + " (" + ENDED_COLUMNS + ") "
                 + "SELECT " + TASK_COLUMNS + ", " + OUTCOME_VALUES + " FROM " + tables.task()
-                + " WHERE pool = ? AND id = ? AND state = 'RUNNING' AND attempt = ? AND lease_token = ?");
+                + " WHERE " + Writes.FENCE);
         for (EndedRow row : rows) {
             int p = bindOutcome(copy, 1, row);
-            copy.setString(p++, pool);
-            copy.setString(p++, row.id());
-            copy.setInt(p++, row.attempt());
-            copy.setLong(p, row.token());
+            Writes.bindFence(copy, p, pool, row.lease());
             copy.addBatch();
         }
         boolean[] ended = changed(copy.executeBatch());
@@ -181,13 +178,9 @@ final class SqliteDialect extends Dialect {
             }
         }
         if (!moved.isEmpty()) {
-            PreparedStatement delete = slot.prepare("DELETE FROM " + tables.task()
-                    + " WHERE pool = ? AND id = ? AND attempt = ? AND lease_token = ?");
+            PreparedStatement delete = slot.prepare("DELETE FROM " + tables.task() + " WHERE " + Writes.FENCE);
             for (EndedRow row : moved) {
-                delete.setString(1, pool);
-                delete.setString(2, row.id());
-                delete.setInt(3, row.attempt());
-                delete.setLong(4, row.token());
+                Writes.bindFence(delete, 1, pool, row.lease());
                 delete.addBatch();
             }
             delete.executeBatch();

@@ -12,8 +12,10 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The JSON columns of the store: retry policies, capability sets and output tails. Plain trees, no type
@@ -21,11 +23,39 @@ import java.util.TreeSet;
  */
 final class StoreJson {
     private static final ObjectMapper MAPPER = new ObjectMapper();
+    /** Policies are few (the pool's default and a handful of others) and used by many tasks: write and read each once. */
+    private static final int MAX_CACHED = 256;
+    private static final Map<RetryPolicy, String> WRITTEN = new ConcurrentHashMap<>();
+    private static final Map<String, RetryPolicy> READ = new ConcurrentHashMap<>();
 
     private StoreJson() {
     }
 
     static String retryPolicy(RetryPolicy policy) {
+        String json = WRITTEN.get(policy); // by identity: RetryPolicy has no equals
+        if (json == null) {
+            json = writePolicy(policy);
+            if (WRITTEN.size() >= MAX_CACHED) {
+                WRITTEN.clear();
+            }
+            WRITTEN.put(policy, json);
+        }
+        return json;
+    }
+
+    static RetryPolicy retryPolicy(String json) {
+        RetryPolicy policy = READ.get(json);
+        if (policy == null) {
+            policy = readPolicy(json);
+            if (READ.size() >= MAX_CACHED) {
+                READ.clear();
+            }
+            READ.put(json, policy);
+        }
+        return policy;
+    }
+
+    private static String writePolicy(RetryPolicy policy) {
         ObjectNode node = MAPPER.createObjectNode();
         node.put("maxAttempts", policy.maxAttempts());
         node.put("initialDelay", policy.initialDelay().toString());
@@ -37,7 +67,7 @@ final class StoreJson {
         return node.toString();
     }
 
-    static RetryPolicy retryPolicy(String json) {
+    private static RetryPolicy readPolicy(String json) {
         JsonNode node = read(json, "retry policy");
         Set<FailureReason> retryOn = EnumSet.noneOf(FailureReason.class);
         for (JsonNode reason : node.path("retryOn")) {

@@ -47,6 +47,13 @@ public interface TaskStore extends AutoCloseable {
     List<InsertResult> insert(List<NewTask> tasks);
 
     /**
+     * {@link #insert} without blocking: the future completes once the tasks are durable (or fails with a
+     * {@link StoreUnavailableException}), on the store's writer thread, so dependent actions must be quick and must
+     * not call the store and wait.
+     */
+    CompletableFuture<List<InsertResult>> insertAsync(List<NewTask> tasks);
+
+    /**
      * Claims up to {@code max} due tasks this host can serve, by rank then sequence, in one transaction: each gets
      * its next attempt number, a lease token and a lease until {@code now + leaseTimeout}. Hosts claiming at the
      * same time never get the same task.
@@ -66,6 +73,12 @@ public interface TaskStore extends AutoCloseable {
      * @return one outcome per end, in order
      */
     List<RecordOutcome> record(List<AttemptEnd> ends);
+
+    /**
+     * {@link #record} without blocking, completing as {@link #insertAsync} does. An engine that records this way
+     * lets its attempt ends share one commit with the next claim and with concurrent submits.
+     */
+    CompletableFuture<List<RecordOutcome>> recordAsync(List<AttemptEnd> ends);
 
     /**
      * Closes attempts whose lease expired before {@code now} (and, on this machine, those of hosts whose process is

@@ -38,6 +38,24 @@ final class Writes {
         final List<String> notifications = new ArrayList<>();
     }
 
+    /**
+     * The fence of a running attempt, bound by {@link #bindFence}. The sequence comes first: the primary key, so
+     * the statement is one index lookup even on a table the database has not analyzed yet (a partial index on the
+     * pool would otherwise look cheaper, and scan every running row).
+     */
+    static final String FENCE = "seq = ? AND pool = ? AND id = ? AND state = 'RUNNING' AND attempt = ? "
+            + "AND lease_token = ?";
+
+    /** Binds {@link #FENCE} from {@code index}; returns the next index. */
+    static int bindFence(PreparedStatement statement, int index, String pool, LeaseRef lease) throws SQLException {
+        statement.setLong(index++, lease.sequence());
+        statement.setString(index++, pool);
+        statement.setString(index++, lease.taskId());
+        statement.setInt(index++, lease.attempt());
+        statement.setLong(index++, lease.token());
+        return index;
+    }
+
     private final Dialect dialect;
     private final Tables t;
     private final StoreSettings settings;
@@ -164,8 +182,8 @@ final class Writes {
         List<ClaimedTask> tasks = new ArrayList<>();
         try (ResultSet rows = claim.executeQuery()) {
             while (rows.next()) {
-                tasks.add(new ClaimedTask(new LeaseRef(rows.getString("id"), rows.getInt("attempt"), token),
-                        rows.getLong("seq"), rows.getString("type"), StoreJson.stringSet(rows.getString("caps")),
+                tasks.add(new ClaimedTask(new LeaseRef(rows.getString("id"), rows.getLong("seq"),
+                        rows.getInt("attempt"), token), rows.getString("type"), StoreJson.stringSet(rows.getString("caps")),
                         rows.getString("payload"), rows.getInt("priority"), rows.getLong("rank"),
                         Rows.millis(rows, "timeout_ms"), StoreJson.retryPolicy(rows.getString("retry_policy")),
                         rows.getString("affinity_key"), Rows.instant(rows, "submitted_at"),
@@ -217,15 +235,12 @@ final class Writes {
         if (!held.isEmpty()) {
             // Only the attempts the engine holds: a lease it does not know of (a claim whose answer it never got)
             // is left to expire and be rescued, not kept alive forever.
-            PreparedStatement extend = slot.prepare("UPDATE " + t.task() + " SET lease_expires = ? WHERE pool = ? "
-                    + "AND id = ? AND state = 'RUNNING' AND attempt = ? AND lease_token = ? AND lease_owner = ?");
+            PreparedStatement extend = slot.prepare("UPDATE " + t.task() + " SET lease_expires = ? WHERE "
+                    + FENCE + " AND lease_owner = ?");
             for (LeaseRef lease : held) {
                 extend.setLong(1, expires);
-                extend.setString(2, pool);
-                extend.setString(3, lease.taskId());
-                extend.setInt(4, lease.attempt());
-                extend.setLong(5, lease.token());
-                extend.setString(6, host.name());
+                int p = bindFence(extend, 2, pool, lease);
+                extend.setString(p, host.name());
                 extend.addBatch();
             }
             boolean[] extended = Dialect.changed(extend.executeBatch());
@@ -239,13 +254,14 @@ final class Writes {
         if (held.size() > lost.size()) {
             Map<String, LeaseRef> byId = new HashMap<>();
             held.forEach(lease -> byId.put(lease.taskId(), lease));
-            PreparedStatement cancels = slot.prepare("SELECT id, attempt, lease_token FROM " + t.task()
+            PreparedStatement cancels = slot.prepare("SELECT id, seq, attempt, lease_token FROM " + t.task()
                     + " WHERE pool = ? AND state = 'RUNNING' AND lease_owner = ? AND cancel_requested = TRUE");
             cancels.setString(1, pool);
             cancels.setString(2, host.name());
             try (ResultSet rows = cancels.executeQuery()) {
                 while (rows.next()) {
-                    LeaseRef lease = new LeaseRef(rows.getString(1), rows.getInt(2), rows.getLong(3));
+                    LeaseRef lease = new LeaseRef(rows.getString(1), rows.getLong(2), rows.getInt(3),
+                            rows.getLong(4));
                     if (lease.equals(byId.get(lease.taskId()))) {
                         cancel.add(lease);
                     }
@@ -285,16 +301,12 @@ final class Writes {
         if (!retries.isEmpty()) {
             PreparedStatement requeue = slot.prepare("UPDATE " + t.task() + " SET state = ?, not_before = ?, "
                     + "lease_owner = NULL, lease_token = NULL, lease_expires = NULL, claimed_at = NULL "
-                    + "WHERE pool = ? AND id = ? AND state = 'RUNNING' AND attempt = ? AND lease_token = ? "
-                    + "AND cancel_requested = FALSE");
+                    + "WHERE " + FENCE + " AND cancel_requested = FALSE");
             for (int i : retries) {
                 AttemptEnd end = ends.get(i);
                 requeue.setString(1, end.retryAt().isAfter(end.endedAt()) ? "SCHEDULED" : "QUEUED");
                 requeue.setLong(2, end.retryAt().toEpochMilli());
-                requeue.setString(3, pool);
-                requeue.setString(4, end.lease().taskId());
-                requeue.setInt(5, end.lease().attempt());
-                requeue.setLong(6, end.lease().token());
+                bindFence(requeue, 3, pool, end.lease());
                 requeue.addBatch();
             }
             boolean[] requeued = Dialect.changed(requeue.executeBatch());
@@ -347,7 +359,7 @@ final class Writes {
         String message = cancelledInstead ? "cancelled; its attempt " + end.lease().attempt() + " had failed: "
                 + end.failure().reason() : end.message();
         Duration retention = state == TaskState.DEAD_LETTERED ? settings.deadLetterRetention() : settings.retention();
-        return new Dialect.EndedRow(end.lease().taskId(), end.lease().attempt(), end.lease().token(), state.name(),
+        return new Dialect.EndedRow(end.lease(), state.name(),
                 end.resultJson(), reason, message, attemptHost, end.workerId(), end.workerPid(),
                 end.duration().toMillis(), end.endedAt().toEpochMilli(), end.endedAt().plus(retention).toEpochMilli());
     }
@@ -449,7 +461,7 @@ final class Writes {
             throws SQLException {
         long nowMillis = now.toEpochMilli();
         expireDeadLocalHosts(slot, nowMillis);
-        PreparedStatement expired = slot.prepare("SELECT id, type, attempt, lease_token, lease_owner, claimed_at, "
+        PreparedStatement expired = slot.prepare("SELECT id, seq, type, attempt, lease_token, lease_owner, claimed_at, "
                 + "lease_expires, retry_policy, cancel_requested FROM " + t.task() + " WHERE pool = ? "
                 + "AND state = 'RUNNING' AND lease_expires < ? ORDER BY lease_expires LIMIT " + STEP
                 + dialect.skipLocked());
@@ -459,7 +471,7 @@ final class Writes {
         List<String> owners = new ArrayList<>();
         try (ResultSet rows = expired.executeQuery()) {
             while (rows.next()) {
-                LeaseRef lease = new LeaseRef(rows.getString("id"), rows.getInt("attempt"),
+                LeaseRef lease = new LeaseRef(rows.getString("id"), rows.getLong("seq"), rows.getInt("attempt"),
                         rows.getLong("lease_token"));
                 String owner = rows.getString("lease_owner");
                 Instant claimedAt = Rows.instant(rows, "claimed_at");

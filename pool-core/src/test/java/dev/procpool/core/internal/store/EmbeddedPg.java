@@ -15,7 +15,7 @@ import java.util.stream.Stream;
 
 /**
  * A real PostgreSQL server from a Maven artifact, on a fixed data directory and port so that a test can stop it
- * and start it again under its clients (a database restart). Commits are synchronous, as in production.
+ * and start it again under its clients (a database restart). Commits are synchronous and synced to disk, as in production.
  */
 final class EmbeddedPg implements AutoCloseable {
     private final Path dataDirectory;
@@ -49,6 +49,7 @@ final class EmbeddedPg implements AutoCloseable {
                 .setCleanDataDirectory(false)
                 .setPort(port)
                 .setServerConfig("synchronous_commit", "on")
+                .setServerConfig("fsync", "on")
                 .start();
         if (dataSource == null) {
             dataSource = server.getPostgresDatabase();
