@@ -71,6 +71,13 @@ abstract class Dialect {
      */
     abstract boolean[] endTasks(ConnectionSlot slot, String pool, List<EndedRow> rows) throws SQLException;
 
+    /**
+     * Called by the writer, outside any transaction, as the rows this store inserted grow; the dialect may refresh
+     * the planner's statistics of the hot table.
+     */
+    void refreshStatistics(Connection connection) throws SQLException {
+    }
+
     /** Whether the database can notify other hosts (LISTEN/NOTIFY). */
     boolean notifies() {
         return false;

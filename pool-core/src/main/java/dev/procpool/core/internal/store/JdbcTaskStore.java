@@ -43,6 +43,10 @@ public final class JdbcTaskStore implements TaskStore {
     private final Ticker ticker;
     private final GroupCommit<Op> writer;
     private volatile StoreEvents events = StoreEvents.NONE;
+    /** Tasks this store inserted, and the count at which it next refreshes the planner's statistics. */
+    private long inserted;
+    private long refreshStatisticsAt = FIRST_STATISTICS_REFRESH;
+    private static final long FIRST_STATISTICS_REFRESH = 1_000;
     private ChangeFeed feed;
     private volatile Phase phase = Phase.NEW;
 
@@ -141,6 +145,7 @@ public final class JdbcTaskStore implements TaskStore {
                 }
                 dialect.commit(connection);
                 announce(effects);
+                afterInserts(connection, ops);
                 return results;
             } catch (SQLException e) {
                 rollbackQuietly(connection, e);
@@ -152,6 +157,25 @@ public final class JdbcTaskStore implements TaskStore {
                 rollbackQuietly(connection, e);
                 throw e;
             }
+        }
+    }
+
+    /** Refreshes statistics when the inserted count doubled (1,000, 2,000, 4,000 … tasks), on the writer thread. */
+    private void afterInserts(Connection connection, List<Op> ops) {
+        for (Op op : ops) {
+            if (op instanceof InsertOp insert) {
+                inserted += insert.tasks.size();
+            }
+        }
+        if (inserted < refreshStatisticsAt) {
+            return;
+        }
+        refreshStatisticsAt = inserted * 2;
+        try {
+            dialect.refreshStatistics(connection);
+        } catch (SQLException e) { // only an optimization: the next milestone tries again
+            rollbackQuietly(connection, e);
+            LOG.debug("could not refresh the task store's statistics", e);
         }
     }
 

@@ -318,6 +318,18 @@ final class PostgresDialect extends Dialect {
         return ended;
     }
 
+    /**
+     * A hot table that grew from empty faster than autovacuum analyzes it looks tiny to the planner, which then
+     * sorts every queued row for each claim instead of reading the claim index in order (measured: 240 ms instead
+     * of 0.3 ms at 240,000 queued tasks). Once analyzed, estimates scale with the table's size, so the writer
+     * analyzes at a few growth milestones (see JdbcTaskStore) and autovacuum does the rest.
+     */
+    @Override
+    void refreshStatistics(Connection connection) throws SQLException {
+        execute(connection, "ANALYZE " + tables.task());
+        connection.commit();
+    }
+
     @Override
     boolean notifies() {
         return true;

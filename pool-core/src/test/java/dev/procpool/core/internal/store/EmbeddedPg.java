@@ -50,6 +50,7 @@ final class EmbeddedPg implements AutoCloseable {
                 .setPort(port)
                 .setServerConfig("synchronous_commit", "on")
                 .setServerConfig("fsync", "on")
+                .setServerConfig("log_min_duration_statement", System.getProperty("pg.slow", "-1"))
                 .start();
         if (dataSource == null) {
             dataSource = server.getPostgresDatabase();

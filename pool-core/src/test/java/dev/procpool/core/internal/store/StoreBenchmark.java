@@ -25,7 +25,9 @@ import java.util.function.Supplier;
  * (insert, claim, record) with submitters and an engine loop at once, on SQLite (FULL and NORMAL sync) and an
  * embedded PostgreSQL with synchronous commits.
  *
- * <p>{@code java -cp <test class path> dev.procpool.core.internal.store.StoreBenchmark [runs] [seconds]}
+ * <p>{@code java -cp <test class path> dev.procpool.core.internal.store.StoreBenchmark [runs] [seconds]}; for a
+ * diagnosis, {@code -Dbench.only=cycles2} or {@code -Dbench.only=lifecycle} runs one scenario, and {@code -Dpg.slow=30}
+ * makes PostgreSQL log statements slower than 30 ms (with {@code -Dorg.slf4j.simpleLogger.log.io.zonky=info}).
  */
 public final class StoreBenchmark {
     private static final AtomicInteger IDS = new AtomicInteger();
@@ -74,6 +76,12 @@ public final class StoreBenchmark {
     private static void suite(String name, Supplier<JdbcTaskStore> stores, int runs, double seconds)
             throws Exception {
         System.out.println("== " + name);
+        String only = System.getProperty("bench.only");
+        if (only != null) {
+            report(only, runs, () -> only.equals("cycles2") ? cycles(stores, 2, true, seconds)
+                    : lifecycle(stores, 16, seconds));
+            return;
+        }
         report("insert, 1 caller, 1 task per call (a transaction per task)", runs,
                 () -> inserts(stores, 1, 1, seconds));
         report("insert, 16 callers, 1 task per call (group commit)", runs, () -> inserts(stores, 16, 1, seconds));
