@@ -39,6 +39,7 @@ public final class JdbcTaskStore implements TaskStore {
     private final Reads reads;
     private final OutcomeWatcher watcher;
     private final Writes writes;
+    private final Upkeep upkeep;
     private final ConnectionSlot.Factory connections;
     private final Ticker ticker;
     private final GroupCommit<Op> writer;
@@ -63,6 +64,7 @@ public final class JdbcTaskStore implements TaskStore {
         this.reads = new Reads(new ConnectionSlot("reader", connections, dialect, ticker), dialect, pool);
         this.watcher = new OutcomeWatcher(reads);
         this.writes = new Writes(dialect, pool, host);
+        this.upkeep = new Upkeep(writes, dialect, pool, host);
         this.writer = new GroupCommit<>(threads, "store-writer", dialect.settings.maxBatchTasks(), this::runBatch);
     }
 
@@ -361,14 +363,14 @@ public final class JdbcTaskStore implements TaskStore {
     public List<RescuedAttempt> rescueExpired(Instant now, RescueDecider decider) {
         Objects.requireNonNull(decider, "decider");
         return (List<RescuedAttempt>) write("rescuing expired leases",
-                effects -> writes.rescue(writerSlot, now, decider, effects));
+                effects -> upkeep.rescue(writerSlot, now, decider, effects));
     }
 
     @Override
     public CancelResult cancel(String taskId, Instant now) {
         Objects.requireNonNull(taskId, "taskId");
         return (CancelResult) write("cancelling task " + taskId,
-                effects -> writes.cancel(writerSlot, taskId, now, effects));
+                effects -> upkeep.cancel(writerSlot, taskId, now, effects));
     }
 
     @Override
@@ -402,19 +404,19 @@ public final class JdbcTaskStore implements TaskStore {
     public boolean redrive(String taskId, long rank, Instant now) {
         Objects.requireNonNull(taskId, "taskId");
         return (Boolean) write("redriving task " + taskId,
-                effects -> writes.redrive(writerSlot, taskId, rank, now, effects));
+                effects -> upkeep.redrive(writerSlot, taskId, rank, now, effects));
     }
 
     @Override
     public boolean removeDeadLetter(String taskId) {
         Objects.requireNonNull(taskId, "taskId");
         return (Integer) write("removing dead letter " + taskId,
-                effects -> writes.removeDeadLetters(writerSlot, taskId)) > 0;
+                effects -> upkeep.removeDeadLetters(writerSlot, taskId)) > 0;
     }
 
     @Override
     public int purgeDeadLetters() {
-        return (Integer) write("purging dead letters", effects -> writes.removeDeadLetters(writerSlot, null));
+        return (Integer) write("purging dead letters", effects -> upkeep.removeDeadLetters(writerSlot, null));
     }
 
     @Override
@@ -422,7 +424,7 @@ public final class JdbcTaskStore implements TaskStore {
         int total = 0;
         int step;
         do { // in steps, so that the writer never holds one long transaction for it
-            step = (Integer) write("purging expired tasks", effects -> writes.purgeStep(writerSlot, now));
+            step = (Integer) write("purging expired tasks", effects -> upkeep.purgeStep(writerSlot, now));
             total += step;
         } while (step == Writes.STEP);
         return total;
@@ -454,7 +456,7 @@ public final class JdbcTaskStore implements TaskStore {
         }
         try {
             write("releasing this host's leases", effects -> {
-                writes.release(writerSlot, clock.instant());
+                upkeep.release(writerSlot, clock.instant());
                 return null;
             });
         } catch (RuntimeException e) { // unreachable: its leases expire by themselves

@@ -29,6 +29,12 @@ public record NewTask(String id, String type, Set<String> requiredCapabilities, 
                       Instant submittedAt) {
     public NewTask {
         Objects.requireNonNull(id, "id");
+        if (id.isEmpty() || id.length() > TaskRequest.MAX_ID_LENGTH
+                || !id.chars().allMatch(c -> c > 0x20 && c < 0x7f)) {
+            // also what keeps ids safe in the space-separated notification payloads
+            throw new IllegalArgumentException("id must be 1 to " + TaskRequest.MAX_ID_LENGTH
+                    + " printable ASCII characters without spaces, was \"" + id + "\"");
+        }
         Objects.requireNonNull(type, "type");
         requiredCapabilities = Set.copyOf(requiredCapabilities);
         Objects.requireNonNull(payloadJson, "payloadJson");

@@ -23,7 +23,7 @@ final class OutcomeWatcher {
     CompletableFuture<StoredTask> await(String id) {
         CompletableFuture<StoredTask> end = watched.computeIfAbsent(id, key -> new CompletableFuture<>());
         CompletableFuture<StoredTask> copy = end.copy();
-        Optional<StoredTask> now = reads.find(id);
+        Optional<StoredTask> now = reads.find(id); // if this fails the watch stays: polls complete it later
         if (now.isEmpty()) {
             watched.remove(id, end);
             end.completeExceptionally(new NoSuchElementException("no task with id \"" + id + "\" in the store "

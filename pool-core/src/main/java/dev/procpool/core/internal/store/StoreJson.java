@@ -23,7 +23,7 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 final class StoreJson {
     private static final ObjectMapper MAPPER = new ObjectMapper();
-    /** Policies are few (the pool's default and a handful of others) and used by many tasks: write and read each once. */
+    /** Policies are few (the pool's default and a handful more) and used by many tasks: write and read each once. */
     private static final int MAX_CACHED = 256;
     private static final Map<RetryPolicy, String> WRITTEN = new ConcurrentHashMap<>();
     private static final Map<String, RetryPolicy> READ = new ConcurrentHashMap<>();

@@ -37,6 +37,8 @@ public final class TaskStores {
 
     /** The store's remaining choices. Not thread-safe. */
     public static final class Builder {
+        private static final java.util.regex.Pattern POOL_NAME =
+                java.util.regex.Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,63}");
         private final Path file;
         private final DataSource dataSource;
         private String pool = "procpool";
@@ -51,9 +53,17 @@ public final class TaskStores {
             this.dataSource = dataSource;
         }
 
-        /** The pool whose tasks the store holds; hosts with the same pool name share its queue. */
+        /**
+         * The pool whose tasks the store holds; hosts with the same pool name share its queue. 1 to 64 letters,
+         * digits, '.', '_' or '-' starting with a letter or digit, as a pool's name.
+         */
         public Builder pool(String pool) {
-            this.pool = Objects.requireNonNull(pool, "pool");
+            Objects.requireNonNull(pool, "pool");
+            if (!POOL_NAME.matcher(pool).matches()) {
+                throw new IllegalArgumentException("pool must be 1 to 64 letters, digits, '.', '_' or '-' starting "
+                        + "with a letter or digit, was \"" + pool + "\"");
+            }
+            this.pool = pool;
             return this;
         }
 

@@ -15,7 +15,8 @@ import java.util.stream.Stream;
 
 /**
  * A real PostgreSQL server from a Maven artifact, on a fixed data directory and port so that a test can stop it
- * and start it again under its clients (a database restart). Commits are synchronous and synced to disk, as in production.
+ * and start it again under its clients (a database restart). Commits are synchronous and synced to disk, as in
+ * production (the artifact's defaults turn both off).
  */
 final class EmbeddedPg implements AutoCloseable {
     private final Path dataDirectory;

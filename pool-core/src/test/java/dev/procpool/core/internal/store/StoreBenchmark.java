@@ -125,6 +125,7 @@ public final class StoreBenchmark {
                 }
                 store.insert(tasks);
                 done.addAndGet(perCall);
+                return true;
             });
             return done.get() * 1e9 / nanos;
         }
@@ -133,7 +134,7 @@ public final class StoreBenchmark {
     private static double cycles(Supplier<JdbcTaskStore> stores, int loops, boolean async, double seconds)
             throws Exception {
         try (JdbcTaskStore store = stores.get()) {
-            int ready = (int) Math.min(600_000, 40_000 * seconds * loops);
+            int ready = (int) Math.min(400_000, 60_000 * seconds * loops);
             List<NewTask> tasks = new ArrayList<>();
             for (int i = 0; i < ready; i++) {
                 tasks.add(task());
@@ -143,11 +144,14 @@ public final class StoreBenchmark {
                 }
             }
             AtomicLong done = new AtomicLong();
-            long nanos = run(loops, seconds, () -> {
+            AtomicLong claimedTotal = new AtomicLong();
+            long start = System.nanoTime();
+            run(loops, seconds, () -> {
                 List<ClaimedTask> claimed = store.claim(64, ServedWork.anything(), Instant.now()).tasks();
                 if (claimed.isEmpty()) {
-                    throw new IllegalStateException("ran out of queued tasks; queue more");
+                    return false; // all queued tasks claimed: the time so far is the measurement
                 }
+                claimedTotal.addAndGet(claimed.size());
                 Instant now = Instant.now();
                 List<AttemptEnd> ends = claimed.stream().map(c -> AttemptEnd.succeeded(c.lease(), "1", "w", 1,
                         Duration.ZERO, now)).toList();
@@ -157,7 +161,12 @@ public final class StoreBenchmark {
                     store.record(ends);
                     done.addAndGet(claimed.size());
                 }
+                return true;
             });
+            while (done.get() < claimedTotal.get()) { // until the last record committed
+                Thread.sleep(1);
+            }
+            long nanos = System.nanoTime() - start;
             return done.get() * 1e9 / nanos;
         }
     }
@@ -178,12 +187,16 @@ public final class StoreBenchmark {
                 } else {
                     store.insert(List.of(task()));
                 }
+                return true;
             });
             return ended.get() * 1e9 / nanos;
         }
     }
 
-    /** Runs {@code body} in a loop on {@code threads} threads (named ...-0, ...-1) for the given time. */
+    /**
+     * Runs {@code body} in a loop on {@code threads} threads (named ...-0, ...-1) for the given time, or until one
+     * returns false; returns the time taken, up to the moment the last record committed.
+     */
     private static long run(int threads, double seconds, Body body) throws Exception {
         ExecutorService pool = Executors.newFixedThreadPool(threads, new java.util.concurrent.ThreadFactory() {
             private final AtomicInteger n = new AtomicInteger();
@@ -199,12 +212,17 @@ public final class StoreBenchmark {
         for (int i = 0; i < threads; i++) {
             futures.add(pool.submit(() -> {
                 while (!stop.get()) {
-                    body.run();
+                    if (!body.run()) {
+                        stop.set(true);
+                    }
                 }
                 return null;
             }));
         }
-        Thread.sleep((long) (seconds * 1000));
+        long deadline = start + (long) (seconds * 1e9);
+        while (!stop.get() && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
         stop.set(true);
         for (Future<Object> future : futures) {
             future.get();
@@ -215,6 +233,7 @@ public final class StoreBenchmark {
     }
 
     private interface Body {
-        void run() throws Exception;
+        /** One step; false when there is nothing left to do. */
+        boolean run() throws Exception;
     }
 }

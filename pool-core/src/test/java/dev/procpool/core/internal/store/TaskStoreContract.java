@@ -254,8 +254,9 @@ interface TaskStoreContract extends StoreFixture {
                 Tasks.withPolicy("d3", once)));
         List<ClaimedTask> claimed = store.claim(3, ServedWork.anything(), at(0)).tasks();
         for (ClaimedTask c : claimed) {
+            Instant endedAt = at(Long.parseLong(c.id().substring(1)));
             store.record(List.of(AttemptEnd.ended(c.lease(), TaskState.DEAD_LETTERED,
-                    Tasks.failure(1, FailureReason.HANDLER_ERROR), "gave up", at(Long.parseLong(c.id().substring(1))))));
+                    Tasks.failure(1, FailureReason.HANDLER_ERROR), "gave up", endedAt)));
         }
         assertEquals(List.of("d1", "d2", "d3"), store.deadLetters(0, 10).stream().map(StoredTask::id).toList());
         assertEquals(List.of("d2"), store.deadLetters(1, 1).stream().map(StoredTask::id).toList());
