@@ -47,8 +47,8 @@ final class PostgresDialect extends Dialect {
         connection.setNetworkTimeout(Runnable::run, (int) Math.min(Integer.MAX_VALUE,
                 settings.networkTimeout().toMillis()));
         // A host paused inside a transaction (a long GC, SIGSTOP) would hold its row locks, and SKIP LOCKED would
-        // hide those rows from every rescuer. The server ends such a session soon after, releasing the locks
-        // before the leases expire (the paused host reconnects when it wakes).
+        // hide those rows from every rescuer. The server ends such a session after half the lease timeout (at
+        // least 1 s), releasing the locks; the paused host reconnects when it wakes.
         long idleMillis = Math.max(1_000, settings.leaseTimeout().toMillis() / 2);
         execute(connection, "SET idle_in_transaction_session_timeout = " + idleMillis);
         connection.setAutoCommit(!role.equals("writer"));
