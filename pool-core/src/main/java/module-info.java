@@ -9,6 +9,7 @@ module dev.procpool.core {
     requires transitive micrometer.core;
     requires com.fasterxml.jackson.databind;
     requires org.slf4j;
+    requires java.sql;
 
     exports dev.procpool.core.metrics;
     exports dev.procpool.core.testing;

@@ -31,5 +31,12 @@ public enum FailureReason {
     /** The task was cancelled by the caller or by {@link WorkerPool#shutdownNow()}. */
     CANCELLED,
     /** The pool refused the task (queue full or shut down). */
-    REJECTED
+    REJECTED,
+    /**
+     * The host running the attempt stopped renewing its lease (it crashed, was killed, lost the network or paused
+     * past the lease timeout), so another host, or the same one restarted, closed the attempt and took the task
+     * over. Only a durable task store produces it. The attempt counts: a task that keeps killing its host ends in
+     * the dead-letter queue.
+     */
+    HOST_LOST
 }
