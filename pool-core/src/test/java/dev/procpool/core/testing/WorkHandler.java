@@ -1,0 +1,39 @@
+package dev.procpool.core.testing;
+
+import dev.procpool.TaskContext;
+import dev.procpool.TaskHandler;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The task of the durable-store fault tests: {@code work} takes {@code {"n": n, "ms": ms, "gate": path?}}, waits
+ * until the gate file exists (if one is named; at most a minute), works for {@code ms} milliseconds, and answers
+ * {@code {"n", "square", "pid", "attempt"}}, so that a result proves which task it belongs to, and where and in which
+ * attempt it ran.
+ */
+public final class WorkHandler implements TaskHandler {
+    @Override
+    public Set<String> taskTypes() {
+        return Set.of("work");
+    }
+
+    @Override
+    public Object handle(TaskContext context) throws Exception {
+        Map<?, ?> payload = context.payload(Map.class);
+        long n = ((Number) payload.get("n")).longValue();
+        Object gate = payload.get("gate");
+        long giveUp = System.nanoTime() + 60_000_000_000L;
+        while (gate != null && !Files.exists(Path.of(gate.toString())) && System.nanoTime() < giveUp
+                && !context.isCancelled()) {
+            Thread.sleep(5); // the task's behaviour: it holds its worker until the test opens the gate
+        }
+        Object ms = payload.get("ms");
+        if (ms != null) {
+            Thread.sleep(((Number) ms).longValue());
+        }
+        return Map.of("n", n, "square", n * n, "pid", ProcessHandle.current().pid(), "attempt", context.attempt());
+    }
+}
