@@ -40,8 +40,9 @@ import java.util.stream.Collectors;
  * completed (ok: the result of the very task); {@code SNAPSHOT key=value…}; {@code REJECTED <kind> <message>} or
  * {@code ACCEPTED <id>} for a {@code TRY}; {@code CLOSED}. Commands:
  * <ul>
- *     <li>{@code SUBMIT <id prefix> <from> <to> <ms> [gate file]}: tasks {@code <prefix>-<i>} for i in [from, to),
- *     each {@code work} of {@code ms}, submitted one by one from 8 threads (their commits are shared);</li>
+ *     <li>{@code SUBMIT <id prefix> <from> <to> <ms> [gate=<file>] [firstAttemptGate=<file>]}: tasks
+ *     {@code <prefix>-<i>} for i in [from, to), each {@code work} of {@code ms} ({@link WorkHandler}), submitted one
+ *     by one from 8 threads (their commits are shared);</li>
  *     <li>{@code TRY <id> <payload characters>}: one task with a payload that big, answered at once;</li>
  *     <li>{@code SNAPSHOT}, {@code CLOSE}. The host closes its pool and exits when stdin ends.</li>
  * </ul>
@@ -115,7 +116,11 @@ public final class DurableHostMain {
         int from = Integer.parseInt(words[2]);
         int to = Integer.parseInt(words[3]);
         long ms = Long.parseLong(words[4]);
-        String gate = words.length > 5 ? words[5] : null;
+        Map<String, Object> gates = new HashMap<>();
+        for (int w = 5; w < words.length; w++) {
+            String[] pair = words[w].split("=", 2);
+            gates.put(pair[0], pair[1]);
+        }
         Map<Integer, TaskHandle> handles = new LinkedHashMap<>();
         List<Future<Map<Integer, TaskHandle>>> parts = new ArrayList<>();
         for (int s = 0; s < SUBMITTERS; s++) {
@@ -123,10 +128,9 @@ public final class DurableHostMain {
             parts.add(submitters.submit(() -> {
                 Map<Integer, TaskHandle> mine = new LinkedHashMap<>();
                 for (int i = first; i < to; i += SUBMITTERS) {
-                    Map<String, Object> payload = new HashMap<>(Map.of("n", i, "ms", ms));
-                    if (gate != null) {
-                        payload.put("gate", gate);
-                    }
+                    Map<String, Object> payload = new HashMap<>(gates);
+                    payload.put("n", i);
+                    payload.put("ms", ms);
                     mine.put(i, pool.submitTask(TaskRequest.of("work", payload).withId(prefix + "-" + i)));
                 }
                 return mine;

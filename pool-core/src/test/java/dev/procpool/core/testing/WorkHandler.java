@@ -9,8 +9,9 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * The task of the durable-store fault tests: {@code work} takes {@code {"n": n, "ms": ms, "gate": path?}}, waits
- * until the gate file exists (if one is named; at most a minute), works for {@code ms} milliseconds, and answers
+ * The task of the durable-store fault tests: {@code work} takes {@code {"n": n, "ms": ms, "gate": path?,
+ * "firstAttemptGate": path?}}, waits until the gate file exists (if one is named; the first-attempt gate holds only
+ * attempt 1; at most a minute, or until cancelled), works for {@code ms} milliseconds, and answers
  * {@code {"n", "square", "pid", "attempt"}}, so that a result proves which task it belongs to, and where and in which
  * attempt it ran.
  */
@@ -25,6 +26,9 @@ public final class WorkHandler implements TaskHandler {
         Map<?, ?> payload = context.payload(Map.class);
         long n = ((Number) payload.get("n")).longValue();
         Object gate = payload.get("gate");
+        if (gate == null && context.attempt() == 1) {
+            gate = payload.get("firstAttemptGate");
+        }
         long giveUp = System.nanoTime() + 60_000_000_000L;
         while (gate != null && !Files.exists(Path.of(gate.toString())) && System.nanoTime() < giveUp
                 && !context.isCancelled()) {
