@@ -40,9 +40,9 @@ import java.util.stream.Collectors;
  * completed (ok: the result of the very task); {@code SNAPSHOT key=value…}; {@code REJECTED <kind> <message>} or
  * {@code ACCEPTED <id>} for a {@code TRY}; {@code CLOSED}. Commands:
  * <ul>
- *     <li>{@code SUBMIT <id prefix> <from> <to> <ms> [gate=<file>] [firstAttemptGate=<file>]}: tasks
+ *     <li>{@code SUBMIT <id prefix> <from> <to> <ms> [key=value…]}: tasks
  *     {@code <prefix>-<i>} for i in [from, to), each {@code work} of {@code ms} ({@link WorkHandler}), submitted one
- *     by one from 8 threads (their commits are shared);</li>
+ *     by one from 8 threads (their commits are shared); the {@code key=value} words (gates) join the payload;</li>
  *     <li>{@code TRY <id> <payload characters>}: one task with a payload that big, answered at once;</li>
  *     <li>{@code SNAPSHOT}, {@code CLOSE}. The host closes its pool and exits when stdin ends.</li>
  * </ul>
@@ -116,10 +116,10 @@ public final class DurableHostMain {
         int from = Integer.parseInt(words[2]);
         int to = Integer.parseInt(words[3]);
         long ms = Long.parseLong(words[4]);
-        Map<String, Object> gates = new HashMap<>();
+        Map<String, Object> extra = new HashMap<>();
         for (int w = 5; w < words.length; w++) {
             String[] pair = words[w].split("=", 2);
-            gates.put(pair[0], pair[1]);
+            extra.put(pair[0], pair[1]);
         }
         Map<Integer, TaskHandle> handles = new LinkedHashMap<>();
         List<Future<Map<Integer, TaskHandle>>> parts = new ArrayList<>();
@@ -128,7 +128,7 @@ public final class DurableHostMain {
             parts.add(submitters.submit(() -> {
                 Map<Integer, TaskHandle> mine = new LinkedHashMap<>();
                 for (int i = first; i < to; i += SUBMITTERS) {
-                    Map<String, Object> payload = new HashMap<>(gates);
+                    Map<String, Object> payload = new HashMap<>(extra);
                     payload.put("n", i);
                     payload.put("ms", ms);
                     mine.put(i, pool.submitTask(TaskRequest.of("work", payload).withId(prefix + "-" + i)));

@@ -10,8 +10,10 @@ import java.util.Set;
 
 /**
  * The task of the durable-store fault tests: {@code work} takes {@code {"n": n, "ms": ms, "gate": path?,
- * "firstAttemptGate": path?}}, waits until the gate file exists (if one is named; the first-attempt gate holds only
- * attempt 1; at most a minute, or until cancelled), works for {@code ms} milliseconds, and answers
+ * "firstAttemptGate": path?, "laterAttemptsGate": path?, "doneDir": path?}}, waits until its gate file exists (if
+ * one is named: {@code gate} holds every attempt, the others attempt 1 or the later ones; at most a minute, or until
+ * cancelled), works for {@code ms} milliseconds, writes {@code <doneDir>/<task id>-<attempt>} (so a test sees that a
+ * worker answered even when its host cannot), and answers
  * {@code {"n", "square", "pid", "attempt"}}, so that a result proves which task it belongs to, and where and in which
  * attempt it ran.
  */
@@ -26,8 +28,8 @@ public final class WorkHandler implements TaskHandler {
         Map<?, ?> payload = context.payload(Map.class);
         long n = ((Number) payload.get("n")).longValue();
         Object gate = payload.get("gate");
-        if (gate == null && context.attempt() == 1) {
-            gate = payload.get("firstAttemptGate");
+        if (gate == null) {
+            gate = payload.get(context.attempt() == 1 ? "firstAttemptGate" : "laterAttemptsGate");
         }
         long giveUp = System.nanoTime() + 60_000_000_000L;
         while (gate != null && !Files.exists(Path.of(gate.toString())) && System.nanoTime() < giveUp
@@ -37,6 +39,10 @@ public final class WorkHandler implements TaskHandler {
         Object ms = payload.get("ms");
         if (ms != null) {
             Thread.sleep(((Number) ms).longValue());
+        }
+        Object done = payload.get("doneDir");
+        if (done != null) {
+            Files.writeString(Path.of(done.toString(), context.taskId() + "-" + context.attempt()), "answered");
         }
         return Map.of("n", n, "square", n * n, "pid", ProcessHandle.current().pid(), "attempt", context.attempt());
     }

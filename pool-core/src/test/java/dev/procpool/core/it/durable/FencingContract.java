@@ -21,9 +21,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Fencing between host JVMs: a host stopped with SIGSTOP while its workers run two tasks loses its leases after the
- * lease timeout, another host rescues the tasks and runs them to the end, and when the stopped host is continued
- * (SIGCONT) its workers' late answers are discarded and counted: each task keeps one terminal outcome, the second
- * host's. On each store ({@link FencingSqliteIT}, {@link FencingPostgresIT}).
+ * lease timeout (rescued within the lease timeout + 1 s), another host rescues the tasks and runs them again, and
+ * when the stopped host is continued (SIGCONT) its workers' late answers, one read while the other host still runs
+ * the task and one that comes after the woken host saw its lease lost, are discarded and counted: each task keeps
+ * one terminal outcome, the second host's. On each store ({@link FencingSqliteIT}, {@link FencingPostgresIT}).
  */
 abstract class FencingContract {
     static final long LEASE_MILLIS = 3_000;
@@ -48,18 +49,22 @@ abstract class FencingContract {
     void aHostStoppedPastItsLeaseLosesItsTasksAndItsLateAnswersAreDiscardedAndCounted() throws Exception {
         StoreSite site = site();
         StoreTables tables = site.tables("fence");
-        Path gate = dir.resolve("gate");
+        Path sleeperGate = dir.resolve("sleeper-gate");
+        Path survivorGate = dir.resolve("survivor-gate");
         Path never = dir.resolve("never-opened");
+        Path answered = Files.createDirectories(dir.resolve("answered"));
         // the stopped host must not take its own workers for hung when it wakes up: a long heartbeat timeout
         try (HostProcess sleeper = HostProcess.start("sleeper", dir, site.hostArgs("fence", LEASE_MILLIS, 2,
                 "heartbeatTimeout=60000"))) {
             sleeper.expect("READY", Duration.ofMinutes(2));
-            // f-0 holds its worker until the gate opens, in every attempt: the stopped host's worker answers
-            // while its host sleeps, and the host reads the answer when it wakes up. f-1 holds the stopped host's
-            // worker until cancelled (its first attempt only): that answer comes after the host saw its lease lost.
-            sleeper.send("SUBMIT f 0 1 0 gate=" + gate);
+            // f-0: its first attempt answers while its host sleeps (the host reads the answer when it wakes up),
+            // and the answer arrives while the other host still runs the task: the store's fence must refuse it.
+            // f-1: its first attempt holds the worker until cancelled, so its answer comes after the woken host
+            // saw its lease lost. Each task runs its later attempts as the test lets it.
+            sleeper.send("SUBMIT f 0 1 0 firstAttemptGate=" + sleeperGate + " laterAttemptsGate=" + survivorGate
+                    + " doneDir=" + answered);
             sleeper.expect("SUBMITTED", Duration.ofMinutes(1));
-            sleeper.send("SUBMIT f 1 2 0 firstAttemptGate=" + never);
+            sleeper.send("SUBMIT f 1 2 0 firstAttemptGate=" + never + " doneDir=" + answered);
             sleeper.expect("SUBMITTED", Duration.ofMinutes(1));
             String sleeperName = tables.hostNames().get(sleeper.pid());
             await().atMost(Duration.ofMinutes(1)).until(() -> tables.runningByOwner()
@@ -90,11 +95,10 @@ abstract class FencingContract {
                             + "host stopped; the lease timeout is " + LEASE_MILLIS + " ms");
                 }
 
-                // both hosts' workers answer f-0; only the survivor is awake to record its answer
-                Files.writeString(gate, "open");
-                await().atMost(Duration.ofSeconds(30)).until(() -> tables.ended() == 2);
-                assertEquals(Map.of("f-0", survivorName, "f-1", survivorName), tables.finalHosts());
-
+                // the stopped host's worker answers f-0; its host reads the answer once continued, while the
+                // survivor still runs f-0: the late answer is refused, the task stays the survivor's
+                Files.writeString(sleeperGate, "open");
+                await().atMost(Duration.ofSeconds(30)).until(() -> Files.exists(answered.resolve("f-0-1")));
                 sleeper.signal("CONT");
                 AtomicReference<String> snapshot = new AtomicReference<>();
                 try {
@@ -108,7 +112,14 @@ abstract class FencingContract {
                     throw new AssertionError("the woken host did not count its 2 late answers as fenced: "
                             + snapshot.get() + "; its log ends with:\n" + sleeper.logTail(20), e);
                 }
+                assertTrue(Files.exists(answered.resolve("f-1-1")), "the woken host stopped its f-1 attempt");
                 assertTrue(sleeper.log().contains("its answer is discarded"), sleeper.logTail(30));
+                assertEquals(Set.of("f-0"), tables.runningByOwner().get(survivorName), "f-0 is still the "
+                        + "survivor's: " + tables.finalHosts());
+                assertEquals(1, tables.ended());
+
+                Files.writeString(survivorGate, "open");
+                await().atMost(Duration.ofSeconds(30)).until(() -> tables.ended() == 2);
 
                 // one terminal outcome per task, the survivor's, and nothing of the late answers
                 assertEquals(2, tables.number("COUNT(*)", "ended", "AND state = 'SUCCEEDED' AND attempt = 2"));
