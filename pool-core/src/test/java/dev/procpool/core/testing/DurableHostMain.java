@@ -33,7 +33,8 @@ import java.util.stream.Collectors;
  *
  * <p>Arguments are {@code key=value}: {@code store=sqlite:<file>} or {@code store=postgres:<jdbc url>},
  * {@code prefix=<table prefix>}, {@code pool=<name>}, {@code lease=<ms>}, {@code workers=<n>}, and optionally
- * {@code heartbeatTimeout=<ms>} and {@code spawn=true} (a worker starts a child process before the host is ready).
+ * {@code heartbeatTimeout=<ms>}, {@code spawn=true} (a worker starts a child process before the host is ready) and
+ * {@code handlers=test} (workers without {@link WorkHandler}: the host cannot run {@code work} tasks).
  *
  * <p>Lines it prints: {@code READY <pid> workers=<pids> child=<pid|->}; {@code SUBMITTED <n> rejected=<n>} once the
  * tasks of a {@code SUBMIT} are durable, then {@code RESULTS ok=<n> wrong=<n> failed=<n>} once each of their handles
@@ -105,7 +106,8 @@ public final class DurableHostMain {
                 .withLeaseTimeout(Duration.ofMillis(Long.parseLong(options.get("lease"))));
         return WorkerPool.builder().name(options.get("pool")).taskStore(durable)
                 .workers(Integer.parseInt(options.get("workers")))
-                .worker(TestPools.javaWorker(TestHandler.class, WorkHandler.class))
+                .worker(options.getOrDefault("handlers", "all").equals("test") ? TestPools.javaWorker(TestHandler.class)
+                        : TestPools.javaWorker(TestHandler.class, WorkHandler.class))
                 .heartbeatInterval(Duration.ofMillis(500))
                 .heartbeatTimeout(Duration.ofMillis(Long.parseLong(options.getOrDefault("heartbeatTimeout", "10000"))));
     }

@@ -10,9 +10,9 @@ import java.util.Set;
 
 /**
  * The task of the durable-store fault tests: {@code work} takes {@code {"n": n, "ms": ms, "gate": path?,
- * "firstAttemptGate": path?, "laterAttemptsGate": path?, "doneDir": path?}}, waits until its gate file exists (if
- * one is named: {@code gate} holds every attempt, the others attempt 1 or the later ones; at most a minute, or until
- * cancelled), works for {@code ms} milliseconds, writes {@code <doneDir>/<task id>-<attempt>} (so a test sees that a
+ * "firstAttemptGate": path?, "laterAttemptsGate": path?, "ignoreCancel": bool?, "doneDir": path?}}, waits until its
+ * gate file exists (if one is named: {@code gate} holds every attempt, the others attempt 1 or the later ones; at most
+ * a minute, or until cancelled unless it ignores cancels), works for {@code ms} milliseconds, writes {@code <doneDir>/<task id>-<attempt>} (so a test sees that a
  * worker answered even when its host cannot), and answers
  * {@code {"n", "square", "pid", "attempt"}}, so that a result proves which task it belongs to, and where and in which
  * attempt it ran.
@@ -32,8 +32,9 @@ public final class WorkHandler implements TaskHandler {
             gate = payload.get(context.attempt() == 1 ? "firstAttemptGate" : "laterAttemptsGate");
         }
         long giveUp = System.nanoTime() + 60_000_000_000L;
+        boolean hearsCancel = !"true".equals(String.valueOf(payload.get("ignoreCancel")));
         while (gate != null && !Files.exists(Path.of(gate.toString())) && System.nanoTime() < giveUp
-                && !context.isCancelled()) {
+                && !(hearsCancel && context.isCancelled())) {
             Thread.sleep(5); // the task's behaviour: it holds its worker until the test opens the gate
         }
         Object ms = payload.get("ms");

@@ -131,4 +131,61 @@ abstract class FencingContract {
             }
         }
     }
+
+    /**
+     * A host that lost its lease on a task it submitted, and claims the task again when it wakes up (no other host
+     * could run it), while its worker still runs the first attempt (a handler that does not stop when cancelled):
+     * the first attempt's answer is late, and must not become the outcome of the second attempt.
+     */
+    @Test
+    void anAnswerOfALostAttemptIsNotTakenForTheAttemptThatReplacedItOnTheSameHost() throws Exception {
+        StoreSite site = site();
+        StoreTables tables = site.tables("fence");
+        Path firstGate = dir.resolve("first-gate");
+        Path laterGate = dir.resolve("later-gate");
+        Path answered = Files.createDirectories(dir.resolve("answered"));
+        try (HostProcess sleeper = HostProcess.start("sleeper", dir, site.hostArgs("fence", LEASE_MILLIS, 2,
+                "heartbeatTimeout=60000"))) {
+            sleeper.expect("READY", Duration.ofMinutes(2));
+            sleeper.send("SUBMIT f 0 1 0 firstAttemptGate=" + firstGate + " laterAttemptsGate=" + laterGate
+                    + " ignoreCancel=true doneDir=" + answered);
+            sleeper.expect("SUBMITTED", Duration.ofMinutes(1));
+            String sleeperName = tables.hostNames().get(sleeper.pid());
+            await().atMost(Duration.ofMinutes(1)).until(() -> tables.describe("f-0")
+                    .equals("RUNNING 1 " + sleeperName));
+
+            // the rescuer's workers cannot run the task: it rescues the attempt, and the task waits for a host
+            try (HostProcess rescuer = HostProcess.start("rescuer", dir, site.hostArgs("fence", LEASE_MILLIS, 1,
+                    "handlers=test"))) {
+                rescuer.expect("READY", Duration.ofMinutes(2));
+                stop(sleeper, site);
+                await().atMost(Duration.ofSeconds(30)).until(() -> tables.describe("f-0").startsWith("QUEUED 1 ")
+                        && tables.failedAttempts().size() == 1);
+
+                // woken, the host learns its lease is lost and claims the task again: attempt 2 on its other worker
+                sleeper.signal("CONT");
+                await().atMost(Duration.ofSeconds(30)).until(() -> tables.describe("f-0")
+                        .equals("RUNNING 2 " + sleeperName));
+
+                // the first attempt answers now, while the second runs
+                Files.writeString(firstGate, "open");
+                await().atMost(Duration.ofSeconds(30)).until(() -> Files.exists(answered.resolve("f-0-1")));
+                AtomicReference<String> snapshot = new AtomicReference<>();
+                await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(200)).until(() -> {
+                    sleeper.send("SNAPSHOT");
+                    snapshot.set(sleeper.expect("SNAPSHOT", Duration.ofSeconds(10)).get("fenced"));
+                    return !tables.describe("f-0").startsWith("RUNNING") || snapshot.get().equals("1");
+                });
+                assertEquals("RUNNING 2 " + sleeperName, tables.describe("f-0"), "the late answer of attempt 1 "
+                        + "ended the task");
+
+                Files.writeString(laterGate, "open");
+                await().atMost(Duration.ofSeconds(30)).until(() -> tables.ended() == 1);
+                String ended = tables.describe("f-0");
+                assertTrue(ended.startsWith("SUCCEEDED 2 " + sleeperName + " ") && ended.contains("\"attempt\":2"),
+                        "the outcome is attempt 2's answer: " + ended);
+                assertEquals("1", snapshot.get(), "the late answer was counted");
+            }
+        }
+    }
 }

@@ -124,6 +124,29 @@ final class StoreTables {
         return names;
     }
 
+    /** A task's row as {@code "<state> <attempt> <lease owner>"}, from the task table, else the ended one. */
+    String describe(String id) throws SQLException {
+        try (Connection c = connections.open();
+             PreparedStatement live = c.prepareStatement("SELECT state, attempt, lease_owner FROM " + prefix + "task "
+                     + "WHERE pool = ? AND id = ?");
+             PreparedStatement ended = c.prepareStatement("SELECT state, attempt, host, result FROM " + prefix
+                     + "ended WHERE pool = ? AND id = ?")) {
+            live.setString(1, pool);
+            live.setString(2, id);
+            try (ResultSet rows = live.executeQuery()) {
+                if (rows.next()) {
+                    return rows.getString(1) + " " + rows.getInt(2) + " " + rows.getString(3);
+                }
+            }
+            ended.setString(1, pool);
+            ended.setString(2, id);
+            try (ResultSet rows = ended.executeQuery()) {
+                return rows.next() ? rows.getString(1) + " " + rows.getInt(2) + " " + rows.getString(3) + " "
+                        + rows.getString(4) : "MISSING";
+            }
+        }
+    }
+
     /** Runs a statement on the database (test set-up only). */
     void execute(String sql) throws SQLException {
         try (Connection c = connections.open(); Statement s = c.createStatement()) {
