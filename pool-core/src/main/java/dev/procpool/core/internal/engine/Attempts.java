@@ -111,6 +111,10 @@ final class Attempts {
         long now = ctx.now();
         worker.process.consumedUpTo(task.frameEnd);
         worker.tasksServed++;
+        // the worker's time on this task: from its previous answer if the task waited behind it, else from dispatch
+        long service = now - Math.max(task.dispatchedAt, worker.lastAnswerAt);
+        worker.lastAnswerAt = now;
+        counters.serviceNanos = counters.serviceNanos == 0 ? service : (counters.serviceNanos * 15 + service) / 16;
         release(task, worker);
         if (task.state.isTerminal()) {
             return true; // cancelled while it ran: the answer only frees the slot

@@ -64,7 +64,7 @@ final class DurableTasks implements StoreEnds, StoreEvents, AutoCloseable {
     private static final long PURGE_EVERY_NANOS = TimeUnit.HOURS.toNanos(1);
     private static final long VIEW_EVERY_NANOS = TimeUnit.SECONDS.toNanos(2);
     private static final long MAX_BACKOFF_NANOS = TimeUnit.SECONDS.toNanos(5);
-    private static final int MAX_AHEAD = 256;
+    private static final int MAX_AHEAD = 1024;
 
     private final PoolConfig config;
     private final TaskStore.Durable settings;
@@ -336,17 +336,12 @@ final class DurableTasks implements StoreEnds, StoreEvents, AutoCloseable {
     }
 
     /**
-     * How many tasks to keep waiting here beyond the free slots: enough to keep the workers busy while the next claim
-     * travels (its round trip over the mean task time, per worker slot), at least one per slot for tiny tasks, none
-     * for tasks far longer than a claim, so that long tasks stay in the store where an idle host can take them.
+     * How many tasks to keep waiting here beyond the free slots: what the workers can take while two claims travel
+     * (the claim's round trip, smoothed, twice), so that they do not idle between claims. Next to none for tasks far
+     * longer than a claim: those stay in the store, where an idle host can take them.
      */
     private int ahead() {
-        long run = link.meanRunNanos();
-        if (run == 0) {
-            return 0;
-        }
-        long perSlot = claimNanos / Math.max(1, run);
-        return (int) Math.min(MAX_AHEAD, perSlot * Math.max(1, engine.connections().size()));
+        return (int) Math.min(MAX_AHEAD, link.tasksServedIn(2 * claimNanos));
     }
 
     // ------------------------------------------------------------------ recording
@@ -369,6 +364,8 @@ final class DurableTasks implements StoreEnds, StoreEvents, AutoCloseable {
                     failure.getMessage(), null, null, Duration.ZERO, 0, List.of(), null);
             end = AttemptEnd.ended(task.lease, state, attempt, failure.getMessage(), now);
         }
+        // this host completes the handle once its record commits: the store need not look the end up for it
+        store.unwatch(task.id);
         fx.quick(() -> record(task, end, state, outcome));
     }
 
@@ -411,6 +408,9 @@ final class DurableTasks implements StoreEnds, StoreEvents, AutoCloseable {
                         "cancelled while its attempt ended"));
                 case FENCED -> {
                     fenced.incrementAndGet();
+                    if (pending.get(task.id) == task) {
+                        watch(task); // its caller waits for the end the owning host records
+                    }
                     LOG.warn("task {}: attempt {} ended after this host lost its lease; its answer is discarded "
                             + "(another host owns the task)", task.id, end.lease().attempt());
                 }

@@ -190,8 +190,22 @@ final class StoreLink {
         });
     }
 
-    /** The mean run time of successful attempts so far, in nanoseconds; 0 before the first. */
-    long meanRunNanos() {
-        return engine.read(() -> counters.runs == 0 ? 0 : counters.runNanos / counters.runs);
+    /**
+     * How many tasks this host's workers take in {@code nanos}: the ready workers' slots times how many tasks one
+     * slot serves in that time (from its recent time per task; none before the first answer).
+     */
+    double tasksServedIn(long nanos) {
+        return engine.read(() -> {
+            if (counters.serviceNanos == 0) {
+                return 0.0;
+            }
+            int slots = 0;
+            for (WorkerRecord worker : supervisor.workers) {
+                if (worker.isReady() && worker.isActiveMember()) {
+                    slots += worker.maxConcurrency;
+                }
+            }
+            return (double) nanos / counters.serviceNanos * slots;
+        });
     }
 }

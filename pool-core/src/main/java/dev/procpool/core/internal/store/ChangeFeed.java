@@ -7,6 +7,8 @@ import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.time.Clock;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -34,12 +36,16 @@ final class ChangeFeed implements AutoCloseable {
     private final StoreEvents events;
     private final String pool;
     private final String hostName;
+    private final Clock clock;
     private final Thread thread;
     private volatile boolean closed;
     private volatile boolean listening;
+    /** When watched tasks were last looked up (or found not worth it); polls look back a lease timeout beyond. */
+    private Instant lastPollAt = Instant.EPOCH;
 
     ChangeFeed(Dialect dialect, ConnectionSlot listener, Reads reads, OutcomeWatcher watcher, StoreEvents events,
-               String pool, String hostName, ThreadFactory threads) {
+               String pool, String hostName, Clock clock, ThreadFactory threads) {
+        this.clock = clock;
         this.dialect = dialect;
         this.listener = listener;
         this.reads = reads;
@@ -83,7 +89,7 @@ final class ChangeFeed implements AutoCloseable {
                     if (System.nanoTime() - lastSafetyPoll > SAFETY_POLL_NANOS) {
                         lastSafetyPoll = System.nanoTime();
                         Dialect.execute(listener.get(), "SELECT 1"); // a dead socket shows here, not in a wait
-                        watcher.pollAll();
+                        pollWatched();
                     }
                 } else {
                     sleep(pollNanos);
@@ -114,7 +120,24 @@ final class ChangeFeed implements AutoCloseable {
 
     private void catchUp() {
         safely(events::tasksAvailable);
-        watcher.pollAll();
+        pollWatched();
+    }
+
+    /**
+     * Looks up the watched tasks if another host may have ended some since the last look: one seen alive within a
+     * lease timeout of it (a live host is seen every heartbeat, a stopping one as it stops). Alone, this host learns
+     * of every end as it records it, and a poll of many watched tasks would only cost.
+     */
+    private void pollWatched() {
+        if (watcher.isEmpty()) {
+            return;
+        }
+        Instant now = clock.instant();
+        Instant since = lastPollAt.minus(dialect.settings.leaseTimeout());
+        if (reads.othersSeenSince(hostName, since)) {
+            watcher.pollAll();
+        }
+        lastPollAt = now;
     }
 
     private void handle(String payload) {

@@ -297,7 +297,7 @@ public final class JdbcTaskStore implements DurableStore {
         }
         writer.start(); // from here on only the writer thread uses the writer connection
         feed = new ChangeFeed(dialect, new ConnectionSlot("listener", connections, dialect, ticker), reads, watcher,
-                events, pool, host.name(), threads);
+                events, pool, host.name(), clock, threads);
         feed.start();
         phase = Phase.OPEN;
     }
