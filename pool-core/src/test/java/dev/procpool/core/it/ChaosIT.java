@@ -202,11 +202,13 @@ class ChaosIT {
             checkNoneAlive(treeProcesses, Duration.ofSeconds(15), problems);
 
             long seconds = Duration.ofNanos(System.nanoTime() - began).toSeconds();
-            String summary = String.format("chaos run: %d tasks in %d s on %d workers, a fault every %d ms (seed %d):"
-                            + " %s; faults: %d SIGKILL and %d SIGSTOP of workers, %d SIGKILL and %d SIGSTOP of their"
+            Map<Kind, Long> mix = plan.stream().collect(Collectors.groupingBy(t -> t.kind, () -> new EnumMap<>(
+                    Kind.class), Collectors.counting()));
+            String summary = String.format("chaos run: %d tasks %s in %d s on %d workers, a fault every %d ms (seed"
+                            + " %d): %s; faults: %d SIGKILL and %d SIGSTOP of workers, %d SIGKILL and %d SIGSTOP of their"
                             + " children, %d misses; %d zombies, %d worker restarts, %d retries, %d failed attempts"
-                            + " %s; %d processes started by tasks, none left",
-                    TASKS, seconds, WORKERS, FAULT_EVERY.toMillis(), SEED, tally, monkey.workerKills(),
+                            + " %s; %d processes started by tasks",
+                    TASKS, mix, seconds, WORKERS, FAULT_EVERY.toMillis(), SEED, tally, monkey.workerKills(),
                     monkey.workerStops(), monkey.childKills(), monkey.childStops(), monkey.misses(),
                     snapshot.performance().zombiesDetected(), snapshot.performance().restarts(),
                     snapshot.tasks().retried(), history.failedAttempts(), history.failuresByReason(),
@@ -215,7 +217,7 @@ class ChaosIT {
                 throw new AssertionError(problems.size() + " problems in the " + summary + ":\n  "
                         + String.join("\n  ", problems.subList(0, Math.min(40, problems.size()))));
             }
-            System.out.println(summary);
+            System.out.println(summary + "; 0 lost, 0 double outcomes, 0 processes left");
         } finally {
             monkey.stop();
             canceller.shutdownNow();
@@ -531,7 +533,10 @@ class ChaosIT {
                 .collect(Collectors.toMap(Map.Entry::getKey, Map.Entry::getValue));
     }
 
-    /** Waits until none of the processes (pid and start time) is alive; names those that are not. */
+    /**
+     * Waits until none of the processes (pid and start time) is alive; names those that are not, and kills them so
+     * that the next test starts clean.
+     */
     private static void checkNoneAlive(List<long[]> processes, Duration within, List<String> problems) {
         try {
             await("the processes the tasks started to have ended").atMost(within).pollInterval(Duration.ofMillis(50))
@@ -540,6 +545,8 @@ class ChaosIT {
             List<ProcStat> left = alive(processes);
             problems.add(left.size() + " of the " + processes.size() + " processes the tasks started outlived their "
                     + "workers and the pool, e.g. " + left.stream().limit(10).toList());
+            left.forEach(process -> ProcStat.read(process.pid()).filter(p -> p.startTicks() == process.startTicks())
+                    .flatMap(p -> ProcessHandle.of(p.pid())).ifPresent(ProcessHandle::destroyForcibly));
         }
     }
 
