@@ -13,7 +13,6 @@ import dev.procpool.TaskRequest;
 import dev.procpool.TaskResult;
 import dev.procpool.TaskState;
 import dev.procpool.TaskStore;
-import dev.procpool.core.internal.retry.RetryDecision;
 import dev.procpool.core.internal.store.AttemptEnd;
 import dev.procpool.core.internal.store.CancelResult;
 import dev.procpool.core.internal.store.ClaimResult;
@@ -22,8 +21,6 @@ import dev.procpool.core.internal.store.DurableStore;
 import dev.procpool.core.internal.store.InsertResult;
 import dev.procpool.core.internal.store.NewTask;
 import dev.procpool.core.internal.store.RecordOutcome;
-import dev.procpool.core.internal.store.RenewResult;
-import dev.procpool.core.internal.store.RescueDecider;
 import dev.procpool.core.internal.store.StoreEvents;
 import dev.procpool.core.internal.store.StoreSettings;
 import dev.procpool.core.internal.store.StoreUnavailableException;
@@ -73,10 +70,10 @@ final class DurableTasks implements StoreEnds, StoreEvents, AutoCloseable {
     private final EngineContext ctx;
     private final DurableStore store;
     private final Thread runner;
+    private final LeaseKeeper leases;
     /** Handles of this host on tasks not yet ended, by id: the records the engine runs when it claims them. */
     private final Map<String, TaskRecord> pending = new ConcurrentHashMap<>();
     private final AtomicLong fenced = new AtomicLong();
-    private final AtomicLong rescued = new AtomicLong();
     private final AtomicLong errors = new AtomicLong();
     private final AtomicLong deadLettered = new AtomicLong();
     private final StoredDeadLetters deadLetters;
@@ -99,6 +96,7 @@ final class DurableTasks implements StoreEnds, StoreEvents, AutoCloseable {
                 ? TaskStores.sqlite(settings.file().orElseThrow())
                 : TaskStores.postgres(settings.dataSource().orElseThrow());
         this.store = builder.pool(config.name()).settings(StoreSettings.of(settings)).threads(threads).build();
+        this.leases = new LeaseKeeper(store, link, ctx);
         this.deadLetters = new StoredDeadLetters(store, ctx.clock, task -> rank(task.priority(), ctx.clock.instant()),
                 id -> handle(id).orElseThrow(), deadLettered::get);
         this.runner = threads.newThread(this::run);
@@ -476,11 +474,11 @@ final class DurableTasks implements StoreEnds, StoreEvents, AutoCloseable {
             try {
                 now = System.nanoTime();
                 if (now - renewAt >= 0) {
-                    renew();
+                    leases.renew();
                     renewAt = now + renewEvery;
                 }
                 if (now - rescueAt >= 0) {
-                    rescue();
+                    leases.rescue(() -> closed);
                     rescueAt = now + rescueEvery;
                 }
                 if (now - purgeAt >= 0) {
@@ -517,44 +515,6 @@ final class DurableTasks implements StoreEnds, StoreEvents, AutoCloseable {
         }
     }
 
-    private void renew() {
-        long start = System.nanoTime();
-        RenewResult renewed = store.renew(ctx.clock.instant(), link.heldLeases());
-        ctx.trackers.storeCall("renew", System.nanoTime() - start, true);
-        if (!renewed.lost().isEmpty()) {
-            link.leasesLost(renewed.lost());
-        }
-        if (!renewed.cancelRequested().isEmpty()) {
-            link.cancelRequested(renewed.cancelRequested().stream().map(l -> l.taskId()).toList());
-        }
-    }
-
-    /** Rescues the attempts of lost hosts, deciding each task's fate by its own retry policy. */
-    private void rescue() {
-        RescueDecider decider = (attempt, now) -> {
-            RetryDecision decision = RetryDecision.after(attempt.retryPolicy(), FailureReason.HOST_LOST,
-                    attempt.lease().attempt(), true, true, ctx.random.getAsDouble());
-            String lost = "host " + attempt.leaseOwner() + " was lost during attempt " + attempt.lease().attempt();
-            return switch (decision.outcome()) {
-                case RETRY -> RescueDecider.Decision.retryAt(now.plusNanos(decision.delayNanos()));
-                case DEAD_LETTER -> RescueDecider.Decision.end(TaskState.DEAD_LETTERED, lost);
-                case FAIL -> RescueDecider.Decision.end(TaskState.FAILED, lost);
-            };
-        };
-        int batch;
-        do {
-            List<dev.procpool.core.internal.store.RescuedAttempt> done = store.rescueExpired(ctx.clock.instant(),
-                    decider);
-            batch = done.size();
-            rescued.addAndGet(batch);
-            for (var attempt : done) {
-                LOG.info("task {}: attempt {} of lost host {} closed (HOST_LOST); {}", attempt.lease().taskId(),
-                        attempt.lease().attempt(), attempt.leaseOwner(),
-                        attempt.outcome() == null ? "queued again" : "ended " + attempt.outcome());
-            }
-        } while (batch >= 100 && !closed);
-    }
-
     // ------------------------------------------------------------------ views and closing
 
     /** {@return "sqlite" or "postgresql"} */
@@ -563,7 +523,7 @@ final class DurableTasks implements StoreEnds, StoreEvents, AutoCloseable {
     }
 
     private PoolSnapshot.Store view() {
-        return new PoolSnapshot.Store(kind(), available, hosts, waiting, rescued.get(), fenced.get(), errors.get());
+        return new PoolSnapshot.Store(kind(), available, hosts, waiting, leases.rescued(), fenced.get(), errors.get());
     }
 
     /**
