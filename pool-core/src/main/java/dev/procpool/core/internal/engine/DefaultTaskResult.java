@@ -1,6 +1,6 @@
 package dev.procpool.core.internal.engine;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.procpool.PayloadCodec;
 import dev.procpool.ProcPoolException;
 import dev.procpool.TaskResult;
 
@@ -9,7 +9,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 
-/** A task's result; the JSON stays raw until the caller reads it. */
+/** A task's result; the JSON stays raw until the caller reads it, with the pool's payload codec. */
 final class DefaultTaskResult implements TaskResult {
     private final String taskId;
     private final String taskType;
@@ -21,10 +21,10 @@ final class DefaultTaskResult implements TaskResult {
     private final long queueNanos;
     private final long runNanos;
     private final List<String> output;
-    private final ObjectMapper mapper;
+    private final PayloadCodec payloads;
 
     DefaultTaskResult(String taskId, String taskType, byte[] json, String workerId, long workerPid, int attempt,
-                      long queueNanos, long runNanos, List<String> output, ObjectMapper mapper) {
+                      long queueNanos, long runNanos, List<String> output, PayloadCodec payloads) {
         this.taskId = taskId;
         this.taskType = taskType;
         this.json = json;
@@ -34,7 +34,7 @@ final class DefaultTaskResult implements TaskResult {
         this.queueNanos = queueNanos;
         this.runNanos = runNanos;
         this.output = output;
-        this.mapper = mapper;
+        this.payloads = payloads;
     }
 
     @Override
@@ -50,8 +50,8 @@ final class DefaultTaskResult implements TaskResult {
     @Override
     public <T> T as(Class<T> type) {
         try {
-            return mapper.readValue(json, type);
-        } catch (IOException e) {
+            return payloads.decode(json, type);
+        } catch (IOException | RuntimeException e) { // the codec may be the application's
             throw new ProcPoolException("the result of task " + taskId + " cannot be read as " + type.getName()
                     + ": " + e.getMessage(), e);
         }
