@@ -1,5 +1,10 @@
 package dev.procpool.core.internal.engine;
 
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.databind.JsonSerializable;
+import com.fasterxml.jackson.databind.SerializerProvider;
+import com.fasterxml.jackson.databind.jsontype.TypeSerializer;
+import com.fasterxml.jackson.databind.util.RawValue;
 import dev.procpool.PayloadCodec;
 import dev.procpool.ProcPoolException;
 import dev.procpool.TaskResult;
@@ -9,8 +14,11 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 
-/** A task's result; the JSON stays raw until the caller reads it, with the pool's payload codec. */
-final class DefaultTaskResult implements TaskResult {
+/**
+ * A task's result; the JSON stays raw until the caller reads it, with the pool's payload codec. It writes itself as
+ * JSON with any Jackson mapper, as the public records do ({@link #serialize}).
+ */
+final class DefaultTaskResult implements TaskResult, JsonSerializable {
     private final String taskId;
     private final String taskType;
     private final byte[] json;
@@ -90,6 +98,33 @@ final class DefaultTaskResult implements TaskResult {
     @Override
     public List<String> output() {
         return output;
+    }
+
+    /**
+     * Writes what {@link TaskResult} tells, the result as the JSON value itself, and the durations as the mapper
+     * writes a {@link Duration} (it needs {@code JavaTimeModule}, as the public records do). Without this a result
+     * would be an object with no properties, which Jackson refuses.
+     */
+    @Override
+    public void serialize(JsonGenerator gen, SerializerProvider serializers) throws IOException {
+        gen.writeStartObject(this);
+        gen.writeStringField("taskId", taskId);
+        gen.writeStringField("taskType", taskType);
+        serializers.defaultSerializeField("result", new RawValue(json()), gen);
+        gen.writeStringField("workerId", workerId);
+        gen.writeNumberField("workerPid", workerPid);
+        gen.writeNumberField("attempt", attempt);
+        serializers.defaultSerializeField("queueTime", queueTime(), gen);
+        serializers.defaultSerializeField("runTime", runTime(), gen);
+        serializers.defaultSerializeField("output", output, gen);
+        gen.writeEndObject();
+    }
+
+    /** No type information: a result is a value to read, never one to read back as a Java type. */
+    @Override
+    public void serializeWithType(JsonGenerator gen, SerializerProvider serializers, TypeSerializer typeSer)
+            throws IOException {
+        serialize(gen, serializers);
     }
 
     @Override
