@@ -1,7 +1,6 @@
 package dev.procpool.core.internal.protocol;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.ObjectReader;
 import com.fasterxml.jackson.databind.ObjectWriter;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.procpool.PayloadCodec;
@@ -9,12 +8,12 @@ import dev.procpool.PayloadCodec;
 import java.io.IOException;
 
 /**
- * A {@link PayloadCodec} over a Jackson mapper's writer and reader, taken when the codec is made. The mapper must be
- * the codec's own (the writer and reader share its caches). Thread-safe.
+ * A {@link PayloadCodec} over a Jackson mapper that is the codec's own: no one changes it afterwards (its writer and
+ * readers share its caches, so a change would reach them). Thread-safe.
  */
 public final class MapperCodec implements PayloadCodec {
     private final ObjectWriter writer;
-    private final ObjectReader reader;
+    private final ObjectMapper mapper;
     private final String description;
 
     /**
@@ -24,7 +23,9 @@ public final class MapperCodec implements PayloadCodec {
     public MapperCodec(ObjectMapper mapper, String description) {
         // a payload is embedded in a one-line frame: an application mapper's pretty printing is left out here
         this.writer = mapper.writer().without(SerializationFeature.INDENT_OUTPUT);
-        this.reader = mapper.reader();
+        // reading with the mapper itself is the call the pool made before codecs; a reader would make an
+        // ObjectReader per call for the type
+        this.mapper = mapper;
         this.description = description;
     }
 
@@ -35,7 +36,7 @@ public final class MapperCodec implements PayloadCodec {
 
     @Override
     public <T> T decode(byte[] json, Class<T> type) throws IOException {
-        return reader.readValue(json, type);
+        return mapper.readValue(json, type);
     }
 
     @Override
