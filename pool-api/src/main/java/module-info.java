@@ -6,5 +6,7 @@ module dev.procpool.api {
     exports dev.procpool;
     exports dev.procpool.spi;
 
+    requires transitive java.sql; // a durable task store takes the application's javax.sql.DataSource
+
     uses dev.procpool.spi.WorkerPoolProvider;
 }

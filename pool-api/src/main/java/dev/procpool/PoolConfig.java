@@ -76,6 +76,7 @@ public final class PoolConfig {
     private final double spawnMemoryThreshold;
     private final List<PoolListener> listeners;
     private final List<PoolTracker> trackers;
+    private final TaskStore taskStore;
     private final LoadBalancer loadBalancer;
     private final int queueCapacity;
     private final Duration blockWhenFull;
@@ -107,6 +108,7 @@ public final class PoolConfig {
         this.spawnMemoryThreshold = b.spawnMemoryThreshold;
         this.listeners = List.copyOf(b.listeners);
         this.trackers = List.copyOf(b.trackers);
+        this.taskStore = b.taskStore;
         this.loadBalancer = b.loadBalancer;
         this.queueCapacity = b.queueCapacity;
         this.blockWhenFull = b.blockWhenFull;
@@ -230,6 +232,11 @@ public final class PoolConfig {
         return trackers;
     }
 
+    /** {@return where the pool keeps its tasks: in memory (the default) or a durable store} */
+    public TaskStore taskStore() {
+        return taskStore;
+    }
+
     /** {@return the load balancer of groups that have none of their own} */
     public LoadBalancer loadBalancer() {
         return loadBalancer;
@@ -350,6 +357,7 @@ public final class PoolConfig {
         private double spawnMemoryThreshold = 0.75;
         private final List<PoolListener> listeners = new ArrayList<>();
         private final List<PoolTracker> trackers = new ArrayList<>();
+        private TaskStore taskStore = TaskStore.inMemory();
         private LoadBalancer loadBalancer = LoadBalancer.leastLoaded();
         private int queueCapacity = 100_000;
         private Duration blockWhenFull;
@@ -803,6 +811,19 @@ public final class PoolConfig {
         }
 
         /**
+         * Where the pool keeps its tasks (default {@link TaskStore#inMemory()}): a durable store keeps them across a
+         * crash of the host and, on PostgreSQL, shares one queue between the hosts with the same pool name. See
+         * {@link TaskStore}.
+         *
+         * @param store the store
+         * @return this builder
+         */
+        public Builder taskStore(TaskStore store) {
+            this.taskStore = Objects.requireNonNull(store, "taskStore");
+            return this;
+        }
+
+        /**
          * Adds a tracker that receives the pool's measurements from before its first worker is launched, e.g.
          * procpool-core's Micrometer binder: {@code .tracker(metrics)} with {@code metrics = new PoolMetrics()}.
          *
@@ -852,6 +873,12 @@ public final class PoolConfig {
             if (heartbeatTimeout.compareTo(heartbeatInterval.multipliedBy(2)) < 0) {
                 throw new IllegalStateException("heartbeatTimeout must be at least twice heartbeatInterval ("
                         + heartbeatInterval + "), was " + heartbeatTimeout);
+            }
+            if (taskStore instanceof TaskStore.Durable durable
+                    && durable.leaseTimeout().compareTo(heartbeatInterval.multipliedBy(3)) < 0) {
+                // leases are renewed every heartbeat: fewer than three chances before they expire is too few
+                throw new IllegalStateException("the task store's leaseTimeout must be at least three heartbeat "
+                        + "intervals (" + heartbeatInterval.multipliedBy(3) + "), was " + durable.leaseTimeout());
             }
             return new PoolConfig(this, all);
         }

@@ -15,9 +15,10 @@ import java.util.Map;
  * @param queue       what waits
  * @param groups      each worker group's size and bounds
  * @param deadLetters the dead-letter queue's size and what passed through it
+ * @param store       where the tasks are kept, and how the store is doing
  */
 public record PoolSnapshot(Pool pool, Workers workers, Tasks tasks, Performance performance, PoolHealth health,
-                           Queue queue, List<Group> groups, DeadLetters deadLetters) {
+                           Queue queue, List<Group> groups, DeadLetters deadLetters, Store store) {
     /**
      * Copies the groups.
      *
@@ -99,12 +100,36 @@ public record PoolSnapshot(Pool pool, Workers workers, Tasks tasks, Performance 
         }
     }
 
-    /** Tasks waiting to run (queued, and waiting to be retried) and the mean time tasks waited to be dispatched. */
+    /**
+     * Tasks waiting on this host: queued, and waiting to be retried or for their not-before time (with a durable
+     * store, only what this host claimed; {@link Store#queued()} counts the store's); and the mean time tasks waited
+     * to be dispatched.
+     */
     public record Queue(int depth, int waitingToRetry, double averageWaitMillis) {
     }
 
     /** The dead-letter queue: entries held now, entries ever added, entries evicted to keep it within its bounds. */
     public record DeadLetters(int size, long added, long evicted) {
+    }
+
+    /**
+     * Where the pool keeps its tasks and how that goes. {@code kind} is {@code in-memory}, {@code sqlite} or
+     * {@code postgresql}; the rest is zero in memory. {@code available}: the store answers now. {@code hosts}: hosts
+     * of the pool seen alive lately (this one included). {@code queued}: tasks waiting in the store (read now and
+     * then, so a little old). {@code rescuedAttempts}: attempts of lost hosts this host closed ({@code HOST_LOST}).
+     * {@code fencedAnswers}: answers this host's workers gave after its lease on the attempt was lost, discarded.
+     * {@code errors}: store calls that failed because the store could not be reached.
+     *
+     * @param kind            where tasks are kept
+     * @param available       whether the store answers now
+     * @param hosts           hosts of the pool seen alive lately
+     * @param queued          tasks waiting in the store
+     * @param rescuedAttempts attempts of lost hosts closed by this host
+     * @param fencedAnswers   late answers discarded
+     * @param errors          store calls that failed
+     */
+    public record Store(String kind, boolean available, int hosts, long queued, long rescuedAttempts,
+                        long fencedAnswers, long errors) {
     }
 
     /** A worker group: its target size now, the bounds of automatic scaling, live workers and hot spares. */

@@ -19,7 +19,7 @@ import java.util.Set;
 public final class RetryPolicy {
     /** Reasons retried by default: the ones where another worker may well succeed. */
     public static final Set<FailureReason> DEFAULT_RETRY_ON = Set.copyOf(EnumSet.of(FailureReason.WORKER_CRASHED,
-            FailureReason.OUT_OF_MEMORY, FailureReason.HUNG, FailureReason.PROTOCOL_ERROR));
+            FailureReason.OUT_OF_MEMORY, FailureReason.HUNG, FailureReason.PROTOCOL_ERROR, FailureReason.HOST_LOST));
     /** Reasons that can never be retried. */
     private static final Set<FailureReason> NEVER_RETRIED = EnumSet.of(FailureReason.CANCELLED,
             FailureReason.REJECTED, FailureReason.UNKNOWN_TASK_TYPE);

@@ -32,7 +32,12 @@ public class TaskRejectedException extends ProcPoolException {
          * ({@link RestartPolicy#startFailuresBeforeFailingTasks()}); the message carries the last launch error. The
          * pool accepts such tasks again once a worker starts.
          */
-        WORKERS_CANNOT_START
+        WORKERS_CANNOT_START,
+        /**
+         * The pool's durable task store cannot be reached, so the task cannot be made durable now; nothing was
+         * stored. Try again later: the pool reconnects by itself.
+         */
+        STORE_UNAVAILABLE
     }
 
     /** Why the task was not accepted. */

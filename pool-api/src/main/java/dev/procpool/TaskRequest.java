@@ -1,6 +1,7 @@
 package dev.procpool;
 
 import java.time.Duration;
+import java.time.Instant;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
@@ -36,9 +37,12 @@ public final class TaskRequest {
     private final RetryPolicy retryPolicy;
     private final Set<String> requiredCapabilities;
     private final String affinityKey;
+    private final Instant notBefore;
 
     private TaskRequest(String type, Object payload, int priority, Duration timeout, String id,
-                        RetryPolicy retryPolicy, Set<String> requiredCapabilities, String affinityKey) {
+                        RetryPolicy retryPolicy, Set<String> requiredCapabilities, String affinityKey,
+                        Instant notBefore) {
+        this.notBefore = notBefore;
         this.type = type;
         this.payload = payload;
         this.priority = priority;
@@ -62,7 +66,7 @@ public final class TaskRequest {
         if (type.isBlank()) {
             throw new IllegalArgumentException("type must not be blank");
         }
-        return new TaskRequest(type, payload, DEFAULT_PRIORITY, null, null, null, Set.of(), null);
+        return new TaskRequest(type, payload, DEFAULT_PRIORITY, null, null, null, Set.of(), null, null);
     }
 
     /**
@@ -76,7 +80,8 @@ public final class TaskRequest {
             throw new IllegalArgumentException("priority must be between " + HIGHEST_PRIORITY + " (highest) and "
                     + LOWEST_PRIORITY + " (lowest), was " + priority);
         }
-        return new TaskRequest(type, payload, priority, timeout, id, retryPolicy, requiredCapabilities, affinityKey);
+        return new TaskRequest(type, payload, priority, timeout, id, retryPolicy, requiredCapabilities, affinityKey,
+                notBefore);
     }
 
     /**
@@ -91,7 +96,8 @@ public final class TaskRequest {
         if (timeout.isNegative() || timeout.isZero()) {
             throw new IllegalArgumentException("timeout must be positive, was " + timeout);
         }
-        return new TaskRequest(type, payload, priority, timeout, id, retryPolicy, requiredCapabilities, affinityKey);
+        return new TaskRequest(type, payload, priority, timeout, id, retryPolicy, requiredCapabilities, affinityKey,
+                notBefore);
     }
 
     /**
@@ -107,7 +113,8 @@ public final class TaskRequest {
             throw new IllegalArgumentException("id must be 1 to " + MAX_ID_LENGTH
                     + " printable ASCII characters without spaces, was \"" + id + "\"");
         }
-        return new TaskRequest(type, payload, priority, timeout, id, retryPolicy, requiredCapabilities, affinityKey);
+        return new TaskRequest(type, payload, priority, timeout, id, retryPolicy, requiredCapabilities, affinityKey,
+                notBefore);
     }
 
     /**
@@ -118,7 +125,8 @@ public final class TaskRequest {
      */
     public TaskRequest withRetryPolicy(RetryPolicy retryPolicy) {
         Objects.requireNonNull(retryPolicy, "retryPolicy");
-        return new TaskRequest(type, payload, priority, timeout, id, retryPolicy, requiredCapabilities, affinityKey);
+        return new TaskRequest(type, payload, priority, timeout, id, retryPolicy, requiredCapabilities, affinityKey,
+                notBefore);
     }
 
     /**
@@ -136,7 +144,8 @@ public final class TaskRequest {
                         + java.util.Arrays.toString(capabilities));
             }
         }
-        return new TaskRequest(type, payload, priority, timeout, id, retryPolicy, Set.of(capabilities), affinityKey);
+        return new TaskRequest(type, payload, priority, timeout, id, retryPolicy, Set.of(capabilities), affinityKey,
+                notBefore);
     }
 
     /**
@@ -152,7 +161,41 @@ public final class TaskRequest {
             throw new IllegalArgumentException("affinity key must be 1 to " + MAX_ID_LENGTH + " characters, was \""
                     + key + "\"");
         }
-        return new TaskRequest(type, payload, priority, timeout, id, retryPolicy, requiredCapabilities, key);
+        return new TaskRequest(type, payload, priority, timeout, id, retryPolicy, requiredCapabilities, key,
+                notBefore);
+    }
+
+    /**
+     * This request to run no earlier than {@code notBefore}: it waits without holding a worker until then (with a
+     * durable task store, in the store, ordered by it), then queues by its priority. A time in the past runs it as
+     * soon as any other task.
+     *
+     * @param notBefore the earliest time the task may start
+     * @return a copy of this request that waits until then
+     */
+    public TaskRequest withNotBefore(Instant notBefore) {
+        Objects.requireNonNull(notBefore, "notBefore");
+        return new TaskRequest(type, payload, priority, timeout, id, retryPolicy, requiredCapabilities, affinityKey,
+                notBefore);
+    }
+
+    /**
+     * This request to run no earlier than {@code delay} from now: {@code withNotBefore(Instant.now().plus(delay))}.
+     *
+     * @param delay zero or positive
+     * @return a copy of this request that waits that long
+     */
+    public TaskRequest withDelay(Duration delay) {
+        Objects.requireNonNull(delay, "delay");
+        if (delay.isNegative()) {
+            throw new IllegalArgumentException("delay must not be negative, was " + delay);
+        }
+        return withNotBefore(Instant.now().plus(delay));
+    }
+
+    /** {@return the earliest time the task may start, if it must wait} */
+    public Optional<Instant> notBefore() {
+        return Optional.ofNullable(notBefore);
     }
 
     /**
@@ -202,6 +245,7 @@ public final class TaskRequest {
         return "TaskRequest{type=" + type + ", priority=" + priority
                 + (timeout == null ? "" : ", timeout=" + timeout) + (id == null ? "" : ", id=" + id)
                 + (requiredCapabilities.isEmpty() ? "" : ", requires=" + requiredCapabilities)
-                + (affinityKey == null ? "" : ", affinityKey=" + affinityKey) + '}';
+                + (affinityKey == null ? "" : ", affinityKey=" + affinityKey)
+                + (notBefore == null ? "" : ", notBefore=" + notBefore) + '}';
     }
 }

@@ -4,6 +4,8 @@ package dev.procpool;
 public enum TaskState {
     /** Waiting in the queue for a worker. */
     QUEUED,
+    /** Waiting for its not-before time ({@link TaskRequest#withNotBefore}); it holds no worker and is not queued yet. */
+    SCHEDULED,
     /** Sent to a worker and not yet answered. */
     RUNNING,
     /** A failed attempt is waiting for its retry delay; it holds no worker. */

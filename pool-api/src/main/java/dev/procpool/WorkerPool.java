@@ -100,6 +100,26 @@ public interface WorkerPool extends AutoCloseable {
     Optional<List<String>> taskOutput(String taskId, int maxLines);
 
     /**
+     * What the pool knows of a task, by id: its state, attempts with their forensics, and its result or failure.
+     * With a durable task store, any task of the pool's store (submitted by any host, ended ones within the
+     * store's retention); in memory, the tasks this pool holds and those that ended within its output retention.
+     *
+     * @param taskId the task's id
+     * @return the task, or empty if the pool does not know it
+     */
+    Optional<TaskInfo> task(String taskId);
+
+    /**
+     * A handle on a task submitted earlier, here or (with a shared durable store) by another host: to wait for
+     * its outcome or cancel it. Its future completes when the task ends wherever it runs; for a task that has
+     * already ended, at once.
+     *
+     * @param taskId the task's id
+     * @return a handle, or empty if the pool does not know the task
+     */
+    Optional<TaskHandle> handle(String taskId);
+
+    /**
      * Submits every request, waits until every task has ended, and returns each one's outcome in request order.
      * The listener (may be {@code null}) hears done / failed / total after each task ends, on a pool thread.
      * Requests the pool refuses count as failed outcomes; nothing is thrown for them.

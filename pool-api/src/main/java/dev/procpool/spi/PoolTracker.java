@@ -48,6 +48,16 @@ public interface PoolTracker {
     default void workerReady(long startupNanos) {
     }
 
+    /**
+     * A call to the pool's durable task store ended (only with a durable store).
+     *
+     * @param operation {@code submit}, {@code claim}, {@code record} or {@code renew}
+     * @param nanos     how long it took
+     * @param succeeded whether the store answered (false: it could not be reached)
+     */
+    default void storeCall(String operation, long nanos, boolean succeeded) {
+    }
+
     /** The pool has terminated: every task ended, every worker exited. */
     default void poolTerminated() {
     }

@@ -3,6 +3,7 @@ package dev.procpool.core.metrics;
 import dev.procpool.FailureReason;
 import dev.procpool.PoolSnapshot;
 import dev.procpool.TaskRejectedException;
+import dev.procpool.TaskStore;
 import dev.procpool.Ticker;
 import dev.procpool.WorkerPool;
 import dev.procpool.WorkerSnapshot;
@@ -62,8 +63,9 @@ import java.util.function.ToLongFunction;
  * <h2>Tags</h2>
  * Every meter carries {@value Names#TAG_POOL}{@code =<pool name>} plus the extra tags given to the constructor.
  * Only bounded tags are added: {@value Names#TAG_STATE}, {@value Names#TAG_OUTCOME}, {@value Names#TAG_REASON}
- * (the lower-case name of a {@link FailureReason} or {@link TaskRejectedException.Kind}) and
- * {@value Names#TAG_STAT}. Never task ids, worker ids or pids: those would give every task or worker its own time
+ * (the lower-case name of a {@link FailureReason} or {@link TaskRejectedException.Kind}),
+ * {@value Names#TAG_STAT} and {@value Names#TAG_OPERATION}. The {@code procpool.store.*} meters exist only for a
+ * pool with a durable {@link TaskStore}. Never task ids, worker ids or pids: those would give every task or worker its own time
  * series. Counters by reason are registered for every enum constant up front, so a series exists (at 0) before
  * its first event and rates over it work.
  *
@@ -181,6 +183,26 @@ public final class PoolMetrics implements MeterBinder, PoolTracker, AutoCloseabl
         /** Counter: entries evicted from the full dead-letter queue to make room. */
         public static final String DEADLETTER_EVICTED = PREFIX + ".deadletter.evicted";
 
+        // ---------------------------------------------------------------- a durable task store (only with one)
+
+        /**
+         * Timer, seconds: calls to the durable task store, by {@value #TAG_OPERATION} = {@code submit | claim |
+         * record | renew} and {@value #TAG_OUTCOME} = {@code ok | unavailable}.
+         */
+        public static final String STORE_LATENCY = PREFIX + ".store.latency";
+        /** Gauge: 1 while the store answers, 0 while it cannot be reached (the pool is DEGRADED then). */
+        public static final String STORE_AVAILABLE = PREFIX + ".store.available";
+        /** Gauge: hosts of the pool seen alive lately, this one included. */
+        public static final String STORE_HOSTS = PREFIX + ".store.hosts";
+        /** Gauge: tasks waiting in the store (queued, delayed, waiting to retry), read every few seconds. */
+        public static final String STORE_QUEUED = PREFIX + ".store.queued";
+        /** Counter: attempts of lost hosts this host closed with {@code HOST_LOST}. */
+        public static final String STORE_RESCUED = PREFIX + ".store.rescued";
+        /** Counter: answers discarded because this host's lease on the attempt had passed to another host. */
+        public static final String STORE_FENCED = PREFIX + ".store.fenced";
+        /** Counter: store calls that failed because the store could not be reached. */
+        public static final String STORE_ERRORS = PREFIX + ".store.errors";
+
         // ---------------------------------------------------------------- tags
 
         /** Tag on every meter: the pool's name. */
@@ -193,6 +215,10 @@ public final class PoolMetrics implements MeterBinder, PoolTracker, AutoCloseabl
         public static final String TAG_REASON = "reason";
         /** Tag of {@link #WORKER_MEMORY_RSS}. */
         public static final String TAG_STAT = "stat";
+        /** Tag of {@link #STORE_LATENCY}. */
+        public static final String TAG_OPERATION = "operation";
+        /** The operations {@link #STORE_LATENCY} times. */
+        public static final List<String> STORE_OPERATIONS = List.of("submit", "claim", "record", "renew");
 
         /**
          * The reasons a worker can die for, so the only {@value #TAG_REASON} values of {@link #WORKER_RESTARTS}: a
@@ -204,7 +230,8 @@ public final class PoolMetrics implements MeterBinder, PoolTracker, AutoCloseabl
                 FailureReason.STARTUP_FAILURE));
 
         /** The tag keys this binder sets itself; extra tags may not use them. */
-        public static final Set<String> RESERVED_TAGS = Set.of(TAG_POOL, TAG_STATE, TAG_OUTCOME, TAG_REASON, TAG_STAT);
+        public static final Set<String> RESERVED_TAGS = Set.of(TAG_POOL, TAG_STATE, TAG_OUTCOME, TAG_REASON, TAG_STAT,
+                TAG_OPERATION);
 
         /**
          * The value of a {@value #TAG_REASON} tag for an enum constant: its lower-case name.
@@ -335,6 +362,16 @@ public final class PoolMetrics implements MeterBinder, PoolTracker, AutoCloseabl
         }
     }
 
+    @Override
+    public void storeCall(String operation, long nanos, boolean succeeded) {
+        for (Timers t : timers) {
+            Timer timer = t.store.get(succeeded ? operation : operation + "/unavailable");
+            if (timer != null) {
+                timer.record(nanos, TimeUnit.NANOSECONDS);
+            }
+        }
+    }
+
     /** Removes every meter this binder registered from every registry it was bound to. Idempotent. */
     @Override
     public void close() {
@@ -452,7 +489,36 @@ public final class PoolMetrics implements MeterBinder, PoolTracker, AutoCloseabl
         Timer startup = timer(registry, Names.WORKER_STARTUP, "Time from launching a worker to its ready frame",
                 Tags.empty());
         meters.addAll(List.of(wait, succeeded, failed, startup));
-        return new Binding(List.copyOf(meters), new Timers(wait, succeeded, failed, startup));
+        Map<String, Timer> store = pool.config().taskStore() instanceof TaskStore.Durable
+                ? registerStore(registry, meters) : Map.of();
+        return new Binding(List.copyOf(meters), new Timers(wait, succeeded, failed, startup, store));
+    }
+
+    /** The meters of a durable task store; returns its latency timers by operation ("op" and "op/unavailable"). */
+    private Map<String, Timer> registerStore(MeterRegistry registry, List<Meter> meters) {
+        Reader r = reader;
+        meters.add(gauge(registry, Names.STORE_AVAILABLE, "1 while the task store answers, 0 while it cannot be "
+                + "reached", Tags.empty(), null, x -> r.snapshot().store().available() ? 1 : 0));
+        meters.add(gauge(registry, Names.STORE_HOSTS, "Hosts of the pool seen alive lately", Tags.empty(), null,
+                x -> r.snapshot().store().hosts()));
+        meters.add(gauge(registry, Names.STORE_QUEUED, "Tasks waiting in the task store", Tags.empty(), null,
+                x -> r.snapshot().store().queued()));
+        meters.add(counter(registry, Names.STORE_RESCUED, "Attempts of lost hosts closed by this host (host_lost)",
+                Tags.empty(), s -> s.store().rescuedAttempts()));
+        meters.add(counter(registry, Names.STORE_FENCED, "Late answers discarded: the lease had passed to another "
+                + "host", Tags.empty(), s -> s.store().fencedAnswers()));
+        meters.add(counter(registry, Names.STORE_ERRORS, "Task store calls that failed: the store could not be "
+                + "reached", Tags.empty(), s -> s.store().errors()));
+        Map<String, Timer> timers = new java.util.HashMap<>();
+        for (String operation : Names.STORE_OPERATIONS) {
+            for (boolean ok : new boolean[] {true, false}) {
+                Timer timer = timer(registry, Names.STORE_LATENCY, "Calls to the durable task store",
+                        Tags.of(Names.TAG_OPERATION, operation, Names.TAG_OUTCOME, ok ? "ok" : "unavailable"));
+                meters.add(timer);
+                timers.put(ok ? operation : operation + "/unavailable", timer);
+            }
+        }
+        return Map.copyOf(timers);
     }
 
     private Gauge gauge(MeterRegistry registry, String name, String description, Tags extra, String baseUnit,
@@ -545,12 +611,15 @@ public final class PoolMetrics implements MeterBinder, PoolTracker, AutoCloseabl
         final Timer succeeded;
         final Timer failed;
         final Timer startup;
+        /** The store's latency timers by operation ("op", "op/unavailable"); empty in memory. */
+        final Map<String, Timer> store;
 
-        Timers(Timer wait, Timer succeeded, Timer failed, Timer startup) {
+        Timers(Timer wait, Timer succeeded, Timer failed, Timer startup, Map<String, Timer> store) {
             this.wait = wait;
             this.succeeded = succeeded;
             this.failed = failed;
             this.startup = startup;
+            this.store = store;
         }
     }
 }

@@ -261,7 +261,8 @@ class PoolMetricsTest {
                 for (TaskRejectedException.Kind kind : TaskRejectedException.Kind.values()) {
                     long expected = kind == TaskRejectedException.Kind.SHUT_DOWN
                             || kind == TaskRejectedException.Kind.INVALID_PAYLOAD
-                            || kind == TaskRejectedException.Kind.WORKERS_CANNOT_START ? 0 : 1;
+                            || kind == TaskRejectedException.Kind.WORKERS_CANNOT_START
+                            || kind == TaskRejectedException.Kind.STORE_UNAVAILABLE ? 0 : 1;
                     assertEquals(expected, s.value("procpool_tasks_rejected_total",
                             with(agree, "reason", PoolMetrics.Names.reason(kind))), kind.toString());
                 }

@@ -7,6 +7,7 @@ import dev.procpool.core.internal.queue.TaskBook;
 import dev.procpool.core.internal.text.Units;
 
 import java.time.Duration;
+import java.time.Instant;
 import java.util.TreeSet;
 import java.util.concurrent.locks.Condition;
 import java.util.function.Supplier;
@@ -17,6 +18,7 @@ import java.util.function.Supplier;
  * {@link TaskRejectedException} whose kind and message say why. Called under the engine's lock.
  */
 final class Admission {
+    private static final Duration CENTURY = Duration.ofDays(36_525);
     private final EngineContext ctx;
     private final TaskBook<TaskRecord> book;
     private final Supervisor supervisor;
@@ -46,6 +48,44 @@ final class Admission {
                     + "\" is already in use in pool \"" + ctx.config.name() + "\"; ids must be unique among the "
                     + "pool's unfinished tasks");
         }
+        checkRunnable(task);
+        task.routingKey = book.intern(task.routingKey);
+        long wait = task.request.notBefore().map(this::nanosUntil).orElse(0L);
+        if (wait > 0) {
+            long until = ctx.now() + wait;
+            book.acceptScheduled(task, until);
+            ctx.dueAt(until);
+        } else {
+            book.accept(task);
+        }
+        submitted(task);
+    }
+
+    /** Nanoseconds from now until a wall-clock time, 0 if it has passed; at most a century (no overflow). */
+    private long nanosUntil(Instant time) {
+        Duration wait = Duration.between(ctx.clock.instant(), time);
+        return wait.isNegative() ? 0 : wait.compareTo(CENTURY) > 0 ? CENTURY.toNanos() : wait.toNanos();
+    }
+
+    /**
+     * The checks a task for a durable store passes before it is stored: the pool takes tasks, and some worker may run
+     * it. The queue is the store's: no capacity here, and a known id is the store's to answer.
+     */
+    void check(TaskRecord task) {
+        checkAccepting(task);
+        checkRunnable(task);
+    }
+
+    /** Counts an accepted task and tells the listeners. */
+    void submitted(TaskRecord task) {
+        counters.submitted++;
+        if (ctx.listening()) {
+            ctx.publish(new PoolEvent.TaskSubmitted(ctx.config.name(), ctx.clock.instant(), task.id, task.type(),
+                    task.request.priority()));
+        }
+    }
+
+    private void checkRunnable(TaskRecord task) {
         if (!supervisor.mayServe(task.routingKey)) {
             throw new TaskRejectedException(TaskRejectedException.Kind.NO_CAPABLE_WORKER, "no worker of pool \""
                     + ctx.config.name() + "\" serves task type \"" + task.type() + "\""
@@ -59,13 +99,6 @@ final class Admission {
                     + ctx.config.name() + "\" cannot start the workers that run \"" + task.type() + "\" tasks: "
                     + supervisor.whyCannotStart(task.routingKey) + ". Task " + task.id + " was not queued; such "
                     + "tasks are accepted again once a worker starts");
-        }
-        task.routingKey = book.intern(task.routingKey);
-        book.accept(task);
-        counters.submitted++;
-        if (ctx.listening()) {
-            ctx.publish(new PoolEvent.TaskSubmitted(ctx.config.name(), ctx.clock.instant(), task.id, task.type(),
-                    task.request.priority()));
         }
     }
 

@@ -44,6 +44,10 @@ final class Attempts {
     private final WorkerStops stops;
     /** Whether the pool still runs tasks (running, degraded or draining): retries only then. */
     private final BooleanSupplier poolRunsTasks;
+    /** With a durable task store, where attempt ends go; null in memory. */
+    private StoreEnds store;
+    /** In memory, the tasks that ended, for {@code task(id)} and late handles. */
+    final EndedTasks ended;
 
     Attempts(EngineContext ctx, Counters counters, TaskBook<TaskRecord> book, DeadLetters deadLetters,
              Outputs outputs, WorkerStops stops, BooleanSupplier poolRunsTasks) {
@@ -54,6 +58,12 @@ final class Attempts {
         this.outputs = outputs;
         this.stops = stops;
         this.poolRunsTasks = poolRunsTasks;
+        this.ended = new EndedTasks(ctx.config.outputRetention().toNanos());
+    }
+
+    /** With a durable task store: attempt ends are recorded there, and futures completed once it has them. */
+    void storeEnds(StoreEnds store) {
+        this.store = store;
     }
 
     /** Sends a task to a worker: a new attempt begins and counts. */
@@ -158,14 +168,28 @@ final class Attempts {
         }
     }
 
-    /** Moves a task to a terminal state and schedules its future's completion. */
+    /** Moves a task to a terminal state and schedules its future's completion (with a store, once it has it). */
     void finish(TaskRecord task, TaskState terminal, Object outcome, Effects fx) {
         task.state = terminal;
         outputs.taskEnded(task, fx);
         if (task.worker == null || !task.worker.inFlight.containsKey(task.id)) {
             book.release(task.id);
         }
-        fx.complete(task, outcome);
+        if (store != null) {
+            store.ended(task, terminal, outcome, lastFailedAttempt(task), fx);
+        } else {
+            long now = ctx.now();
+            java.time.Instant wall = ctx.clock.instant();
+            ended.put(task, EndedTasks.info(task, outcome, wall.minusNanos(now - task.submittedAt), wall), now);
+            fx.complete(task, outcome);
+        }
+    }
+
+    /** The record of the current attempt if it failed, else null. */
+    private static AttemptRecord lastFailedAttempt(TaskRecord task) {
+        List<AttemptRecord> failed = task.failedAttempts;
+        AttemptRecord last = failed.isEmpty() ? null : failed.get(failed.size() - 1);
+        return last != null && last.attempt() == task.attempts ? last : null;
     }
 
     /**
@@ -189,7 +213,7 @@ final class Attempts {
                     task.attempts, decision.retry()));
         }
         switch (decision.outcome()) {
-            case RETRY -> retryLater(task, reason, decision.delayNanos(), now);
+            case RETRY -> retryLater(task, reason, decision.delayNanos(), now, fx);
             case DEAD_LETTER -> deadLetter(task, failure(task, reason, remote, detail), fx);
             case FAIL -> fail(task, failure(task, reason, remote, detail), fx);
         }
@@ -197,6 +221,11 @@ final class Attempts {
 
     /** Ends a task the pool gave up retrying in the dead-letter queue (or failed, if the queue cannot keep it). */
     private void deadLetter(TaskRecord task, TaskFailedException failure, Effects fx) {
+        if (store != null) { // the store keeps the dead letters, with every attempt
+            counters.deadLettered++;
+            finish(task, TaskState.DEAD_LETTERED, failure, fx);
+            return;
+        }
         DeadLetter letter = new DeadLetter(task.id, task.type(), task.request.priority(),
                 new String(task.payloadJson, StandardCharsets.UTF_8), failure.reason(), failure.getMessage(),
                 task.failedAttempts, ctx.clock.instant());
@@ -217,8 +246,7 @@ final class Attempts {
         finish(task, TaskState.FAILED, failure, fx);
     }
 
-    private void retryLater(TaskRecord task, FailureReason reason, long delay, long now) {
-        book.retryLater(task, now + delay);
+    private void retryLater(TaskRecord task, FailureReason reason, long delay, long now, Effects fx) {
         counters.retried++;
         LOG.info("task {} ({}) failed with {} on attempt {}; retrying in {}", task.id, task.type(), reason,
                 task.attempts, Units.nanos(delay));
@@ -226,9 +254,15 @@ final class Attempts {
             ctx.publish(new PoolEvent.TaskRetried(ctx.name(), ctx.clock.instant(), task.id, task.type(), reason,
                     task.attempts + 1, Duration.ofNanos(delay)));
         }
-        if (delay == 0) {
+        if (store != null) { // it waits in the store, where any host may claim it again
+            task.state = TaskState.RETRY_WAIT;
+            book.release(task.id);
+            store.retry(task, lastFailedAttempt(task), delay, fx);
+        } else if (delay == 0) {
+            book.retryLater(task, now);
             book.requeueDue(now);
         } else {
+            book.retryLater(task, now + delay);
             ctx.dueAt(now + delay);
         }
     }

@@ -10,6 +10,7 @@ import dev.procpool.TaskState;
 
 import java.time.Duration;
 import java.util.Optional;
+import java.util.function.Predicate;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -20,11 +21,15 @@ import java.util.concurrent.TimeoutException;
 /** The caller's handle on a task. */
 final class DefaultTaskHandle implements TaskHandle {
     private final TaskRecord task;
-    private final Engine engine;
+    private final Predicate<TaskRecord> canceller;
 
-    DefaultTaskHandle(TaskRecord task, Engine engine) {
+    /**
+     * @param canceller cancels the task, returning whether this call ended it: the engine in memory, the durable
+     *                  tasks (here or in the store) with a store
+     */
+    DefaultTaskHandle(TaskRecord task, Predicate<TaskRecord> canceller) {
         this.task = task;
-        this.engine = engine;
+        this.canceller = canceller;
     }
 
     @Override
@@ -102,7 +107,7 @@ final class DefaultTaskHandle implements TaskHandle {
 
     @Override
     public boolean cancel() {
-        return engine.cancel(task);
+        return canceller.test(task);
     }
 
     @Override

@@ -11,6 +11,8 @@ import dev.procpool.PoolHealth;
 import dev.procpool.PoolListener;
 import dev.procpool.PoolState;
 import dev.procpool.TaskHandle;
+import dev.procpool.TaskInfo;
+import dev.procpool.TaskStore;
 import dev.procpool.TaskRejectedException;
 import dev.procpool.TaskRequest;
 import dev.procpool.WorkerGroup;
@@ -42,7 +44,10 @@ import java.util.HashSet;
 import java.util.Set;
 import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.CompletionException;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -67,6 +72,8 @@ public final class DefaultWorkerPool implements WorkerPool {
     private final EventBus events;
     private final DeadLetters deadLetters;
     private final Engine engine;
+    /** The tasks' durable store, or null when they live in memory. */
+    private final DurableTasks durable;
     private final Thread maintenance;
     /** Launches, signals, /proc reads and task-log writes: never on a worker's reader thread. */
     private final ExecutorService slowEffects;
@@ -89,6 +96,8 @@ public final class DefaultWorkerPool implements WorkerPool {
         this.engine = new Engine(config, new Engine.Collaborators(codec, launcher, memory,
                 () -> ThreadLocalRandom.current().nextDouble(), events, Clock.systemUTC(), slowEffects,
                 () -> LockSupport.unpark(maintenance)), deadLetters);
+        this.durable = config.taskStore() instanceof TaskStore.Durable store
+                ? new DurableTasks(config, store, engine, threads) : null;
     }
 
     /**
@@ -105,6 +114,12 @@ public final class DefaultWorkerPool implements WorkerPool {
         config.taskLogDirectory().ifPresent(TaskLogs::prepare);
         DefaultWorkerPool pool = new DefaultWorkerPool(config);
         pool.engine.trackers().poolCreated(pool); // before any thread or worker: a refusal leaves nothing to undo
+        try {
+            pool.openStore();
+        } catch (ProcPoolException e) {
+            pool.abortStart();
+            throw e;
+        }
         OpenPools.add(pool);
         pool.maintenance.start();
         List<WorkerRecord> workers = pool.engine.start();
@@ -128,8 +143,30 @@ public final class DefaultWorkerPool implements WorkerPool {
             throw new WorkerStartupException("interrupted while starting pool \"" + config.name() + "\"", e);
         }
         pool.engine.markRunning();
-        LOG.info("pool {} started with {} workers", config.name(), workers.size());
+        if (pool.durable != null) {
+            pool.durable.wakeRunner(); // the workers are ready: claim what the store holds for them
+        }
+        LOG.info("pool {} started with {} workers{}", config.name(), workers.size(),
+                pool.durable == null ? "" : " on a " + pool.durable.kind() + " task store");
         return pool;
+    }
+
+    /**
+     * Opens the durable store, if there is one, before any worker starts: creates or migrates its schema and
+     * registers this host.
+     *
+     * @throws ProcPoolException if the store cannot be opened
+     */
+    private void openStore() {
+        if (durable == null) {
+            return;
+        }
+        try {
+            durable.open();
+        } catch (RuntimeException e) {
+            throw new ProcPoolException("pool \"" + config.name() + "\" could not open its " + durable.kind()
+                    + " task store: " + e.getMessage(), e);
+        }
     }
 
     private void abortStart() {
@@ -155,6 +192,21 @@ public final class DefaultWorkerPool implements WorkerPool {
 
     @Override
     public TaskHandle submitTask(TaskRequest request) {
+        TaskRecord task = prepare(request);
+        if (durable != null) {
+            engine.storeLink().checkSubmit(task);
+            return durable.submit(List.of(task)).get(0);
+        }
+        engine.submit(task);
+        return new DefaultTaskHandle(task, engine::cancel);
+    }
+
+    /**
+     * The task record of a request, once its payload is known to travel: written as JSON, within the frame limits.
+     * A request without an id gets one: {@code t-<n>} in memory, unique among the pool's tasks; a random
+     * {@code t-<uuid>} with a durable store, unique among every host's.
+     */
+    private TaskRecord prepare(TaskRequest request) {
         Objects.requireNonNull(request, "request");
         byte[] payload;
         PayloadCodec payloads = Payloads.forPool(config); // the application's, if it set one; frames never use it
@@ -174,7 +226,7 @@ public final class DefaultWorkerPool implements WorkerPool {
                     + request.type() + "\" task cannot travel in a frame: " + e.getMessage(), e);
         }
         long sequence = engine.nextSequence();
-        String id = request.id().orElseGet(() -> "t-" + sequence);
+        String id = request.id().orElseGet(() -> durable == null ? "t-" + sequence : "t-" + UUID.randomUUID());
         int frameBytes = payload.length + FrameCodec.taskFrameOverhead(id, request.type());
         if (frameBytes > config.maxFrameBytes()) {
             engine.countRejected(TaskRejectedException.Kind.PAYLOAD_TOO_LARGE);
@@ -183,10 +235,20 @@ public final class DefaultWorkerPool implements WorkerPool {
                     + "exceeds the pool's frame limit of " + config.maxFrameBytes() + " bytes (maxFrameBytes)");
         }
         long timeout = request.timeout().or(config::defaultTaskTimeout).map(Duration::toNanos).orElse(0L);
-        TaskRecord task = new TaskRecord(id, request, payload, sequence, config.ticker().read(), timeout,
+        return new TaskRecord(id, request, payload, sequence, config.ticker().read(), timeout,
                 request.retryPolicy().orElse(config.retryPolicy()));
-        engine.submit(task);
-        return new DefaultTaskHandle(task, engine);
+    }
+
+    @Override
+    public Optional<TaskInfo> task(String taskId) {
+        Objects.requireNonNull(taskId, "taskId");
+        return durable != null ? durable.task(taskId) : engine.task(taskId);
+    }
+
+    @Override
+    public Optional<TaskHandle> handle(String taskId) {
+        Objects.requireNonNull(taskId, "taskId");
+        return durable != null ? durable.handle(taskId) : engine.handle(taskId);
     }
 
     @Override
@@ -214,35 +276,85 @@ public final class DefaultWorkerPool implements WorkerPool {
         return engine.taskOutput(taskId, maxLines);
     }
 
+    /**
+     * Submits every request and waits until each has ended. With a durable store the batch is stored in one
+     * transaction: if the store cannot take it, every task of it is rejected ({@code STORE_UNAVAILABLE}).
+     */
     @Override
     public BatchResult submitAll(List<TaskRequest> requests, BatchListener listener) throws InterruptedException {
         Objects.requireNonNull(requests, "requests");
         int total = requests.size();
-        AtomicInteger done = new AtomicInteger();
-        AtomicInteger failed = new AtomicInteger();
-        BatchResult.Outcome[] outcomes = new BatchResult.Outcome[total];
-        CountDownLatch ended = new CountDownLatch(total);
+        Batch batch = new Batch(requests, listener);
+        List<TaskRecord> storing = new ArrayList<>();
+        List<Integer> storingAt = new ArrayList<>();
         for (int i = 0; i < total; i++) {
             TaskRequest request = Objects.requireNonNull(requests.get(i), "requests must not contain null");
-            int index = i;
             try {
-                submitTask(request).future().whenComplete((result, error) -> {
-                    Throwable cause = error instanceof java.util.concurrent.CompletionException ? error.getCause()
-                            : error;
-                    outcomes[index] = new BatchResult.Outcome(request, result, cause == null ? null
-                            : cause instanceof ProcPoolException p ? p : new ProcPoolException(cause.toString(), cause));
-                    batchProgress(listener, done.incrementAndGet(), cause == null ? failed.get()
-                            : failed.incrementAndGet(), total);
-                    ended.countDown();
-                });
+                TaskRecord task = prepare(request);
+                if (durable != null) {
+                    engine.storeLink().checkSubmit(task);
+                    storing.add(task);
+                    storingAt.add(i);
+                } else {
+                    engine.submit(task);
+                    batch.follow(i, new DefaultTaskHandle(task, engine::cancel));
+                }
             } catch (TaskRejectedException rejected) {
-                outcomes[index] = new BatchResult.Outcome(request, null, rejected);
-                batchProgress(listener, done.incrementAndGet(), failed.incrementAndGet(), total);
-                ended.countDown();
+                batch.rejected(i, rejected);
             }
         }
-        ended.await();
-        return new BatchResult(List.of(outcomes));
+        if (!storing.isEmpty()) {
+            try {
+                List<TaskHandle> handles = durable.submit(storing);
+                for (int k = 0; k < handles.size(); k++) {
+                    batch.follow(storingAt.get(k), handles.get(k));
+                }
+            } catch (TaskRejectedException rejected) {
+                storingAt.forEach(i -> batch.rejected(i, rejected));
+            }
+        }
+        return batch.await();
+    }
+
+    /** The outcomes of a {@code submitAll} as its tasks end, with progress for its listener. */
+    private static final class Batch {
+        private final List<TaskRequest> requests;
+        private final BatchListener listener;
+        private final BatchResult.Outcome[] outcomes;
+        private final CountDownLatch ended;
+        private final AtomicInteger done = new AtomicInteger();
+        private final AtomicInteger failed = new AtomicInteger();
+
+        Batch(List<TaskRequest> requests, BatchListener listener) {
+            this.requests = requests;
+            this.listener = listener;
+            this.outcomes = new BatchResult.Outcome[requests.size()];
+            this.ended = new CountDownLatch(requests.size());
+        }
+
+        void follow(int index, TaskHandle handle) {
+            handle.future().whenComplete((result, error) -> {
+                Throwable cause = error instanceof CompletionException ? error.getCause() : error;
+                end(index, new BatchResult.Outcome(requests.get(index), result, cause == null ? null
+                        : cause instanceof ProcPoolException p ? p : new ProcPoolException(cause.toString(), cause)));
+            });
+        }
+
+        void rejected(int index, TaskRejectedException rejected) {
+            end(index, new BatchResult.Outcome(requests.get(index), null, rejected));
+        }
+
+        private void end(int index, BatchResult.Outcome outcome) {
+            outcomes[index] = outcome;
+            batchProgress(listener, done.incrementAndGet(), outcome.failure() == null ? failed.get()
+                    : failed.incrementAndGet(), requests.size());
+            ended.countDown();
+        }
+
+        BatchResult await() throws InterruptedException {
+            ended.await();
+            return new BatchResult(List.of(outcomes));
+        }
     }
 
     private static void batchProgress(BatchListener listener, int done, int failed, int total) {
@@ -273,7 +385,7 @@ public final class DefaultWorkerPool implements WorkerPool {
 
     @Override
     public DeadLetterQueue deadLetters() {
-        return deadLetters;
+        return durable != null ? durable.deadLetters() : deadLetters;
     }
 
     @Override
@@ -300,6 +412,9 @@ public final class DefaultWorkerPool implements WorkerPool {
     public List<TaskRequest> shutdownNow() {
         List<TaskRequest> neverStarted = engine.shutdownNow();
         awaitWorkersGone();
+        if (durable != null) {
+            durable.close(); // after the workers: what they answered is recorded first
+        }
         return neverStarted;
     }
 
@@ -389,6 +504,9 @@ public final class DefaultWorkerPool implements WorkerPool {
         for (WorkerConnection worker : engine.connections()) {
             worker.closeStdin();
             worker.kill();
+        }
+        if (durable != null) {
+            durable.close(); // releases this host's leases: another host takes the tasks over at once
         }
     }
 

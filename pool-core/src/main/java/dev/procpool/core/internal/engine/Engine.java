@@ -8,6 +8,8 @@ import dev.procpool.PoolEvent;
 import dev.procpool.PoolHealth;
 import dev.procpool.PoolSnapshot;
 import dev.procpool.PoolState;
+import dev.procpool.TaskHandle;
+import dev.procpool.TaskInfo;
 import dev.procpool.TaskRejectedException;
 import dev.procpool.TaskRequest;
 import dev.procpool.TaskState;
@@ -47,6 +49,7 @@ import java.util.concurrent.locks.Condition;
 import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.function.Supplier;
+import java.util.Set;
 import java.util.function.DoubleSupplier;
 
 /**
@@ -90,10 +93,15 @@ final class Engine {
     private final Scaling scaling;
     private final Condition terminated;
     private final Admission admission;
+    private final StoreLink storeLink;
     private PoolState state = PoolState.NEW;
     private long sequence;
     private long startedAt;
     private PoolHealth health = new PoolHealth(HealthStatus.HEALTHY, List.of());
+    /** Whether tasks are kept in a durable store: they belong to the store, not to this host's memory. */
+    private boolean durable;
+    private volatile Supplier<PoolSnapshot.Store> storeView =
+            () -> new PoolSnapshot.Store("in-memory", true, 1, 0, 0, 0, 0);
 
     Engine(PoolConfig config, Collaborators with, DeadLetters deadLetters) {
         this.config = config;
@@ -115,6 +123,7 @@ final class Engine {
         this.stats = new Stats(ctx, counters, supervisor, book, deadLetters);
         this.scaling = new Scaling(ctx, supervisor, stops);
         this.admission = new Admission(ctx, book, supervisor, counters, () -> state);
+        this.storeLink = new StoreLink(this, book, supervisor, admission, counters);
         this.stops = stops;
     }
 
@@ -209,6 +218,16 @@ final class Engine {
                 state = PoolState.DRAINING;
             }
             admission.stopping();
+            if (durable) {
+                // the tasks are the store's: this host lets go of them (another host, or this one restarted, runs
+                // them, HOST_LOST for the attempts cut short) instead of cancelling them for everyone
+                for (TaskRecord task : book.held()) {
+                    task.abandoned = true;
+                    if (book.unqueue(task)) {
+                        book.release(task.id);
+                    }
+                }
+            }
             for (TaskRecord task : book.drainQueue()) {
                 if (task.attempts == 0) {
                     neverStarted.add(task.request);
@@ -216,7 +235,11 @@ final class Engine {
                 cancel(task, "the pool was shut down before the task ran", fx);
             }
             for (TaskRecord task : book.waitingToRetry()) {
-                cancel(task, "the pool was shut down while the task waited to be retried", fx);
+                if (task.attempts == 0) {
+                    neverStarted.add(task.request);
+                }
+                cancel(task, task.state == TaskState.SCHEDULED ? "the pool was shut down before the task's "
+                        + "not-before time" : "the pool was shut down while the task waited to be retried", fx);
             }
             for (WorkerRecord worker : supervisor.workers) {
                 for (TaskRecord task : List.copyOf(worker.inFlight.values())) {
@@ -288,7 +311,7 @@ final class Engine {
         return decide(fx -> cancel(task, "cancelled by the caller", fx));
     }
 
-    private boolean cancel(TaskRecord task, String why, Effects fx) {
+    boolean cancel(TaskRecord task, String why, Effects fx) {
         if (task.state.isTerminal()) {
             return false;
         }
@@ -297,7 +320,7 @@ final class Engine {
             task.cancelKillAt = ctx.now() + config.cancelGracePeriod().toNanos();
             fx.send(task.worker, ctx.codec.encodeCancel(task.id));
             ctx.dueAt(task.cancelKillAt);
-        } else if (task.state == TaskState.RETRY_WAIT) {
+        } else if (task.state == TaskState.RETRY_WAIT || task.state == TaskState.SCHEDULED) {
             book.cancelRetry(task);
         } else {
             book.unqueue(task);
@@ -308,8 +331,18 @@ final class Engine {
         return true;
     }
 
-    /** Fills free worker slots from the queue, in run order, each task where {@link Placement} puts it. */
-    private void dispatch(Effects fx) {
+    /**
+     * Fills free worker slots from the queue, in run order, each task where {@link Placement} puts it; with a durable
+     * store, wakes its claims when little is left to run here.
+     */
+    void dispatch(Effects fx) {
+        fillSlots(fx);
+        if (durable) {
+            storeLink.afterDispatch();
+        }
+    }
+
+    private void fillSlots(Effects fx) {
         if (book.queued() == 0) {
             return;
         }
@@ -357,8 +390,62 @@ final class Engine {
         return group.balancer != null ? group.balancer : balancer;
     }
 
+    /** What this pool knows of a task: held now, or ended within the output retention (in memory). */
+    Optional<TaskInfo> task(String taskId) {
+        return read(() -> {
+            TaskRecord held = book.get(taskId);
+            if (held != null) {
+                java.time.Instant wall = ctx.clock.instant();
+                return Optional.of(EndedTasks.info(held, null, wall.minusNanos(ctx.now() - held.submittedAt),
+                        null));
+            }
+            return attempts.ended.get(taskId, ctx.now()).map(EndedTasks.Ended::info);
+        });
+    }
+
+    /** A handle on a task this pool holds, or that ended within the output retention (in memory). */
+    Optional<TaskHandle> handle(String taskId) {
+        return read(() -> {
+            TaskRecord held = book.get(taskId);
+            if (held != null) {
+                return Optional.of(new DefaultTaskHandle(held, this::cancel));
+            }
+            return attempts.ended.get(taskId, ctx.now()).map(ended -> {
+                TaskInfo info = ended.info();
+                TaskRecord shell = new TaskRecord(info.id(), TaskRequest.of(info.type(), null).withId(info.id()),
+                        new byte[0], 0, ctx.now(), 0, config.retryPolicy(), ended.outcome());
+                shell.state = info.state();
+                shell.lastWorkerId = info.workerId();
+                return new DefaultTaskHandle(shell, task -> false);
+            });
+        });
+    }
+
     Optional<List<String>> taskOutput(String taskId, int maxLines) {
         return read(() -> outputs.ofEndedTask(taskId, maxLines));
+    }
+
+    // ------------------------------------------------------------------ a durable task store
+
+    /** The engine's side of a durable task store: claims, leases and checks, under this engine's lock. */
+    StoreLink storeLink() {
+        return storeLink;
+    }
+
+    /** Where attempt ends go with a durable store; from then on the tasks are the store's, not this host's. */
+    void storeEnds(StoreEnds ends) {
+        attempts.storeEnds(ends);
+        this.durable = true;
+    }
+
+    /** How the store and its dead letters are doing, for snapshots. */
+    void storeView(Supplier<PoolSnapshot.Store> view, Supplier<PoolSnapshot.DeadLetters> deadLetters) {
+        this.storeView = view;
+        stats.deadLetters(deadLetters);
+    }
+
+    boolean acceptsTasks() {
+        return state.acceptsTasks();
     }
 
     // ------------------------------------------------------------------ workers
@@ -479,7 +566,7 @@ final class Engine {
     }
 
     void updateHealth() {
-        PoolHealth now = supervisor.health(state, ctx.now());
+        PoolHealth now = health(ctx.now());
         if (!now.equals(health)) {
             PoolHealth before = health;
             health = now;
@@ -578,8 +665,27 @@ final class Engine {
 
     // ------------------------------------------------------------------ views
 
+    /** The workers' health, DEGRADED besides while a durable store cannot be reached. */
+    private PoolHealth health(long now) {
+        PoolHealth workers = supervisor.health(state, now);
+        PoolSnapshot.Store store = storeView.get();
+        if (store.available()) {
+            return workers;
+        }
+        List<String> alerts = new ArrayList<>(workers.alerts());
+        alerts.add("the " + store.kind() + " task store cannot be reached: running tasks go on, new tasks are "
+                + "refused, outcomes are recorded once it is back");
+        return new PoolHealth(workers.status() == HealthStatus.CRITICAL ? HealthStatus.CRITICAL
+                : HealthStatus.DEGRADED, alerts);
+    }
+
+    /** A durable store became reachable or unreachable: the health changes, and listeners hear of it. */
+    void storeAvailabilityChanged() {
+        act(fx -> updateHealth());
+    }
+
     PoolHealth health() {
-        return read(() -> supervisor.health(state, ctx.now()));
+        return read(() -> health(ctx.now()));
     }
 
     List<WorkerSnapshot> workerSnapshots() {
@@ -589,7 +695,8 @@ final class Engine {
     PoolSnapshot snapshot() {
         return read(() -> {
             long now = ctx.now();
-            return stats.snapshot(state, startedAt, supervisor.health(state, now), placement.balancerFailures(), now);
+            return stats.snapshot(state, startedAt, health(now), placement.balancerFailures(),
+                    storeView.get(), now);
         });
     }
 

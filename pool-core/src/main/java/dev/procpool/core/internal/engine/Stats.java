@@ -10,6 +10,7 @@ import dev.procpool.core.internal.retry.DeadLetters;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.function.Supplier;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -22,12 +23,14 @@ final class Stats {
     private final Counters counters;
     private final Supervisor supervisor;
     private final TaskBook<TaskRecord> book;
-    private final DeadLetters deadLetters;
+    /** The dead-letter queue as snapshots show it: this pool's in memory, or the store's view of its own. */
+    private volatile Supplier<PoolSnapshot.DeadLetters> deadLetters;
 
     Stats(EngineContext ctx, Counters counters, Supervisor supervisor, TaskBook<TaskRecord> book,
           DeadLetters deadLetters) {
         this.ctx = ctx;
-        this.deadLetters = deadLetters;
+        this.deadLetters = () -> new PoolSnapshot.DeadLetters(deadLetters.size(), deadLetters.added(),
+                deadLetters.evicted());
         this.counters = counters;
         this.supervisor = supervisor;
         this.book = book;
@@ -45,7 +48,8 @@ final class Stats {
                 .toList();
     }
 
-    PoolSnapshot snapshot(PoolState state, long startedAt, PoolHealth health, long balancerFailures, long now) {
+    PoolSnapshot snapshot(PoolState state, long startedAt, PoolHealth health, long balancerFailures,
+                          PoolSnapshot.Store store, long now) {
         int idle = 0;
         int busy = 0;
         int unhealthy = 0;
@@ -82,7 +86,13 @@ final class Stats {
                 health,
                 new PoolSnapshot.Queue(book.queued(), book.retrying(), c.waits == 0 ? 0 : c.waitNanos / 1e6 / c.waits),
                 groups,
-                new PoolSnapshot.DeadLetters(deadLetters.size(), deadLetters.added(), deadLetters.evicted()));
+                deadLetters.get(),
+                store);
+    }
+
+    /** With a durable store: its dead letters, as its view keeps them (snapshots never wait for the database). */
+    void deadLetters(Supplier<PoolSnapshot.DeadLetters> view) {
+        this.deadLetters = view;
     }
 
     /** The pool in one line, for messages that must say what state it was in. */

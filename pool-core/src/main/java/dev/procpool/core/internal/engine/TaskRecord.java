@@ -30,7 +30,12 @@ final class TaskRecord implements BookEntry, LoadBalancer.TaskView {
     /** The attempt timeout in nanoseconds; 0 when the task has none. */
     final long timeoutNanos;
     final RetryPolicy retryPolicy;
-    final CompletableFuture<TaskResult> future = new CompletableFuture<>();
+    /** The caller's future: completed once, in memory by the engine, with a durable store once the store has it. */
+    final CompletableFuture<TaskResult> future;
+    /** With a durable store: this host's lease on the task's current attempt (claim = attempt). Null in memory. */
+    dev.procpool.core.internal.store.LeaseRef lease;
+    /** With a durable store: the lease was lost to another host; nothing this attempt does is recorded. */
+    boolean abandoned;
     /**
      * The failed attempts so far, for the dead-letter entry. Most tasks never fail, and a queue can hold hundreds of
      * thousands of tasks: the list exists only from the first failure, as does {@link #output}.
@@ -54,7 +59,7 @@ final class TaskRecord implements BookEntry, LoadBalancer.TaskView {
     /** When the worker must have answered a cancel (timeout or caller's cancel), or be killed; MAX when none. */
     long cancelKillAt = Long.MAX_VALUE;
     boolean timedOut;
-    /** When a task in RETRY_WAIT is due to be queued again. */
+    /** When a task in RETRY_WAIT or SCHEDULED is due to be queued. */
     long retryAt;
     /** The highest worker RSS seen during the current attempt. */
     long peakRssBytes;
@@ -103,6 +108,12 @@ final class TaskRecord implements BookEntry, LoadBalancer.TaskView {
 
     TaskRecord(String id, TaskRequest request, byte[] payloadJson, long sequence, long submittedAt,
                long timeoutNanos, RetryPolicy retryPolicy) {
+        this(id, request, payloadJson, sequence, submittedAt, timeoutNanos, retryPolicy, new CompletableFuture<>());
+    }
+
+    TaskRecord(String id, TaskRequest request, byte[] payloadJson, long sequence, long submittedAt,
+               long timeoutNanos, RetryPolicy retryPolicy, CompletableFuture<TaskResult> future) {
+        this.future = future;
         this.id = id;
         this.request = request;
         this.payloadJson = payloadJson;
@@ -165,6 +176,12 @@ final class TaskRecord implements BookEntry, LoadBalancer.TaskView {
     public void waitingToRetry(long retryAt) {
         state = TaskState.RETRY_WAIT;
         this.retryAt = retryAt;
+    }
+
+    @Override
+    public void scheduled(long until) {
+        state = TaskState.SCHEDULED;
+        this.retryAt = until;
     }
 
     @Override

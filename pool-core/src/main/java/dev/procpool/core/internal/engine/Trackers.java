@@ -68,6 +68,16 @@ final class Trackers {
         }
     }
 
+    void storeCall(String operation, long nanos, boolean succeeded) {
+        for (PoolTracker tracker : trackers) {
+            try {
+                tracker.storeCall(operation, nanos, succeeded);
+            } catch (Throwable e) {
+                failed(tracker, e);
+            }
+        }
+    }
+
     void poolTerminated() {
         for (PoolTracker tracker : trackers) {
             try {

@@ -15,6 +15,9 @@ public interface BookEntry extends QueueEntry {
     /** The task waits to be retried until {@code retryAt}. */
     void waitingToRetry(long retryAt);
 
-    /** When a task waiting to be retried is due. */
+    /** The task waits for its not-before time, {@code until} on the pool's ticker, before it is queued. */
+    void scheduled(long until);
+
+    /** When a task waiting to be retried, or for its not-before time, is due. */
     long retryAt();
 }

@@ -82,6 +82,28 @@ public final class TaskBook<T extends BookEntry> {
         enqueue(task, task.submittedAt());
     }
 
+    /** Takes in a new task that waits until {@code until} (its not-before time) before it is queued. */
+    public void acceptScheduled(T task, long until) {
+        live.put(task.id(), task);
+        task.scheduled(until);
+        retryWaiting.add(task);
+    }
+
+    /**
+     * Takes in a task whose run order was decided elsewhere (a durable store ranks the tasks of every host) and queues
+     * it.
+     */
+    public void acceptRanked(T task, long rank, long now) {
+        live.put(task.id(), task);
+        task.queued(now, rank);
+        queue.add(task);
+    }
+
+    /** Every task held now (a copy). */
+    public List<T> held() {
+        return new ArrayList<>(live.values());
+    }
+
     /** Queues a held task (new, or due for a retry). */
     public void enqueue(T task, long now) {
         long rank = agingStepNanos > 0 ? task.priority() * agingStepNanos + (task.submittedAt() - epoch)
@@ -111,7 +133,7 @@ public final class TaskBook<T extends BookEntry> {
         return retryWaiting.remove(task);
     }
 
-    /** Queues every task whose retry is due at {@code now}; returns how many. */
+    /** Queues every task whose retry (or not-before time) is due at {@code now}; returns how many. */
     public int requeueDue(long now) {
         int count = 0;
         while (!retryWaiting.isEmpty() && now - retryWaiting.peek().retryAt() >= 0) {

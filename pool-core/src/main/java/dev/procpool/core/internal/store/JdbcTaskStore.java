@@ -18,12 +18,12 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.ThreadFactory;
 
 /**
- * The {@link TaskStore} on a relational database through JDBC, for one pool. Three long-lived connections of its
+ * The {@link DurableStore} on a relational database through JDBC, for one pool. Three long-lived connections of its
  * own: the writer (one thread; every write goes through it, batched by {@link GroupCommit}), the reader (lookups),
  * and the listener (PostgreSQL notifications). Each is reopened after a failure, so a plain non-pooling
  * {@code DataSource} costs nothing per call, and the store recovers by itself when its database is back.
  */
-public final class JdbcTaskStore implements TaskStore {
+public final class JdbcTaskStore implements DurableStore {
     private static final Logger LOG = LoggerFactory.getLogger(JdbcTaskStore.class);
     /** A PostgreSQL transaction that lost a deadlock or serialization conflict is run again this many times. */
     private static final int CONFLICT_TRIES = 3;
@@ -272,7 +272,7 @@ public final class JdbcTaskStore implements TaskStore {
         }
     }
 
-    // ---- TaskStore
+    // ---- DurableStore
 
     @Override
     public synchronized void open(StoreEvents events) {
@@ -383,6 +383,23 @@ public final class JdbcTaskStore implements TaskStore {
     public CompletableFuture<StoredTask> awaitEnd(String taskId) {
         requireOpen();
         return watcher.await(Objects.requireNonNull(taskId, "taskId"));
+    }
+
+    @Override
+    public void unwatch(String taskId) {
+        watcher.unwatch(Objects.requireNonNull(taskId, "taskId"));
+    }
+
+    @Override
+    public long waitingCount() {
+        requireOpen();
+        return reads.waitingCount();
+    }
+
+    @Override
+    public CompletableFuture<StoredTask> watchEnd(String taskId) {
+        requireOpen();
+        return watcher.watch(Objects.requireNonNull(taskId, "taskId"));
     }
 
     @Override

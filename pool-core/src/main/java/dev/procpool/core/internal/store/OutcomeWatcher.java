@@ -34,6 +34,19 @@ final class OutcomeWatcher {
         return copy;
     }
 
+    /**
+     * As {@link #await}, for a task the caller knows exists and has not ended (it just inserted it, or holds it):
+     * no lookup now; notifications and polls complete it.
+     */
+    CompletableFuture<StoredTask> watch(String id) {
+        return watched.computeIfAbsent(id, key -> new CompletableFuture<>()).copy();
+    }
+
+    /** Stops watching a task whose end the caller learned otherwise (it ended it itself). */
+    void unwatch(String id) {
+        watched.remove(id);
+    }
+
     boolean isEmpty() {
         return watched.isEmpty();
     }

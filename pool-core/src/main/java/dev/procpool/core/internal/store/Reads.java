@@ -119,6 +119,19 @@ final class Reads implements AutoCloseable {
         });
     }
 
+    /** Tasks waiting in the store: queued, delayed or waiting to be retried (not running). */
+    long waitingCount() {
+        return read("counting waiting tasks", () -> {
+            PreparedStatement count = slot.prepare("SELECT COUNT(*) FROM " + t.task()
+                    + " WHERE pool = ? AND state <> 'RUNNING'");
+            count.setString(1, pool);
+            try (ResultSet rows = count.executeQuery()) {
+                rows.next();
+                return rows.getLong(1);
+            }
+        });
+    }
+
     List<HostRecord> hosts() {
         return read("listing hosts", () -> {
             PreparedStatement select = slot.prepare("SELECT name, machine, pid, started_at, last_seen, stopped_at "

@@ -36,7 +36,7 @@ final class Rows {
         int attempts = row.getInt("attempt");
         TaskState taskState = switch (state) {
             case "RUNNING" -> TaskState.RUNNING;
-            case "SCHEDULED" -> attempts > 0 ? TaskState.RETRY_WAIT : TaskState.QUEUED;
+            case "SCHEDULED" -> attempts > 0 ? TaskState.RETRY_WAIT : TaskState.SCHEDULED;
             default -> TaskState.QUEUED;
         };
         boolean running = taskState == TaskState.RUNNING;

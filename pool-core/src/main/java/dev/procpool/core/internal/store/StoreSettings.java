@@ -1,51 +1,33 @@
 package dev.procpool.core.internal.store;
 
+import dev.procpool.TaskStore;
+
+import javax.sql.DataSource;
 import java.time.Duration;
-import java.util.Objects;
 import java.util.Optional;
-import java.util.regex.Pattern;
 
 /**
- * How a task store names its tables and how long it keeps things. Immutable; build one with {@link #builder()},
- * whose setters check each value and name the setting, the bad value and what is allowed.
- *
- * <p>Table and schema names are spliced into SQL, so they are restricted to lower-case identifiers that need no
- * quoting in either dialect.
+ * How a task store names its tables and how long it keeps things: the settings of the public
+ * {@link TaskStore.Durable}, which checks every value (the bad value and what is allowed in the message) and is the
+ * one place those rules live. Table and schema names are spliced into SQL, so they are restricted there to lower-case
+ * identifiers that need no quoting in either dialect.
  */
 public final class StoreSettings {
-    private static final Pattern PREFIX = Pattern.compile("[a-z][a-z0-9_]{0,29}");
-    private static final Pattern SCHEMA = Pattern.compile("[a-z_][a-z0-9_]{0,62}");
+    /** A data source that is never asked for a connection: it only carries the settings of a PostgreSQL kind. */
+    private static final DataSource NONE = (DataSource) java.lang.reflect.Proxy.newProxyInstance(
+            DataSource.class.getClassLoader(), new Class<?>[] {DataSource.class}, (proxy, method, args) -> {
+                throw new UnsupportedOperationException("settings only");
+            });
 
-    /** How SQLite makes a commit durable. */
-    public enum SqliteSync {
-        /** Every commit reaches the disk before the call returns (fsync per group commit): survives power loss. */
-        FULL,
-        /** Commits reach the operating system; the WAL is synced at checkpoints: survives a crash of the process. */
-        NORMAL
+    private final TaskStore.Durable values;
+
+    private StoreSettings(TaskStore.Durable values) {
+        this.values = values;
     }
 
-    private final String tablePrefix;
-    private final String schema;
-    private final Duration leaseTimeout;
-    private final Duration retention;
-    private final Duration deadLetterRetention;
-    private final Duration pollInterval;
-    private final Duration busyTimeout;
-    private final Duration networkTimeout;
-    private final int maxBatchTasks;
-    private final SqliteSync sqliteSync;
-
-    private StoreSettings(Builder b) {
-        this.tablePrefix = b.tablePrefix;
-        this.schema = b.schema;
-        this.leaseTimeout = b.leaseTimeout;
-        this.retention = b.retention;
-        this.deadLetterRetention = b.deadLetterRetention;
-        this.pollInterval = b.pollInterval;
-        this.busyTimeout = b.busyTimeout;
-        this.networkTimeout = b.networkTimeout;
-        this.maxBatchTasks = b.maxBatchTasks;
-        this.sqliteSync = b.sqliteSync;
+    /** The settings of a store the application configured. */
+    public static StoreSettings of(TaskStore.Durable store) {
+        return new StoreSettings(store);
     }
 
     /** A builder with the defaults. */
@@ -60,167 +42,114 @@ public final class StoreSettings {
 
     /** Prefix of every table, index and notification channel of the store (default {@code procpool_}). */
     public String tablePrefix() {
-        return tablePrefix;
+        return values.tablePrefix();
     }
 
-    /** The PostgreSQL schema of the tables; empty for the connection's search path. Ignored by SQLite. */
+    /** The PostgreSQL schema of the tables; empty for the connection's search path. */
     public Optional<String> schema() {
-        return Optional.ofNullable(schema);
+        return values.schema();
     }
 
     /** How long a claimed attempt stays with its host without a renewal before any host may rescue it. */
     public Duration leaseTimeout() {
-        return leaseTimeout;
+        return values.leaseTimeout();
     }
 
     /** How long ended tasks (results, failures, cancellations) are kept for {@code find}. */
     public Duration retention() {
-        return retention;
+        return values.retention();
     }
 
     /** How long dead-lettered tasks are kept. */
     public Duration deadLetterRetention() {
-        return deadLetterRetention;
+        return values.deadLetterRetention();
     }
 
-    /**
-     * How often the store looks for work and outcomes where it has no notification: always for SQLite, and for
-     * PostgreSQL while its listening connection is down.
-     */
+    /** How often to look for changes when nothing notifies. */
     public Duration pollInterval() {
-        return pollInterval;
+        return values.pollInterval();
     }
 
-    /** How long a SQLite write waits for another process's write to finish before the store is unavailable. */
+    /** How long a SQLite statement waits for another process's write. */
     public Duration busyTimeout() {
-        return busyTimeout;
+        return values.busyTimeout();
     }
 
-    /** The longest a PostgreSQL call may wait on the network before its connection is given up. */
+    /** How long a PostgreSQL call may wait for the network. */
     public Duration networkTimeout() {
-        return networkTimeout;
+        return values.networkTimeout();
     }
 
-    /** The most tasks one group commit carries (inserts and attempt records together). */
+    /** The most tasks written in one transaction. */
     public int maxBatchTasks() {
-        return maxBatchTasks;
+        return values.maxBatchTasks();
     }
 
-    /** How SQLite makes commits durable. */
-    public SqliteSync sqliteSync() {
-        return sqliteSync;
+    /** How SQLite syncs a commit. */
+    public TaskStore.Durable.SqliteSync sqliteSync() {
+        return values.sqliteSync();
     }
 
-    @Override
-    public String toString() {
-        return "StoreSettings{tablePrefix=" + tablePrefix + ", schema=" + schema + ", leaseTimeout=" + leaseTimeout
-                + ", retention=" + retention + ", deadLetterRetention=" + deadLetterRetention + ", pollInterval="
-                + pollInterval + ", busyTimeout=" + busyTimeout + ", networkTimeout=" + networkTimeout
-                + ", maxBatchTasks=" + maxBatchTasks + ", sqliteSync=" + sqliteSync + '}';
-    }
-
-    /** Builds {@link StoreSettings}; each setter validates its argument. Not thread-safe. */
+    /** Settings set one by one, for tests and tools; each setter checks its value as the public type does. */
     public static final class Builder {
-        private String tablePrefix = "procpool_";
-        private String schema;
-        private Duration leaseTimeout = Duration.ofSeconds(30);
-        private Duration retention = Duration.ofDays(7);
-        private Duration deadLetterRetention = Duration.ofDays(30);
-        private Duration pollInterval = Duration.ofMillis(250);
-        private Duration busyTimeout = Duration.ofSeconds(5);
-        private Duration networkTimeout = Duration.ofSeconds(30);
-        private int maxBatchTasks = 2000;
-        private SqliteSync sqliteSync = SqliteSync.FULL;
+        // of the PostgreSQL kind, which has every setting; a SQLite store refuses a schema when it is built
+        private TaskStore.Durable values = TaskStore.postgres(NONE);
 
         private Builder() {
         }
 
-        /** 1 to 30 characters: a lower-case letter, then lower-case letters, digits or '_'. */
         public Builder tablePrefix(String prefix) {
-            Objects.requireNonNull(prefix, "tablePrefix");
-            if (!PREFIX.matcher(prefix).matches()) {
-                throw new IllegalArgumentException("tablePrefix must be 1 to 30 characters: a lower-case letter, then "
-                        + "lower-case letters, digits or '_', was \"" + prefix + "\"");
-            }
-            this.tablePrefix = prefix;
+            values = values.withTablePrefix(prefix);
             return this;
         }
 
-        /** A PostgreSQL schema: 1 to 63 lower-case letters, digits or '_', not starting with a digit. */
         public Builder schema(String schema) {
-            Objects.requireNonNull(schema, "schema");
-            if (!SCHEMA.matcher(schema).matches()) {
-                throw new IllegalArgumentException("schema must be 1 to 63 lower-case letters, digits or '_', not "
-                        + "starting with a digit, was \"" + schema + "\"");
-            }
-            this.schema = schema;
+            values = values.withSchema(schema);
             return this;
         }
 
-        /** 100 ms to 1 hour. Size it well above the host's renewal interval and its longest pause (GC, swap). */
         public Builder leaseTimeout(Duration timeout) {
-            this.leaseTimeout = between("leaseTimeout", timeout, Duration.ofMillis(100), Duration.ofHours(1));
+            values = values.withLeaseTimeout(timeout);
             return this;
         }
 
-        /** 1 second to 3650 days. */
         public Builder retention(Duration retention) {
-            this.retention = between("retention", retention, Duration.ofSeconds(1), Duration.ofDays(3650));
+            values = values.withRetention(retention);
             return this;
         }
 
-        /** 1 second to 3650 days. */
         public Builder deadLetterRetention(Duration retention) {
-            this.deadLetterRetention = between("deadLetterRetention", retention, Duration.ofSeconds(1),
-                    Duration.ofDays(3650));
+            values = values.withDeadLetterRetention(retention);
             return this;
         }
 
-        /** 10 ms to 1 minute. */
         public Builder pollInterval(Duration interval) {
-            this.pollInterval = between("pollInterval", interval, Duration.ofMillis(10), Duration.ofMinutes(1));
+            values = values.withPollInterval(interval);
             return this;
         }
 
-        /** 0 to 10 minutes. */
         public Builder busyTimeout(Duration timeout) {
-            this.busyTimeout = between("busyTimeout", timeout, Duration.ZERO, Duration.ofMinutes(10));
+            values = values.withBusyTimeout(timeout);
             return this;
         }
 
-        /** 1 second to 1 hour. */
         public Builder networkTimeout(Duration timeout) {
-            this.networkTimeout = between("networkTimeout", timeout, Duration.ofSeconds(1), Duration.ofHours(1));
+            values = values.withNetworkTimeout(timeout);
             return this;
         }
 
-        /** 1 to 100,000. */
         public Builder maxBatchTasks(int tasks) {
-            if (tasks < 1 || tasks > 100_000) {
-                throw new IllegalArgumentException("maxBatchTasks must be between 1 and 100000, was " + tasks);
-            }
-            this.maxBatchTasks = tasks;
+            values = values.withMaxBatchTasks(tasks);
             return this;
         }
 
-        /** {@link SqliteSync#FULL} (default) or {@link SqliteSync#NORMAL}. */
-        public Builder sqliteSync(SqliteSync sync) {
-            this.sqliteSync = Objects.requireNonNull(sync, "sqliteSync");
+        public Builder sqliteSync(TaskStore.Durable.SqliteSync sync) {
+            values = values.withSqliteSync(sync);
             return this;
         }
 
-        /** The immutable settings. */
         public StoreSettings build() {
-            return new StoreSettings(this);
-        }
-
-        private static Duration between(String setting, Duration value, Duration min, Duration max) {
-            Objects.requireNonNull(value, setting);
-            if (value.compareTo(min) < 0 || value.compareTo(max) > 0) {
-                throw new IllegalArgumentException(setting + " must be between " + min + " and " + max + ", was "
-                        + value);
-            }
-            return value;
+            return new StoreSettings(values);
         }
     }
 }

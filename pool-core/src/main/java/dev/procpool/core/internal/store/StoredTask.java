@@ -23,7 +23,8 @@ import java.util.Set;
  * @param retryPolicy          its stored retry policy
  * @param affinityKey          its affinity key, or {@code null}
  * @param submittedAt          when it was submitted
- * @param state                where it is: {@code QUEUED} (also when delayed), {@code RETRY_WAIT}, {@code RUNNING}
+ * @param state                where it is: {@code QUEUED}, {@code SCHEDULED} (delayed), {@code RETRY_WAIT},
+ *                             {@code RUNNING}
  *                             or a terminal state
  * @param attempts             attempts started so far
  * @param notBefore            when it may next be claimed (waiting tasks), else {@code null}

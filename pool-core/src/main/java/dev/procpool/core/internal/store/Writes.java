@@ -121,7 +121,8 @@ final class Writes {
             while (rows.next()) {
                 String state = rows.getString(2);
                 states.put(rows.getString(1), state.equals("RUNNING") ? TaskState.RUNNING
-                        : state.equals("SCHEDULED") && rows.getInt(3) > 0 ? TaskState.RETRY_WAIT : TaskState.QUEUED);
+                        : state.equals("SCHEDULED") ? (rows.getInt(3) > 0 ? TaskState.RETRY_WAIT : TaskState.SCHEDULED)
+                        : TaskState.QUEUED);
             }
         }
         PreparedStatement ended = slot.prepare("SELECT id, state FROM " + t.ended() + " WHERE pool = ? AND "

@@ -333,7 +333,7 @@ class EngineObservabilityTest {
             List<TaskProgress> first = new CopyOnWriteArrayList<>();
             List<TaskProgress> second = new CopyOnWriteArrayList<>();
             task.addProgressListener(first::add);
-            DefaultTaskHandle handle = new DefaultTaskHandle(task, h.engine);
+            DefaultTaskHandle handle = new DefaultTaskHandle(task, h.engine::cancel);
             assertSame(handle, handle.onProgress(second::add), "onProgress returns the handle");
 
             worker.progress("p", 0.25, "reading");

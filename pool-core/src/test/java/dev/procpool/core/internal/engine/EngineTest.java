@@ -537,6 +537,39 @@ class EngineTest {
         }
 
         @Test
+        void a_delayed_task_waits_for_its_time_without_holding_a_worker_and_maintenance_wakes_for_it() {
+            EngineHarness h = harness(commandGroup(1)).startReady();
+            TaskRecord later = h.submit(TaskRequest.of("work", 1).withId("later")
+                    .withNotBefore(java.time.Instant.now().plusSeconds(2)));
+            assertEquals(TaskState.SCHEDULED, later.state);
+            TaskRecord now = h.submit("now");
+            assertEquals(TaskState.RUNNING, now.state, "a delayed task holds no worker");
+            h.workers.get("w-1").results("now");
+
+            long start = h.now();
+            long due = h.engine.maintain(start);
+            assertTrue(due > Duration.ofMillis(1900).toNanos() && due <= Duration.ofSeconds(2).toNanos(),
+                    "maintenance sleeps until the task is due, not longer: " + due);
+            h.maintainAt(start + Duration.ofMillis(1800).toNanos());
+            assertEquals(TaskState.SCHEDULED, later.state, "not yet");
+            h.maintainAt(start + Duration.ofSeconds(2).toNanos());
+            assertEquals(TaskState.RUNNING, later.state);
+            assertEquals(1, h.workers.get("w-1").lastTask().attempt(), "waiting is no attempt");
+        }
+
+        @Test
+        void a_delayed_task_can_be_cancelled_and_shutdown_now_returns_it_as_never_started() {
+            EngineHarness h = harness(commandGroup(1)).startReady();
+            TaskRecord cancelled = h.submit(TaskRequest.of("work", 1).withId("c").withDelay(Duration.ofHours(1)));
+            TaskRecord dropped = h.submit(TaskRequest.of("work", 2).withId("d").withDelay(Duration.ofHours(1)));
+            assertTrue(h.engine.cancel(cancelled));
+            assertEquals(TaskState.CANCELLED, cancelled.state);
+            List<TaskRequest> neverStarted = h.engine.shutdownNow();
+            assertEquals(List.of("d"), neverStarted.stream().map(r -> r.id().orElseThrow()).toList());
+            assertEquals(TaskState.CANCELLED, dropped.state);
+        }
+
+        @Test
         void a_handler_error_is_not_retried_by_default_and_the_worker_is_kept() {
             EngineHarness h = harness(commandGroup(1)).startReady();
             FakeWorker worker = h.workers.get("w-1");

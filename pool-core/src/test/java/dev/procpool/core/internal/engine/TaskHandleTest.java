@@ -27,9 +27,9 @@ class TaskHandleTest {
 
     @Test
     void theHandleNamesTheWorkerOfTheCurrentOrLastAttempt() {
-        DefaultTaskHandle first = new DefaultTaskHandle(h.submit("a"), h.engine);
-        DefaultTaskHandle second = new DefaultTaskHandle(h.submit("b"), h.engine);
-        DefaultTaskHandle queuedBehind = new DefaultTaskHandle(h.submit("c"), h.engine);
+        DefaultTaskHandle first = new DefaultTaskHandle(h.submit("a"), h.engine::cancel);
+        DefaultTaskHandle second = new DefaultTaskHandle(h.submit("b"), h.engine::cancel);
+        DefaultTaskHandle queuedBehind = new DefaultTaskHandle(h.submit("c"), h.engine::cancel);
         assertEquals(Optional.of("w-1"), first.workerId());
         assertEquals(Optional.of("w-2"), second.workerId());
         assertEquals(Optional.empty(), queuedBehind.workerId(), "not dispatched yet");
@@ -40,7 +40,7 @@ class TaskHandleTest {
 
     @Test
     void aWaitThatRunsOutIsATypedTimeoutWhoseMessageMatchesTheState() {
-        DefaultTaskHandle handle = new DefaultTaskHandle(h.submit("slow"), h.engine);
+        DefaultTaskHandle handle = new DefaultTaskHandle(h.submit("slow"), h.engine::cancel);
         AwaitTimeoutException timeout = assertThrows(AwaitTimeoutException.class,
                 () -> handle.await(Duration.ofMillis(1)));
         assertEquals("slow", timeout.taskId());

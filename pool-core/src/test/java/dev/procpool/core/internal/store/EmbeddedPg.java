@@ -18,7 +18,7 @@ import java.util.stream.Stream;
  * and start it again under its clients (a database restart). Commits are synchronous and synced to disk, as in
  * production (the artifact's defaults turn both off).
  */
-final class EmbeddedPg implements AutoCloseable {
+public final class EmbeddedPg implements AutoCloseable {
     private final Path dataDirectory;
     private final int port;
     private final List<ProcessTrees.Proc> everyProcess = new ArrayList<>();
@@ -30,7 +30,7 @@ final class EmbeddedPg implements AutoCloseable {
         this.port = port;
     }
 
-    static EmbeddedPg start() {
+    public static EmbeddedPg start() {
         try {
             int port;
             try (ServerSocket socket = new ServerSocket(0)) {
@@ -60,12 +60,12 @@ final class EmbeddedPg implements AutoCloseable {
     }
 
     /** A plain, non-pooling data source; it keeps working across restarts (same host and port). */
-    DataSource dataSource() {
+    public DataSource dataSource() {
         return dataSource;
     }
 
     /** The server's processes now (the postmaster and its children). */
-    List<ProcessTrees.Proc> processes() {
+    public List<ProcessTrees.Proc> processes() {
         return ProcessTrees.snapshot(ProcessHandle.of(postmasterPid()).orElseThrow());
     }
 
@@ -78,7 +78,7 @@ final class EmbeddedPg implements AutoCloseable {
     }
 
     /** Stops the server (fast shutdown: clients are disconnected). */
-    void stop() {
+    public void stop() {
         everyProcess.addAll(processes());
         try {
             server.close();
@@ -89,7 +89,7 @@ final class EmbeddedPg implements AutoCloseable {
     }
 
     /** Starts it again on the same data and port. */
-    void restart() {
+    public void restart() {
         try {
             startServer();
         } catch (IOException e) {

@@ -7,7 +7,7 @@ import java.sql.Connection;
 import java.sql.SQLException;
 
 /** The store contract on a real PostgreSQL server, one for the class; fresh tables per test. */
-class PostgresTaskStoreIT extends StoreTestBase implements TaskStoreContract, StoreConcurrencyContract {
+class PostgresTaskStoreIT extends StoreTestBase implements DurableStoreContract, StoreConcurrencyContract {
     static EmbeddedPg pg;
 
     @BeforeAll

@@ -9,15 +9,15 @@ import java.util.Optional;
 import static org.awaitility.Awaitility.await;
 
 /** Processes identified by pid and start time, descendants included, to prove that none is left behind. */
-final class ProcessTrees {
-    record Proc(long pid, Instant started, String command) {
+public final class ProcessTrees {
+    public record Proc(long pid, Instant started, String command) {
     }
 
     private ProcessTrees() {
     }
 
     /** The process and all its descendants as they are now. */
-    static List<Proc> snapshot(ProcessHandle root) {
+    public static List<Proc> snapshot(ProcessHandle root) {
         List<Proc> all = new ArrayList<>();
         add(all, root);
         root.descendants().forEach(p -> add(all, p));
@@ -30,14 +30,14 @@ final class ProcessTrees {
     }
 
     /** Whether this very process (same pid and start time) still runs. */
-    static boolean alive(Proc proc) {
+    public static boolean alive(Proc proc) {
         Optional<ProcessHandle> handle = ProcessHandle.of(proc.pid());
         return handle.isPresent() && handle.get().isAlive()
                 && handle.get().info().startInstant().equals(Optional.ofNullable(proc.started()));
     }
 
     /** Waits until none of these processes runs. */
-    static void assertAllGone(List<Proc> procs) {
+    public static void assertAllGone(List<Proc> procs) {
         await().atMost(Duration.ofSeconds(20)).until(() -> procs.stream().noneMatch(ProcessTrees::alive));
     }
 }

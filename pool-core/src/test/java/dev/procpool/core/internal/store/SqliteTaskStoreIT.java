@@ -9,7 +9,7 @@ import java.sql.DriverManager;
 import java.sql.SQLException;
 
 /** The store contract on SQLite: a fresh file per test. */
-class SqliteTaskStoreIT extends StoreTestBase implements TaskStoreContract, StoreConcurrencyContract {
+class SqliteTaskStoreIT extends StoreTestBase implements DurableStoreContract, StoreConcurrencyContract {
     @TempDir
     Path folder;
     Path file;

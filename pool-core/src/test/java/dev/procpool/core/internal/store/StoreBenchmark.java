@@ -1,5 +1,6 @@
 package dev.procpool.core.internal.store;
 
+import dev.procpool.TaskStore;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -42,7 +43,7 @@ public final class StoreBenchmark {
         System.out.printf(Locale.ROOT, "machine: %d cores, java %s; %d runs of %.1f s each; median [min-max]%n",
                 Runtime.getRuntime().availableProcessors(), System.getProperty("java.version"), runs, seconds);
         Path folder = Files.createTempDirectory("procpool-bench");
-        for (StoreSettings.SqliteSync sync : StoreSettings.SqliteSync.values()) {
+        for (TaskStore.Durable.SqliteSync sync : TaskStore.Durable.SqliteSync.values()) {
             int[] n = {0};
             Supplier<JdbcTaskStore> stores = () -> open(TaskStores.sqlite(folder.resolve(sync + "-" + (n[0]++) + ".db"))
                     .settings(settings().sqliteSync(sync).build()));

@@ -1,5 +1,6 @@
 package dev.procpool.core.internal.store;
 
+import dev.procpool.TaskStore;
 import dev.procpool.FailureReason;
 import dev.procpool.RetryPolicy;
 import org.junit.jupiter.api.Test;
@@ -24,7 +25,7 @@ class StoreSettingsTest {
         assertEquals(Duration.ofDays(7), settings.retention());
         assertEquals(Duration.ofDays(30), settings.deadLetterRetention());
         assertEquals(Duration.ofMillis(250), settings.pollInterval());
-        assertEquals(StoreSettings.SqliteSync.FULL, settings.sqliteSync());
+        assertEquals(TaskStore.Durable.SqliteSync.FULL, settings.sqliteSync());
     }
 
     @Test

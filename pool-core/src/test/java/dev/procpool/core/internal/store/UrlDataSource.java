@@ -9,10 +9,10 @@ import java.sql.SQLFeatureNotSupportedException;
 import java.util.logging.Logger;
 
 /** The plainest non-pooling data source: a new connection from a JDBC URL on every call. */
-final class UrlDataSource implements DataSource {
+public final class UrlDataSource implements DataSource {
     private final String url;
 
-    UrlDataSource(String url) {
+    public UrlDataSource(String url) {
         this.url = url;
     }
 

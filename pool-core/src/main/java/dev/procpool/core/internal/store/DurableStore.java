@@ -24,7 +24,7 @@ import java.util.concurrent.CompletableFuture;
  * Times are wall-clock instants passed in by the caller, compared across hosts: keep the hosts' clocks in sync
  * (well within the lease timeout).
  */
-public interface TaskStore extends AutoCloseable {
+public interface DurableStore extends AutoCloseable {
     /**
      * Creates or migrates the schema (safe when several hosts start at once), registers this host, and starts the
      * store's threads. Called once, first.
@@ -99,6 +99,18 @@ public interface TaskStore extends AutoCloseable {
      * watching.
      */
     CompletableFuture<StoredTask> awaitEnd(String taskId);
+
+    /**
+     * As {@link #awaitEnd}, for a task the caller knows is in the store and not ended (it just inserted it): no
+     * lookup now, so watching many tasks costs nothing until they end.
+     */
+    CompletableFuture<StoredTask> watchEnd(String taskId);
+
+    /** Stops watching a task (its end was learned otherwise); its watchers are left pending. */
+    void unwatch(String taskId);
+
+    /** The number of tasks waiting in the store (queued, delayed, waiting to retry): not running, not ended. */
+    long waitingCount();
 
     /** Dead-lettered tasks, oldest first, at most {@code limit}, after skipping {@code offset}. */
     List<StoredTask> deadLetters(int offset, int limit);

@@ -25,7 +25,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * What every durable store promises, run against each dialect on a real database: claim order, idempotent insert,
  * fencing, rescue, cancel, lookups, dead letters, retention and hosts.
  */
-interface TaskStoreContract extends StoreFixture {
+interface DurableStoreContract extends StoreFixture {
 
     private static List<String> ids(ClaimResult claim) {
         return claim.tasks().stream().map(ClaimedTask::id).toList();

@@ -1,0 +1,81 @@
+package dev.procpool.core.internal.engine;
+
+import dev.procpool.TaskFailedException;
+import dev.procpool.TaskInfo;
+import dev.procpool.TaskResult;
+
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * Tasks that ended in memory, for {@code WorkerPool.task(id)} and {@code handle(id)}: kept for the output retention,
+ * at most {@link #MAX_TASKS} of them and {@link #MAX_BYTES} of results and forensics, oldest dropped first. Their
+ * payloads are not kept. Guarded by the engine's lock; time comes from the caller.
+ */
+final class EndedTasks {
+    static final int MAX_TASKS = 10_000;
+    static final long MAX_BYTES = 32L << 20;
+
+    /** What is kept of an ended task: what {@code task(id)} says of it, and its outcome for a late handle. */
+    record Ended(TaskInfo info, CompletableFuture<TaskResult> outcome, long bytes, long expiresAt) {
+    }
+
+    private final long retentionNanos;
+    private final LinkedHashMap<String, Ended> entries = new LinkedHashMap<>();
+    private long bytes;
+
+    EndedTasks(long retentionNanos) {
+        this.retentionNanos = retentionNanos;
+    }
+
+    void put(TaskRecord task, TaskInfo info, long now) {
+        prune(now);
+        Ended old = entries.remove(task.id);
+        if (old != null) {
+            bytes -= old.bytes();
+        }
+        long size = 256 + (info.resultJson() == null ? 0 : info.resultJson().length())
+                + info.failureMessage().length() + info.failedAttempts().stream()
+                .mapToLong(a -> 256 + a.detail().length() + a.stderrTail().stream().mapToLong(String::length).sum())
+                .sum();
+        if (size > MAX_BYTES) {
+            return; // a result too large to keep: task(id) no longer finds it once it ended
+        }
+        while (!entries.isEmpty() && (entries.size() >= MAX_TASKS || bytes + size > MAX_BYTES)) {
+            Iterator<Ended> oldest = entries.values().iterator();
+            bytes -= oldest.next().bytes();
+            oldest.remove();
+        }
+        entries.put(task.id, new Ended(info, task.future, size, now + retentionNanos));
+        bytes += size;
+    }
+
+    Optional<Ended> get(String taskId, long now) {
+        prune(now);
+        return Optional.ofNullable(entries.get(taskId));
+    }
+
+    private void prune(long now) {
+        for (Iterator<Map.Entry<String, Ended>> it = entries.entrySet().iterator(); it.hasNext(); ) {
+            Ended entry = it.next().getValue();
+            if (entry.expiresAt() - now > 0) {
+                break; // in insertion order, so expiry order
+            }
+            bytes -= entry.bytes();
+            it.remove();
+        }
+    }
+
+    /** What {@code task(id)} says of a task the engine holds, or of one that ended with {@code outcome}. */
+    static TaskInfo info(TaskRecord task, Object outcome, java.time.Instant submittedAt, java.time.Instant endedAt) {
+        String result = outcome instanceof TaskResult done ? done.json() : null;
+        TaskFailedException failed = outcome instanceof TaskFailedException f ? f : null;
+        return new TaskInfo(task.id, task.type(), task.state, task.attempts, List.copyOf(task.failedAttempts), result,
+                failed == null ? null : failed.reason(), failed == null ? "" : failed.getMessage(), submittedAt,
+                endedAt, null, task.lastWorkerId);
+    }
+}
