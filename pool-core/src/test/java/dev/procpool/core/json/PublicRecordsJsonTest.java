@@ -16,6 +16,7 @@ import dev.procpool.PoolEvent;
 import dev.procpool.PoolHealth;
 import dev.procpool.PoolSnapshot;
 import dev.procpool.RemoteError;
+import dev.procpool.TaskInfo;
 import dev.procpool.TaskProgress;
 import dev.procpool.TaskResult;
 import dev.procpool.WorkerGroup;
@@ -51,11 +52,11 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Every public record of the API (snapshots, health, dead letters and their attempts, progress, every event) is written
- * by a Jackson mapper with {@code JavaTimeModule}, the one module the README asks for, as JSON whose members are the
- * record's components with sensible values: instants and durations as seconds (the module's default) or ISO-8601 text
- * (with {@code WRITE_DATES_AS_TIMESTAMPS} and {@code WRITE_DURATIONS_AS_TIMESTAMPS} off, as Spring Boot sets them). It
- * reads back into an equal record. The records without a time member need no module at all.
+ * Every public record of the API (snapshots, health, dead letters and their attempts, progress, task info, every
+ * event) is written by a Jackson mapper with {@code JavaTimeModule}, the one module the README asks for, as JSON whose
+ * members are the record's components with sensible values: instants and durations as seconds (the module's default)
+ * or ISO-8601 text (with {@code WRITE_DATES_AS_TIMESTAMPS} and {@code WRITE_DURATIONS_AS_TIMESTAMPS} off, as Spring
+ * Boot sets them). It reads back into an equal record. The records without a time member need no module at all.
  */
 class PublicRecordsJsonTest {
     private static final Instant AT = Instant.parse("2030-01-02T03:04:05.123456789Z");
@@ -142,7 +143,7 @@ class PublicRecordsJsonTest {
     private static Map<Class<?>, Object> values() {
         Map<Class<?>, Object> values = new java.util.LinkedHashMap<>();
         for (Class<?> type : List.of(PoolSnapshot.class, WorkerSnapshot.class, PoolHealth.class, DeadLetter.class,
-                AttemptRecord.class, RemoteError.class, TaskProgress.class)) {
+                AttemptRecord.class, RemoteError.class, TaskProgress.class, TaskInfo.class)) {
             values.put(type, sample(type));
         }
         for (Class<?> event : PoolEvent.class.getPermittedSubclasses()) {
