@@ -6,20 +6,26 @@ import dev.procpool.FailureReason;
 import dev.procpool.PayloadCodec;
 import dev.procpool.PoolConfig;
 import dev.procpool.TaskFailedException;
+import dev.procpool.TaskHandle;
 import dev.procpool.TaskRejectedException;
+import dev.procpool.TaskRequest;
+import dev.procpool.TaskStore;
 import dev.procpool.WorkerGroup;
 import dev.procpool.WorkerPool;
 import dev.procpool.WorkerSpec;
 import dev.procpool.core.testing.JsonHandlers;
 import dev.procpool.core.testing.JsonHandlers.Meeting;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -70,6 +76,17 @@ class PoolPayloadsTest {
             Meeting roomless = pool.submitTask("postpone", new Meeting("x", Instant.EPOCH, Optional.empty()))
                     .await(ANSWER).as(Meeting.class);
             assertEquals(Optional.of("any"), roomless.room(), "an empty Optional travelled as null and back");
+        }
+    }
+
+    @Test
+    void aResultKeptInADurableStoreIsReadWithTheApplicationsMapper(@TempDir Path dir) throws Exception {
+        try (WorkerPool pool = pool("codec-durable").taskStore(TaskStore.sqlite(dir.resolve("tasks.db")))
+                .payloadCodec(JacksonPayloads.using(JsonHandlers.applicationMapper())).start()) {
+            pool.submitTask(TaskRequest.of("postpone", MEETING).withId("kept")).await(ANSWER);
+            // a handle made after the task ended completes from the store's copy of the result
+            TaskHandle late = pool.handle("kept").orElseThrow();
+            assertEquals(MEETING.at().plusSeconds(3600), late.future().get(10, TimeUnit.SECONDS).as(Meeting.class).at());
         }
     }
 
