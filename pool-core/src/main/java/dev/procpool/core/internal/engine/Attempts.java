@@ -11,6 +11,7 @@ import dev.procpool.WorkerState;
 import dev.procpool.core.internal.process.ExitStatus;
 import dev.procpool.core.internal.process.SafeText;
 import dev.procpool.core.internal.protocol.Frame;
+import dev.procpool.core.internal.protocol.Payloads;
 import dev.procpool.core.internal.queue.TaskBook;
 import dev.procpool.core.internal.retry.DeadLetters;
 import dev.procpool.core.internal.retry.RetryDecision;
@@ -130,7 +131,7 @@ final class Attempts {
             ctx.trackers.attemptEnded(runNanos, true);
             finish(task, TaskState.SUCCEEDED, new DefaultTaskResult(task.id, task.type(), result.result(), worker.id,
                     worker.pid, task.attempts, task.dispatchedAt - task.queuedAt, runNanos, task.outputLines(),
-                    ctx.codec.mapper()), fx);
+                    Payloads.forPool(ctx.config)), fx);
             if (ctx.listening()) {
                 ctx.publish(new PoolEvent.TaskCompleted(ctx.name(), ctx.clock.instant(), task.id, task.type(),
                         worker.id, task.attempts, Duration.ofNanos(runNanos)));

@@ -13,6 +13,7 @@ import dev.procpool.TaskRequest;
 import dev.procpool.TaskResult;
 import dev.procpool.TaskState;
 import dev.procpool.TaskStore;
+import dev.procpool.core.internal.protocol.Payloads;
 import dev.procpool.core.internal.store.AttemptEnd;
 import dev.procpool.core.internal.store.CancelResult;
 import dev.procpool.core.internal.store.ClaimResult;
@@ -215,7 +216,7 @@ final class DurableTasks implements StoreEnds, StoreEvents, AutoCloseable {
     private void watch(TaskRecord task) {
         store.watchEnd(task.id).whenComplete((ended, error) -> {
             if (ended != null) {
-                complete(task, ended.state(), StoredViews.outcome(ended, ctx.codec.mapper()));
+                complete(task, ended.state(), StoredViews.outcome(ended, Payloads.forPool(ctx.config)));
             }
         });
     }
@@ -224,7 +225,7 @@ final class DurableTasks implements StoreEnds, StoreEvents, AutoCloseable {
     private void follow(TaskRecord task, TaskState state) {
         if (state.isTerminal()) {
             store.find(task.id).ifPresent(ended -> complete(task, ended.state(),
-                    StoredViews.outcome(ended, ctx.codec.mapper())));
+                    StoredViews.outcome(ended, Payloads.forPool(ctx.config))));
         } else {
             watch(task);
         }
