@@ -361,7 +361,7 @@ final class DaemonApi implements HttpHandler {
 
     private static ApiException rejected(TaskRejectedException e) {
         return switch (e.kind()) {
-            case SHUT_DOWN, WORKERS_CANNOT_START -> new ApiException(503, e.getMessage());
+            case SHUT_DOWN, WORKERS_CANNOT_START, STORE_UNAVAILABLE -> new ApiException(503, e.getMessage());
             case QUEUE_FULL -> new ApiException(429, e.getMessage(), Map.of("Retry-After", "1"));
             case PAYLOAD_TOO_LARGE -> new ApiException(413, "payload: " + e.getMessage());
             case INVALID_PAYLOAD -> new ApiException(400, "payload: " + e.getMessage());
