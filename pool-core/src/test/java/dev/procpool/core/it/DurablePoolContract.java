@@ -14,10 +14,12 @@ import dev.procpool.TaskRequest;
 import dev.procpool.TaskState;
 import dev.procpool.TaskStore;
 import dev.procpool.WorkerPool;
+import dev.procpool.core.metrics.PoolMetrics;
 import dev.procpool.core.testing.EventLog;
 import dev.procpool.core.testing.ProcessLeakCheck;
 import dev.procpool.core.testing.TestHandler;
 import dev.procpool.core.testing.TestPools;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -98,6 +100,27 @@ abstract class DurablePoolContract {
             assertTrue(snapshot.store().available());
             assertEquals(300, snapshot.tasks().submitted());
             assertEquals(300, snapshot.tasks().completed());
+        }
+    }
+
+    @Test
+    void theStoreIsMeasured() throws Exception {
+        TaskStore.Durable store = freshStore();
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        try (PoolMetrics metrics = new PoolMetrics(List.of(), Duration.ZERO)) {
+            metrics.bindTo(registry);
+            try (WorkerPool pool = pool("measured", store, 1).tracker(metrics).start()) {
+                pool.submitTask("pid", Map.of()).await(Duration.ofSeconds(30));
+                assertEquals(1.0, registry.get(PoolMetrics.Names.STORE_AVAILABLE).gauge().value());
+                assertEquals(1.0, registry.get(PoolMetrics.Names.STORE_HOSTS).gauge().value());
+                for (String operation : List.of("submit", "claim", "record")) {
+                    await().atMost(Duration.ofSeconds(10)).until(() -> registry.get(PoolMetrics.Names.STORE_LATENCY)
+                            .tags("operation", operation, "outcome", "ok").timer().count() > 0);
+                }
+                assertEquals(0.0, registry.get(PoolMetrics.Names.STORE_ERRORS).functionCounter().count());
+                assertEquals(0.0, registry.get(PoolMetrics.Names.STORE_FENCED).functionCounter().count());
+                assertEquals(0.0, registry.get(PoolMetrics.Names.STORE_RESCUED).functionCounter().count());
+            }
         }
     }
 

@@ -16,8 +16,8 @@ import dev.procpool.core.internal.queue.TaskBook;
 import dev.procpool.core.internal.retry.DeadLetters;
 import dev.procpool.core.internal.retry.RetryDecision;
 import dev.procpool.core.internal.text.Units;
+import dev.procpool.core.internal.Loggers;
 import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -32,7 +32,7 @@ import java.util.function.BooleanSupplier;
  * failed attempt's forensics. Every task's future is completed here, once. Called under the engine's lock.
  */
 final class Attempts {
-    private static final Logger LOG = LoggerFactory.getLogger(Attempts.class);
+    private static final Logger LOG = Loggers.pool();
     /** The most lines of task-thread stacks kept with a failed attempt. */
     private static final int THREAD_DUMP_LINES = 80;
 

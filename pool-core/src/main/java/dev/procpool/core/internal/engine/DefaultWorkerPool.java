@@ -33,8 +33,8 @@ import dev.procpool.core.internal.protocol.FrameCodec;
 import dev.procpool.core.internal.protocol.FrameLimitException;
 import dev.procpool.core.internal.protocol.Payloads;
 import dev.procpool.core.internal.text.Units;
+import dev.procpool.core.internal.Loggers;
 import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.time.Clock;
@@ -63,7 +63,7 @@ import java.util.concurrent.locks.LockSupport;
 
 /** The engine behind {@link WorkerPool}: the façade over the engine, the maintenance thread and the effects thread. */
 public final class DefaultWorkerPool implements WorkerPool {
-    private static final Logger LOG = LoggerFactory.getLogger(DefaultWorkerPool.class);
+    private static final Logger LOG = Loggers.pool();
 
     private final PoolConfig config;
     private final FrameCodec codec = new FrameCodec();

@@ -28,8 +28,8 @@ import dev.procpool.core.internal.store.StoreUnavailableException;
 import dev.procpool.core.internal.store.StoredTask;
 import dev.procpool.core.internal.store.TaskStores;
 import dev.procpool.core.internal.text.Units;
+import dev.procpool.core.internal.Loggers;
 import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -58,7 +58,7 @@ import java.util.concurrent.locks.LockSupport;
  * complete it.
  */
 final class DurableTasks implements StoreEnds, StoreEvents, AutoCloseable {
-    private static final Logger LOG = LoggerFactory.getLogger(DurableTasks.class);
+    private static final Logger LOG = Loggers.store();
     private static final long PURGE_EVERY_NANOS = TimeUnit.HOURS.toNanos(1);
     private static final long VIEW_EVERY_NANOS = TimeUnit.SECONDS.toNanos(2);
     private static final long MAX_BACKOFF_NANOS = TimeUnit.SECONDS.toNanos(5);

@@ -30,8 +30,8 @@ import dev.procpool.core.internal.scale.Autoscaler;
 import dev.procpool.core.internal.supervise.Deadlines;
 import dev.procpool.core.internal.supervise.MemoryProbe;
 import dev.procpool.core.internal.text.Units;
+import dev.procpool.core.internal.Loggers;
 import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.time.Clock;
@@ -69,7 +69,7 @@ import java.util.function.DoubleSupplier;
  * each entry point is a few lines of locking and delegation; splitting it would split that order.
  */
 final class Engine {
-    private static final Logger LOG = LoggerFactory.getLogger(Engine.class);
+    private static final Logger LOG = Loggers.pool();
     /** While tasks wait and a group may grow, automatic scaling looks again this often. */
     private static final long AUTOSCALE_CHECK_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
 

@@ -8,8 +8,8 @@ import dev.procpool.core.internal.store.LeaseRef;
 import dev.procpool.core.internal.store.RenewResult;
 import dev.procpool.core.internal.store.RescueDecider;
 import dev.procpool.core.internal.store.RescuedAttempt;
+import dev.procpool.core.internal.Loggers;
 import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
@@ -22,7 +22,7 @@ import java.util.function.BooleanSupplier;
  * own retry policy, the attempt counted.
  */
 final class LeaseKeeper {
-    private static final Logger LOG = LoggerFactory.getLogger(LeaseKeeper.class);
+    private static final Logger LOG = Loggers.store();
     /** A rescue call closes at most this many attempts; a full one is followed by another. */
     private static final int RESCUE_BATCH = 100;
 

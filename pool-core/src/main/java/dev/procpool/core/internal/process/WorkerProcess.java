@@ -5,8 +5,8 @@ import dev.procpool.core.internal.protocol.Frame;
 import dev.procpool.core.internal.protocol.FrameCodec;
 import dev.procpool.core.internal.protocol.FrameTooLargeException;
 import dev.procpool.WorkerSpec;
+import dev.procpool.core.internal.Loggers;
 import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 import java.io.BufferedReader;
 import java.io.FilterInputStream;
@@ -35,7 +35,7 @@ import java.util.concurrent.TimeUnit;
  * read with nothing arriving, and nothing read after that is delivered.
  */
 public final class WorkerProcess implements WorkerConnection {
-    private static final Logger LOG = LoggerFactory.getLogger(WorkerProcess.class);
+    private static final Logger LOG = Loggers.pool();
     private static final int TAIL_LINES = 50;
     /** Lines already buffered are handed over together, up to this many. */
     private static final int MAX_LINES_PER_BATCH = 64;

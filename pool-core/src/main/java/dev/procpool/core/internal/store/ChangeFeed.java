@@ -1,7 +1,7 @@
 package dev.procpool.core.internal.store;
 
+import dev.procpool.core.internal.Loggers;
 import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
@@ -23,7 +23,7 @@ import java.util.concurrent.ThreadFactory;
  * compile time; it works through connection pools that unwrap to the driver's connection (HikariCP does).
  */
 final class ChangeFeed implements AutoCloseable {
-    private static final Logger LOG = LoggerFactory.getLogger(ChangeFeed.class);
+    private static final Logger LOG = Loggers.store();
     /** How long one wait for notifications lasts: the bound on how long close() waits for the thread. */
     private static final int LISTEN_SLICE_MILLIS = 250;
     /** While listening: how often the connection is tested and watched tasks are polled, as a safety net. */
