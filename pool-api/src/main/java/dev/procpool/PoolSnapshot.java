@@ -30,6 +30,7 @@ public record PoolSnapshot(Pool pool, Workers workers, Tasks tasks, Performance 
      * @param queue       what waits
      * @param groups      each worker group's size and bounds
      * @param deadLetters the dead-letter queue's size and what passed through it
+     * @param store       where the tasks are kept, and how the store is doing
      */
     public PoolSnapshot {
         groups = List.copyOf(groups);
