@@ -44,7 +44,7 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>Options: {@code --url URL} (a {@code jdbc:postgresql:} URL without password), {@code --user U},
  * {@code --password-file F} (first line, mode 600; or {@code ~/.pgpass}), or {@code --embedded}; {@code --hosts N}
- * (3), {@code --tasks N} per host (100), {@code --work-ms N} (100), {@code --workers N} per host (2),
+ * (3), {@code --tasks N} per host (100), {@code --work-ms N} (200), {@code --workers N} per host (2),
  * {@code --lease-ms N} (5000), {@code --kill-one-after D}, {@code --summary FILE} (the summary as JSON),
  * {@code --jvm-options "FLAGS"} for the workers. Each run uses a pool name of its own, so runs on one database do
  * not mix; hosts' logs go to a folder the example names.
@@ -179,6 +179,10 @@ public final class ClusterExample {
             long auditDeadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(6);
             while (auditor.audit == null && auditor.process.isAlive() && System.nanoTime() < auditDeadline) {
                 Thread.sleep(100);
+            }
+            if (victim == null && options.killOneAfter().isPresent()) {
+                out.println("(no host was killed: the tasks ended within " + options.killOneAfter().get().toMillis()
+                        + " ms; give more --tasks or a longer --work-ms)");
             }
             if (auditor.audit == null) {
                 out.println("error: no account of the tasks from " + auditor.name + "; see " + auditor.log);
@@ -411,7 +415,7 @@ public final class ClusterExample {
             Optional<Duration> kill = line.duration("--kill-one-after", Duration.ZERO, Duration.ofMinutes(10));
             return new Options(url.orElse(null), embedded, line.text("--user"), line.text("--password-file")
                     .map(f -> Path.of(f).toAbsolutePath().toString()), hosts,
-                    line.integer("--tasks", 100, 1, 100_000), line.integer("--work-ms", 100, 0, 60_000),
+                    line.integer("--tasks", 100, 1, 100_000), line.integer("--work-ms", 200, 0, 60_000),
                     line.integer("--workers", 2, 1, 16), line.integer("--lease-ms", 5000, 1500, 600_000), kill,
                     line.text("--summary").map(Path::of), line.jvmOptions("--jvm-options"));
         }
