@@ -79,6 +79,9 @@ public final class ClusterHost {
         StoreLocation store = StoreLocation.parse("--url", line.text("--url").orElse(null),
                 line.text("--user").orElse(null), "--user", line.text("--password-file").orElse(null),
                 "--password-file");
+        if (store.kind() != StoreLocation.Kind.POSTGRESQL) {
+            throw new IllegalArgumentException("--url must be a jdbc:postgresql: URL: the hosts share its queue");
+        }
         int tasks = line.integer("--tasks", 100, 0, 1_000_000);
         int workMillis = line.integer("--work-ms", 100, 0, 600_000);
         Duration lease = Duration.ofMillis(line.integer("--lease-ms", 5000, 1500, 3_600_000));

@@ -42,9 +42,9 @@ import java.util.concurrent.TimeoutException;
 
 /**
  * The daemon's HTTP/JSON API, one handler for every path (the JDK server matches contexts by string prefix, so
- * routing here keeps {@code /tasksX} from reaching {@code /tasks}). Every endpoint with its validation is in this
- * one file, which reads as the API's whole contract; the request text is parsed in {@link HttpText}, and the JSON of
- * tasks, dead letters and the store is shaped in {@link TaskViews}.
+ * routing here keeps {@code /tasksX} from reaching {@code /tasks}). About 650 lines, on purpose: every endpoint
+ * with its validation and answers in one file reads as the API's whole contract; the request text is parsed in
+ * {@link HttpText}, and the JSON of tasks, dead letters and the store is shaped in {@link TaskViews}.
  *
  * <pre>
  * POST   /tasks[?wait=true[&amp;waitMs=N]]   {"type", "payload", "priority"?, "timeoutMs"?, "id"?}
@@ -307,7 +307,7 @@ final class DaemonApi implements HttpHandler {
         handle.future().orTimeout(waitMs, TimeUnit.MILLISECONDS).whenCompleteAsync((result, failure) -> {
             try {
                 boolean timedOut = TaskViews.unwrap(failure) instanceof TimeoutException;
-                send(exchange, timedOut ? 202 : 200, views.task(handle, pool.task(handle.id())), location);
+                send(exchange, timedOut ? 202 : 200, views.task(handle, known(handle.id())), location);
             } catch (Exception | Error e) {
                 LOG.error("answering POST /tasks?wait=true for task {} failed", handle.id(), e);
                 send(exchange, 500, error("internal error: " + e), Map.of());
@@ -393,9 +393,15 @@ final class DaemonApi implements HttpHandler {
      */
     private ObjectNode find(String id) {
         TaskHandle handle = tracked(id);
-        Optional<TaskInfo> info = pool.task(id);
         if (handle != null) {
-            return views.task(handle, info);
+            return views.task(handle, known(id));
+        }
+        Optional<TaskInfo> info;
+        try {
+            info = pool.task(id);
+        } catch (RuntimeException e) { // the store out of reach: the pool reconnects by itself
+            throw new ApiException(503, "task \"" + id + "\" cannot be looked up now: " + e.getMessage(),
+                    Map.of("Retry-After", "1"));
         }
         if (info.isPresent()) {
             return views.task(info.get());
@@ -414,13 +420,33 @@ final class DaemonApi implements HttpHandler {
     private void cancel(HttpExchange exchange, String id) {
         TaskHandle handle = tracked(id);
         if (handle == null) {
-            handle = pool.handle(id).orElseThrow(() -> new ApiException(404, "no task \"" + id + "\" ("
+            Optional<TaskHandle> found;
+            try {
+                found = pool.handle(id);
+            } catch (RuntimeException e) { // the store out of reach: the pool reconnects by itself
+                throw new ApiException(503, "task \"" + id + "\" cannot be looked up now: " + e.getMessage(),
+                        Map.of("Retry-After", "1"));
+            }
+            handle = found.orElseThrow(() -> new ApiException(404, "no task \"" + id + "\" ("
                     + whatIsRemembered() + ")"));
         }
         if (!handle.cancel()) {
             throw new ApiException(409, "task \"" + id + "\" has already ended: " + handle.state());
         }
-        send(exchange, 200, views.task(handle, pool.task(id)).put("cancelled", true), Map.of());
+        send(exchange, 200, views.task(handle, known(id)).put("cancelled", true), Map.of());
+    }
+
+    /**
+     * What the pool knows of a task besides this daemon's handle; empty when the pool cannot tell now (closed while
+     * the daemon stops, or its store out of reach): the handle's view is the answer then.
+     */
+    private Optional<TaskInfo> known(String id) {
+        try {
+            return pool.task(id);
+        } catch (RuntimeException e) {
+            LOG.debug("task {}: the pool cannot tell its state now: {}", id, e.toString());
+            return Optional.empty();
+        }
     }
 
     private String whatIsRemembered() {

@@ -46,9 +46,11 @@ final class TaskViews {
                 TaskResult result = future.get();
                 node.put("state", handle.state().name());
                 node.set("result", parseOrText(result.json()));
-                node.put("workerId", result.workerId()).put("workerPid", result.workerPid())
-                        .put("attempt", result.attempt()).put("queueMillis", result.queueTime().toMillis())
-                        .put("runMillis", result.runTime().toMillis());
+                node.put("workerId", result.workerId()).put("attempt", result.attempt());
+                if (result.workerPid() > 0) { // a result read back from a durable store has no pid nor times
+                    node.put("workerPid", result.workerPid()).put("queueMillis", result.queueTime().toMillis())
+                            .put("runMillis", result.runTime().toMillis());
+                }
             } catch (ExecutionException | CancellationException e) {
                 node.put("state", handle.state().name());
                 node.set("failure", failure(unwrap(e)));
