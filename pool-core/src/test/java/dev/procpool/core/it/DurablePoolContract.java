@@ -246,6 +246,33 @@ abstract class DurablePoolContract {
         }
     }
 
+    /**
+     * A host that runs a task it claimed (the attempt of a lost host, rescued) while its caller submits the same id
+     * again: that handle is another record of the task, and completes with the outcome this host records.
+     */
+    @Test
+    void aTaskSubmittedAgainWhileThisHostRunsItFromAClaimCompletesThatHandle() throws Exception {
+        TaskStore.Durable store = freshStore().withLeaseTimeout(Duration.ofSeconds(2));
+        Path firstGate = dir.resolve("never");
+        Path gate = dir.resolve("rescued-gate");
+        try (WorkerPool first = pool("claimed", store, 1).heartbeatInterval(Duration.ofMillis(500)).start()) {
+            TaskHandle blocking = first.submitTask(TaskRequest.of("await-file", Map.of("path", firstGate.toString()))
+                    .withId("rescued"));
+            await().atMost(Duration.ofSeconds(30)).until(() -> blocking.state() == TaskState.RUNNING);
+            first.shutdownNow(); // the attempt is cut; the lease runs out in the store
+        }
+        try (WorkerPool second = pool("claimed", store, 1).heartbeatInterval(Duration.ofMillis(500)).start()) {
+            await().atMost(Duration.ofSeconds(60)).until(() -> second.task("rescued").orElseThrow().attempts() == 2
+                    && second.task("rescued").orElseThrow().state() == TaskState.RUNNING);
+            // the claim runs attempt 2 (it still waits for a gate file: the payload is the first submit's)
+            TaskHandle again = second.submitTask(TaskRequest.of("await-file", Map.of("path", gate.toString()))
+                    .withId("rescued"));
+            Files.writeString(firstGate, "open");
+            assertEquals("rescued", again.await(Duration.ofSeconds(30)).taskId());
+            assertEquals(TaskState.SUCCEEDED, second.task("rescued").orElseThrow().state());
+        }
+    }
+
     @Test
     void aStoreThatCannotBeOpenedFailsTheStartAndSaysWhy() {
         Exception error = assertThrows(Exception.class, () -> pool("unopenable", unreachable(), 1).start());

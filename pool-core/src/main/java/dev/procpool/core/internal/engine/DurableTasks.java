@@ -221,14 +221,19 @@ final class DurableTasks implements StoreEnds, StoreEvents, AutoCloseable {
         });
     }
 
-    /** A handle on a task the store had already: completed now if it ended, else when it does. */
+    /**
+     * A handle on a task the store had already: completed now if it ended, else when it does. The task may end
+     * between the look-up and the watch (even here, on a claim that runs it), so the wait looks it up once more.
+     */
     private void follow(TaskRecord task, TaskState state) {
-        if (state.isTerminal()) {
-            store.find(task.id).ifPresent(ended -> complete(task, ended.state(),
-                    StoredViews.outcome(ended, Payloads.forPool(ctx.config))));
-        } else {
-            watch(task);
-        }
+        CompletableFuture<StoredTask> end = state.isTerminal()
+                ? CompletableFuture.completedFuture(store.find(task.id).orElse(null))
+                : store.awaitEnd(task.id);
+        end.whenComplete((ended, error) -> {
+            if (ended != null) {
+                complete(task, ended.state(), StoredViews.outcome(ended, Payloads.forPool(ctx.config)));
+            }
+        });
     }
 
     private TaskHandle handle(TaskRecord task) {
@@ -363,8 +368,11 @@ final class DurableTasks implements StoreEnds, StoreEvents, AutoCloseable {
                     failure.getMessage(), null, null, Duration.ZERO, 0, List.of(), null);
             end = AttemptEnd.ended(task.lease, state, attempt, failure.getMessage(), now);
         }
-        // this host completes the handle once its record commits: the store need not look the end up for it
-        store.unwatch(task.id);
+        // this host completes the handle once its record commits: the store need not look the end up for it,
+        // unless the handle is another record (submitted here while a claim ran the task): that one keeps its watch
+        if (pending.get(task.id) == task) {
+            store.unwatch(task.id);
+        }
         fx.quick(() -> record(task, end, state, outcome));
     }
 
@@ -428,8 +436,15 @@ final class DurableTasks implements StoreEnds, StoreEvents, AutoCloseable {
                 });
     }
 
-    /** Completes a handle once: the first of this host's record and the store's word wins. */
+    /**
+     * Completes a handle once: the first of this host's record and the store's word wins. A claim can run a task
+     * whose handle is another record (submitted again here while the claim was on its way): that one completes too.
+     */
     private void complete(TaskRecord task, TaskState state, Object outcome) {
+        TaskRecord submitted = pending.get(task.id);
+        if (submitted != null && submitted != task && state.isTerminal()) {
+            complete(submitted, state, outcome);
+        }
         pending.remove(task.id, task);
         store.unwatch(task.id);
         task.state = state;
