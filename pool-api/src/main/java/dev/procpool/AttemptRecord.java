@@ -5,7 +5,8 @@ import java.util.List;
 import java.util.Objects;
 
 /**
- * The forensics of one failed attempt of a task.
+ * The forensics of one failed attempt of a task. A Jackson mapper with {@code JavaTimeModule} (for the
+ * {@code Duration}) writes it as an object of its components and reads it back.
  *
  * @param attempt      the attempt number, from 1
  * @param workerId     the worker that ran it

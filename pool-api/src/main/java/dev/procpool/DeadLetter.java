@@ -5,7 +5,9 @@ import java.util.List;
 import java.util.Objects;
 
 /**
- * A task that failed for good, with the record of every failed attempt. Immutable.
+ * A task that failed for good, with the record of every failed attempt. Immutable. A Jackson mapper with
+ * {@code JavaTimeModule} (for the {@code Instant} and the attempts' {@code Duration}s) writes it as an object of its
+ * components and reads it back.
  *
  * @param taskId         the task's id
  * @param taskType       the task's type

@@ -86,6 +86,7 @@ public final class PoolConfig {
     private final java.nio.file.Path taskLogDirectory;
     private final boolean classDataSharing;
     private final java.nio.file.Path workerCacheDirectory;
+    private final PayloadCodec payloadCodec;
 
     private PoolConfig(Builder b, List<WorkerGroup> groups) {
         this.name = b.name;
@@ -117,6 +118,7 @@ public final class PoolConfig {
         this.taskLogDirectory = b.taskLogDirectory;
         this.classDataSharing = b.classDataSharing;
         this.workerCacheDirectory = b.workerCacheDirectory;
+        this.payloadCodec = b.payloadCodec;
     }
 
     /** {@return a new builder with the defaults} */
@@ -300,6 +302,16 @@ public final class PoolConfig {
         return workerCacheDirectory;
     }
 
+    /**
+     * The codec that writes task payloads as JSON at submit and reads results in {@link TaskResult#as(Class)}; empty
+     * when the pool's built-in Jackson mapper does (see {@link PayloadCodec}).
+     *
+     * @return the application's payload codec, if one was set
+     */
+    public Optional<PayloadCodec> payloadCodec() {
+        return Optional.ofNullable(payloadCodec);
+    }
+
     @Override
     public String toString() {
         return "PoolConfig{name=" + name + ", groups=" + groups + ", startupTimeout=" + startupTimeout
@@ -312,7 +324,8 @@ public final class PoolConfig {
                 + ", queueCapacity=" + queueCapacity + ", blockWhenFull=" + blockWhenFull
                 + ", priorityAgingStep=" + priorityAgingStep
                 + ", shutdownTimeout=" + shutdownTimeout + ", stopGracePeriod=" + stopGracePeriod
-                + ", jvmShutdown=" + jvmShutdown + '}';
+                + ", jvmShutdown=" + jvmShutdown
+                + (payloadCodec == null ? "" : ", payloadCodec=" + payloadCodec) + '}';
     }
 
     /**
@@ -355,6 +368,7 @@ public final class PoolConfig {
         private boolean classDataSharing = true;
         private java.nio.file.Path workerCacheDirectory = java.nio.file.Path.of(System.getProperty("java.io.tmpdir"),
                 "procpool-" + System.getProperty("user.name", "user").replaceAll("[^A-Za-z0-9._-]", "_"));
+        private PayloadCodec payloadCodec;
 
         private Builder() {
         }
@@ -766,6 +780,22 @@ public final class PoolConfig {
          */
         public Builder workerCacheDirectory(java.nio.file.Path directory) {
             this.workerCacheDirectory = Objects.requireNonNull(directory, "workerCacheDirectory");
+            return this;
+        }
+
+        /**
+         * How task payloads are written as JSON at submit, and results read in {@link TaskResult#as(Class)} (default:
+         * the pool's built-in Jackson mapper). Give the pool your application's Jackson mapper with
+         * {@code payloadCodec(JacksonPayloads.using(mapper))} (package {@code dev.procpool.core.json}) to send what
+         * it can write, such as {@code Instant} or {@code Optional} with its modules. Java handlers read payloads and
+         * write results with their own codec ({@link TaskHandler#payloadCodec()}); workers in other languages read
+         * plain JSON. The pool's own frames never go through this codec.
+         *
+         * @param codec the codec of payloads and results on the host
+         * @return this builder
+         */
+        public Builder payloadCodec(PayloadCodec codec) {
+            this.payloadCodec = Objects.requireNonNull(codec, "payloadCodec");
             return this;
         }
 

@@ -5,7 +5,9 @@ import java.time.Instant;
 
 /**
  * Something that happened in a pool. Events are immutable records, delivered to {@link PoolListener}s in order
- * on the pool's event thread, never on a thread that schedules tasks.
+ * on the pool's event thread, never on a thread that schedules tasks. A Jackson mapper with {@code JavaTimeModule}
+ * (for their {@code Instant}s and {@code Duration}s) writes each as an object of its components, without the
+ * event's kind: add it yourself (the record's simple class name) where one stream mixes kinds.
  */
 public sealed interface PoolEvent {
     /** {@return the pool's name} */

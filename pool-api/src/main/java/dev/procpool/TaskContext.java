@@ -15,7 +15,7 @@ public interface TaskContext {
     int attempt();
 
     /**
-     * The payload read as the given type.
+     * The payload read as the given type, with the handler's {@link TaskHandler#payloadCodec() codec}.
      *
      * @param <T>  the type to read
      * @param type the class of that type

@@ -1,5 +1,6 @@
 package dev.procpool;
 
+import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -21,9 +22,30 @@ public interface TaskHandler {
      * Runs one task.
      *
      * @param context the task's payload, attempt and cancellation flag
-     * @return the result, any object Jackson can write as JSON without type information (may be {@code null})
+     * @return the result, any value this handler's {@link #payloadCodec() codec} writes as JSON (may be
+     *         {@code null}); a result it cannot write (with the built-in mapper: an object with no properties to
+     *         write) fails the task with {@link FailureReason#HANDLER_ERROR}, saying why
      * @throws Exception any failure; it reaches the caller as a {@link TaskFailedException} with reason
      *                   {@link FailureReason#HANDLER_ERROR} carrying the exception's class, message and stack
      */
     Object handle(TaskContext context) throws Exception;
+
+    /**
+     * The codec with which this handler's tasks read their payload ({@link TaskContext#payload(Class)}) and write
+     * their result. Asked once, when the worker creates the handler; several handlers in one worker may each have
+     * their own. Empty (the default) uses the pool's built-in Jackson mapper. To read and write with the Jackson
+     * mapper of your application:
+     *
+     * <pre>{@code
+     * private static final PayloadCodec JSON = JacksonPayloads.using(JsonMapper.builder()
+     *         .addModule(new JavaTimeModule()).addModule(new Jdk8Module()).build());
+     *
+     * @Override public Optional<PayloadCodec> payloadCodec() { return Optional.of(JSON); }
+     * }</pre>
+     *
+     * @return this handler's codec, or empty for the built-in one
+     */
+    default Optional<PayloadCodec> payloadCodec() {
+        return Optional.empty();
+    }
 }

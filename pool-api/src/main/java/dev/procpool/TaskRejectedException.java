@@ -17,7 +17,11 @@ public class TaskRejectedException extends ProcPoolException {
         QUEUE_FULL,
         /** The serialized payload is larger than the pool's frame limit. */
         PAYLOAD_TOO_LARGE,
-        /** The payload cannot be written as JSON. */
+        /**
+         * The payload cannot be written as JSON by the pool's {@link PoolConfig#payloadCodec() payload codec} (with
+         * the built-in one, for example, an object with nothing to write), or what the codec wrote is not one JSON
+         * value within the frame limits.
+         */
         INVALID_PAYLOAD,
         /** No worker of the pool serves the task's type or has its required capabilities. */
         NO_CAPABLE_WORKER,

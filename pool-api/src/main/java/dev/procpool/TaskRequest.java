@@ -11,8 +11,9 @@ import java.util.Set;
  * treat it. Build one with {@link #of(String, Object)} and refine it with the {@code with…} methods, each of which
  * returns a new request.
  *
- * <p>The payload is any object Jackson can write as JSON without type information: a record, a map, a list, a
- * string, a number, or a Jackson tree. It is serialized once, when the task is submitted, so later changes to the
+ * <p>The payload is any object the pool's {@link PoolConfig#payloadCodec() payload codec} can write as JSON (by
+ * default Jackson, without type information: a record, a map, a list, a string, a number, or a Jackson tree; a value
+ * with nothing to write is refused). It is serialized once, when the task is submitted, so later changes to the
  * object do not affect the task.
  *
  * <p>Priorities: a lower number runs first; {@value #HIGHEST_PRIORITY} is the highest, {@value #DEFAULT_PRIORITY}

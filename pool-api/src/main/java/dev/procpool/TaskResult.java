@@ -14,7 +14,8 @@ public interface TaskResult {
     String taskType();
 
     /**
-     * The result read as the given type (a record, a map, {@code String}, {@code Integer}, ...).
+     * The result read as the given type (a record, a map, {@code String}, {@code Integer}, ...), with the pool's
+     * {@link PoolConfig#payloadCodec() payload codec}.
      *
      * @param <T>  the type to read
      * @param type the class of that type

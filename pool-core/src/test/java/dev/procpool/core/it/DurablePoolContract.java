@@ -14,10 +14,12 @@ import dev.procpool.TaskRequest;
 import dev.procpool.TaskState;
 import dev.procpool.TaskStore;
 import dev.procpool.WorkerPool;
+import dev.procpool.core.metrics.PoolMetrics;
 import dev.procpool.core.testing.EventLog;
 import dev.procpool.core.testing.ProcessLeakCheck;
 import dev.procpool.core.testing.TestHandler;
 import dev.procpool.core.testing.TestPools;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -98,6 +100,27 @@ abstract class DurablePoolContract {
             assertTrue(snapshot.store().available());
             assertEquals(300, snapshot.tasks().submitted());
             assertEquals(300, snapshot.tasks().completed());
+        }
+    }
+
+    @Test
+    void theStoreIsMeasured() throws Exception {
+        TaskStore.Durable store = freshStore();
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        try (PoolMetrics metrics = new PoolMetrics(List.of(), Duration.ZERO)) {
+            metrics.bindTo(registry);
+            try (WorkerPool pool = pool("measured", store, 1).tracker(metrics).start()) {
+                pool.submitTask("pid", Map.of()).await(Duration.ofSeconds(30));
+                assertEquals(1.0, registry.get(PoolMetrics.Names.STORE_AVAILABLE).gauge().value());
+                assertEquals(1.0, registry.get(PoolMetrics.Names.STORE_HOSTS).gauge().value());
+                for (String operation : List.of("submit", "claim", "record")) {
+                    await().atMost(Duration.ofSeconds(10)).until(() -> registry.get(PoolMetrics.Names.STORE_LATENCY)
+                            .tags("operation", operation, "outcome", "ok").timer().count() > 0);
+                }
+                assertEquals(0.0, registry.get(PoolMetrics.Names.STORE_ERRORS).functionCounter().count());
+                assertEquals(0.0, registry.get(PoolMetrics.Names.STORE_FENCED).functionCounter().count());
+                assertEquals(0.0, registry.get(PoolMetrics.Names.STORE_RESCUED).functionCounter().count());
+            }
         }
     }
 
@@ -220,6 +243,33 @@ abstract class DurablePoolContract {
             assertTrue(high.stream().mapToLong(Long::longValue).max().orElseThrow()
                     < low.stream().mapToLong(Long::longValue).min().orElseThrow(), "orders " + orders);
             assertEquals(high.stream().sorted().toList(), high, "FIFO within a priority: " + orders);
+        }
+    }
+
+    /**
+     * A host that runs a task it claimed (the attempt of a lost host, rescued) while its caller submits the same id
+     * again: that handle is another record of the task, and completes with the outcome this host records.
+     */
+    @Test
+    void aTaskSubmittedAgainWhileThisHostRunsItFromAClaimCompletesThatHandle() throws Exception {
+        TaskStore.Durable store = freshStore().withLeaseTimeout(Duration.ofSeconds(2));
+        Path firstGate = dir.resolve("never");
+        Path gate = dir.resolve("rescued-gate");
+        try (WorkerPool first = pool("claimed", store, 1).heartbeatInterval(Duration.ofMillis(500)).start()) {
+            TaskHandle blocking = first.submitTask(TaskRequest.of("await-file", Map.of("path", firstGate.toString()))
+                    .withId("rescued"));
+            await().atMost(Duration.ofSeconds(30)).until(() -> blocking.state() == TaskState.RUNNING);
+            first.shutdownNow(); // the attempt is cut; the lease runs out in the store
+        }
+        try (WorkerPool second = pool("claimed", store, 1).heartbeatInterval(Duration.ofMillis(500)).start()) {
+            await().atMost(Duration.ofSeconds(60)).until(() -> second.task("rescued").orElseThrow().attempts() == 2
+                    && second.task("rescued").orElseThrow().state() == TaskState.RUNNING);
+            // the claim runs attempt 2 (it still waits for a gate file: the payload is the first submit's)
+            TaskHandle again = second.submitTask(TaskRequest.of("await-file", Map.of("path", gate.toString()))
+                    .withId("rescued"));
+            Files.writeString(firstGate, "open");
+            assertEquals("rescued", again.await(Duration.ofSeconds(30)).taskId());
+            assertEquals(TaskState.SUCCEEDED, second.task("rescued").orElseThrow().state());
         }
     }
 

@@ -3,8 +3,8 @@ package dev.procpool.core.internal.balance;
 import dev.procpool.LoadBalancer;
 import dev.procpool.LoadBalancer.TaskView;
 import dev.procpool.LoadBalancer.WorkerView;
+import dev.procpool.core.internal.Loggers;
 import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 import java.util.Collections;
 import java.util.IdentityHashMap;
@@ -21,7 +21,7 @@ import java.util.function.Predicate;
  * does can leave a task half placed. Not thread-safe: the engine calls it under its lock.
  */
 public final class Placement {
-    private static final Logger LOG = LoggerFactory.getLogger(Placement.class);
+    private static final Logger LOG = Loggers.pool();
     /** Affinity keys remembered at most; beyond it the least recently used are forgotten. */
     public static final int MAX_AFFINITY_KEYS = 65_536;
     private static final LoadBalancer FALLBACK = LoadBalancer.leastLoaded();

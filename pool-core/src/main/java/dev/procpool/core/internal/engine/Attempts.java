@@ -11,12 +11,13 @@ import dev.procpool.WorkerState;
 import dev.procpool.core.internal.process.ExitStatus;
 import dev.procpool.core.internal.process.SafeText;
 import dev.procpool.core.internal.protocol.Frame;
+import dev.procpool.core.internal.protocol.Payloads;
 import dev.procpool.core.internal.queue.TaskBook;
 import dev.procpool.core.internal.retry.DeadLetters;
 import dev.procpool.core.internal.retry.RetryDecision;
 import dev.procpool.core.internal.text.Units;
+import dev.procpool.core.internal.Loggers;
 import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -31,7 +32,7 @@ import java.util.function.BooleanSupplier;
  * failed attempt's forensics. Every task's future is completed here, once. Called under the engine's lock.
  */
 final class Attempts {
-    private static final Logger LOG = LoggerFactory.getLogger(Attempts.class);
+    private static final Logger LOG = Loggers.pool();
     /** The most lines of task-thread stacks kept with a failed attempt. */
     private static final int THREAD_DUMP_LINES = 80;
 
@@ -111,6 +112,10 @@ final class Attempts {
         long now = ctx.now();
         worker.process.consumedUpTo(task.frameEnd);
         worker.tasksServed++;
+        // the worker's time on this task: from its previous answer if the task waited behind it, else from dispatch
+        long service = now - Math.max(task.dispatchedAt, worker.lastAnswerAt);
+        worker.lastAnswerAt = now;
+        counters.serviceNanos = counters.serviceNanos == 0 ? service : (counters.serviceNanos * 15 + service) / 16;
         release(task, worker);
         if (task.state.isTerminal()) {
             return true; // cancelled while it ran: the answer only frees the slot
@@ -126,7 +131,7 @@ final class Attempts {
             ctx.trackers.attemptEnded(runNanos, true);
             finish(task, TaskState.SUCCEEDED, new DefaultTaskResult(task.id, task.type(), result.result(), worker.id,
                     worker.pid, task.attempts, task.dispatchedAt - task.queuedAt, runNanos, task.outputLines(),
-                    ctx.codec.mapper()), fx);
+                    Payloads.forPool(ctx.config)), fx);
             if (ctx.listening()) {
                 ctx.publish(new PoolEvent.TaskCompleted(ctx.name(), ctx.clock.instant(), task.id, task.type(),
                         worker.id, task.attempts, Duration.ofNanos(runNanos)));

@@ -19,6 +19,8 @@ final class Counters {
     long zombies;
     long runNanos;
     long runs;
+    /** A worker's time per task, smoothed over the last few dozen answers (0 before the first). */
+    long serviceNanos;
     long waitNanos;
     long waits;
     /** Choices a load balancer got wrong (threw, or chose a stranger) and least-loaded made instead. */

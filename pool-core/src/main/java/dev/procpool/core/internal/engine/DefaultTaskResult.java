@@ -1,6 +1,11 @@
 package dev.procpool.core.internal.engine;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.databind.JsonSerializable;
+import com.fasterxml.jackson.databind.SerializerProvider;
+import com.fasterxml.jackson.databind.jsontype.TypeSerializer;
+import com.fasterxml.jackson.databind.util.RawValue;
+import dev.procpool.PayloadCodec;
 import dev.procpool.ProcPoolException;
 import dev.procpool.TaskResult;
 
@@ -9,8 +14,11 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 
-/** A task's result; the JSON stays raw until the caller reads it. */
-final class DefaultTaskResult implements TaskResult {
+/**
+ * A task's result; the JSON stays raw until the caller reads it, with the pool's payload codec. It writes itself as
+ * JSON with any Jackson mapper, as the public records do ({@link #serialize}).
+ */
+final class DefaultTaskResult implements TaskResult, JsonSerializable {
     private final String taskId;
     private final String taskType;
     private final byte[] json;
@@ -21,10 +29,10 @@ final class DefaultTaskResult implements TaskResult {
     private final long queueNanos;
     private final long runNanos;
     private final List<String> output;
-    private final ObjectMapper mapper;
+    private final PayloadCodec payloads;
 
     DefaultTaskResult(String taskId, String taskType, byte[] json, String workerId, long workerPid, int attempt,
-                      long queueNanos, long runNanos, List<String> output, ObjectMapper mapper) {
+                      long queueNanos, long runNanos, List<String> output, PayloadCodec payloads) {
         this.taskId = taskId;
         this.taskType = taskType;
         this.json = json;
@@ -34,7 +42,7 @@ final class DefaultTaskResult implements TaskResult {
         this.queueNanos = queueNanos;
         this.runNanos = runNanos;
         this.output = output;
-        this.mapper = mapper;
+        this.payloads = payloads;
     }
 
     @Override
@@ -50,8 +58,8 @@ final class DefaultTaskResult implements TaskResult {
     @Override
     public <T> T as(Class<T> type) {
         try {
-            return mapper.readValue(json, type);
-        } catch (IOException e) {
+            return payloads.decode(json, type);
+        } catch (IOException | RuntimeException e) { // the codec may be the application's
             throw new ProcPoolException("the result of task " + taskId + " cannot be read as " + type.getName()
                     + ": " + e.getMessage(), e);
         }
@@ -90,6 +98,33 @@ final class DefaultTaskResult implements TaskResult {
     @Override
     public List<String> output() {
         return output;
+    }
+
+    /**
+     * Writes what {@link TaskResult} tells, the result as the JSON value itself, and the durations as the mapper
+     * writes a {@link Duration} (it needs {@code JavaTimeModule}, as the public records do). Without this a result
+     * would be an object with no properties, which Jackson refuses.
+     */
+    @Override
+    public void serialize(JsonGenerator gen, SerializerProvider serializers) throws IOException {
+        gen.writeStartObject(this);
+        gen.writeStringField("taskId", taskId);
+        gen.writeStringField("taskType", taskType);
+        serializers.defaultSerializeField("result", new RawValue(json()), gen);
+        gen.writeStringField("workerId", workerId);
+        gen.writeNumberField("workerPid", workerPid);
+        gen.writeNumberField("attempt", attempt);
+        serializers.defaultSerializeField("queueTime", queueTime(), gen);
+        serializers.defaultSerializeField("runTime", runTime(), gen);
+        serializers.defaultSerializeField("output", output, gen);
+        gen.writeEndObject();
+    }
+
+    /** No type information: a result is a value to read, never one to read back as a Java type. */
+    @Override
+    public void serializeWithType(JsonGenerator gen, SerializerProvider serializers, TypeSerializer typeSer)
+            throws IOException {
+        serialize(gen, serializers);
     }
 
     @Override

@@ -1,9 +1,9 @@
 package dev.procpool.core.internal.engine;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import dev.procpool.BatchListener;
 import dev.procpool.BatchResult;
 import dev.procpool.DeadLetterQueue;
+import dev.procpool.PayloadCodec;
 import dev.procpool.PoolSnapshot;
 import dev.procpool.ProcPoolException;
 import dev.procpool.PoolConfig;
@@ -31,10 +31,12 @@ import dev.procpool.core.internal.process.WorkerProcess;
 import dev.procpool.core.internal.retry.DeadLetters;
 import dev.procpool.core.internal.protocol.FrameCodec;
 import dev.procpool.core.internal.protocol.FrameLimitException;
+import dev.procpool.core.internal.protocol.Payloads;
 import dev.procpool.core.internal.text.Units;
+import dev.procpool.core.internal.Loggers;
 import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
+import java.io.IOException;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.HashMap;
@@ -61,7 +63,7 @@ import java.util.concurrent.locks.LockSupport;
 
 /** The engine behind {@link WorkerPool}: the façade over the engine, the maintenance thread and the effects thread. */
 public final class DefaultWorkerPool implements WorkerPool {
-    private static final Logger LOG = LoggerFactory.getLogger(DefaultWorkerPool.class);
+    private static final Logger LOG = Loggers.pool();
 
     private final PoolConfig config;
     private final FrameCodec codec = new FrameCodec();
@@ -207,12 +209,14 @@ public final class DefaultWorkerPool implements WorkerPool {
     private TaskRecord prepare(TaskRequest request) {
         Objects.requireNonNull(request, "request");
         byte[] payload;
+        PayloadCodec payloads = Payloads.forPool(config); // the application's, if it set one; frames never use it
         try {
-            payload = codec.toJson(request.payload());
-        } catch (JsonProcessingException e) {
+            payload = Payloads.write(payloads, request.payload());
+        } catch (IOException | RuntimeException e) { // the codec may be the application's
             engine.countRejected(TaskRejectedException.Kind.INVALID_PAYLOAD);
             throw new TaskRejectedException(TaskRejectedException.Kind.INVALID_PAYLOAD, "the payload of a \""
-                    + request.type() + "\" task cannot be written as JSON: " + e.getOriginalMessage(), e);
+                    + request.type() + "\" task (" + Payloads.typeOf(request.payload()) + ") cannot be written as "
+                    + "JSON by " + payloads + ": " + e.getMessage(), e);
         }
         try {
             codec.checkValue(payload); // what the workers' answers could not carry back, the pool does not send

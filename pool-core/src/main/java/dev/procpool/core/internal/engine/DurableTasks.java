@@ -13,7 +13,7 @@ import dev.procpool.TaskRequest;
 import dev.procpool.TaskResult;
 import dev.procpool.TaskState;
 import dev.procpool.TaskStore;
-import dev.procpool.core.internal.retry.RetryDecision;
+import dev.procpool.core.internal.protocol.Payloads;
 import dev.procpool.core.internal.store.AttemptEnd;
 import dev.procpool.core.internal.store.CancelResult;
 import dev.procpool.core.internal.store.ClaimResult;
@@ -22,16 +22,14 @@ import dev.procpool.core.internal.store.DurableStore;
 import dev.procpool.core.internal.store.InsertResult;
 import dev.procpool.core.internal.store.NewTask;
 import dev.procpool.core.internal.store.RecordOutcome;
-import dev.procpool.core.internal.store.RenewResult;
-import dev.procpool.core.internal.store.RescueDecider;
 import dev.procpool.core.internal.store.StoreEvents;
 import dev.procpool.core.internal.store.StoreSettings;
 import dev.procpool.core.internal.store.StoreUnavailableException;
 import dev.procpool.core.internal.store.StoredTask;
 import dev.procpool.core.internal.store.TaskStores;
 import dev.procpool.core.internal.text.Units;
+import dev.procpool.core.internal.Loggers;
 import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -60,11 +58,11 @@ import java.util.concurrent.locks.LockSupport;
  * complete it.
  */
 final class DurableTasks implements StoreEnds, StoreEvents, AutoCloseable {
-    private static final Logger LOG = LoggerFactory.getLogger(DurableTasks.class);
+    private static final Logger LOG = Loggers.store();
     private static final long PURGE_EVERY_NANOS = TimeUnit.HOURS.toNanos(1);
     private static final long VIEW_EVERY_NANOS = TimeUnit.SECONDS.toNanos(2);
     private static final long MAX_BACKOFF_NANOS = TimeUnit.SECONDS.toNanos(5);
-    private static final int MAX_AHEAD = 256;
+    private static final int MAX_AHEAD = 1024;
 
     private final PoolConfig config;
     private final TaskStore.Durable settings;
@@ -73,10 +71,10 @@ final class DurableTasks implements StoreEnds, StoreEvents, AutoCloseable {
     private final EngineContext ctx;
     private final DurableStore store;
     private final Thread runner;
+    private final LeaseKeeper leases;
     /** Handles of this host on tasks not yet ended, by id: the records the engine runs when it claims them. */
     private final Map<String, TaskRecord> pending = new ConcurrentHashMap<>();
     private final AtomicLong fenced = new AtomicLong();
-    private final AtomicLong rescued = new AtomicLong();
     private final AtomicLong errors = new AtomicLong();
     private final AtomicLong deadLettered = new AtomicLong();
     private final StoredDeadLetters deadLetters;
@@ -99,6 +97,7 @@ final class DurableTasks implements StoreEnds, StoreEvents, AutoCloseable {
                 ? TaskStores.sqlite(settings.file().orElseThrow())
                 : TaskStores.postgres(settings.dataSource().orElseThrow());
         this.store = builder.pool(config.name()).settings(StoreSettings.of(settings)).threads(threads).build();
+        this.leases = new LeaseKeeper(store, link, ctx);
         this.deadLetters = new StoredDeadLetters(store, ctx.clock, task -> rank(task.priority(), ctx.clock.instant()),
                 id -> handle(id).orElseThrow(), deadLettered::get);
         this.runner = threads.newThread(this::run);
@@ -217,19 +216,24 @@ final class DurableTasks implements StoreEnds, StoreEvents, AutoCloseable {
     private void watch(TaskRecord task) {
         store.watchEnd(task.id).whenComplete((ended, error) -> {
             if (ended != null) {
-                complete(task, ended.state(), StoredViews.outcome(ended, ctx.codec.mapper()));
+                complete(task, ended.state(), StoredViews.outcome(ended, Payloads.forPool(ctx.config)));
             }
         });
     }
 
-    /** A handle on a task the store had already: completed now if it ended, else when it does. */
+    /**
+     * A handle on a task the store had already: completed now if it ended, else when it does. The task may end
+     * between the look-up and the watch (even here, on a claim that runs it), so the wait looks it up once more.
+     */
     private void follow(TaskRecord task, TaskState state) {
-        if (state.isTerminal()) {
-            store.find(task.id).ifPresent(ended -> complete(task, ended.state(),
-                    StoredViews.outcome(ended, ctx.codec.mapper())));
-        } else {
-            watch(task);
-        }
+        CompletableFuture<StoredTask> end = state.isTerminal()
+                ? CompletableFuture.completedFuture(store.find(task.id).orElse(null))
+                : store.awaitEnd(task.id);
+        end.whenComplete((ended, error) -> {
+            if (ended != null) {
+                complete(task, ended.state(), StoredViews.outcome(ended, Payloads.forPool(ctx.config)));
+            }
+        });
     }
 
     private TaskHandle handle(TaskRecord task) {
@@ -336,17 +340,12 @@ final class DurableTasks implements StoreEnds, StoreEvents, AutoCloseable {
     }
 
     /**
-     * How many tasks to keep waiting here beyond the free slots: enough to keep the workers busy while the next claim
-     * travels (its round trip over the mean task time, per worker slot), at least one per slot for tiny tasks, none
-     * for tasks far longer than a claim, so that long tasks stay in the store where an idle host can take them.
+     * How many tasks to keep waiting here beyond the free slots: what the workers can take while two claims travel
+     * (the claim's round trip, smoothed, twice), so that they do not idle between claims. Next to none for tasks far
+     * longer than a claim: those stay in the store, where an idle host can take them.
      */
     private int ahead() {
-        long run = link.meanRunNanos();
-        if (run == 0) {
-            return 0;
-        }
-        long perSlot = claimNanos / Math.max(1, run);
-        return (int) Math.min(MAX_AHEAD, perSlot * Math.max(1, engine.connections().size()));
+        return (int) Math.min(MAX_AHEAD, link.tasksServedIn(2 * claimNanos));
     }
 
     // ------------------------------------------------------------------ recording
@@ -368,6 +367,11 @@ final class DurableTasks implements StoreEnds, StoreEvents, AutoCloseable {
                     task.lastWorkerId == null ? "-" : task.lastWorkerId, task.lastWorkerPid, failure.reason(),
                     failure.getMessage(), null, null, Duration.ZERO, 0, List.of(), null);
             end = AttemptEnd.ended(task.lease, state, attempt, failure.getMessage(), now);
+        }
+        // this host completes the handle once its record commits: the store need not look the end up for it,
+        // unless the handle is another record (submitted here while a claim ran the task): that one keeps its watch
+        if (pending.get(task.id) == task) {
+            store.unwatch(task.id);
         }
         fx.quick(() -> record(task, end, state, outcome));
     }
@@ -411,6 +415,9 @@ final class DurableTasks implements StoreEnds, StoreEvents, AutoCloseable {
                         "cancelled while its attempt ended"));
                 case FENCED -> {
                     fenced.incrementAndGet();
+                    if (pending.get(task.id) == task) {
+                        watch(task); // its caller waits for the end the owning host records
+                    }
                     LOG.warn("task {}: attempt {} ended after this host lost its lease; its answer is discarded "
                             + "(another host owns the task)", task.id, end.lease().attempt());
                 }
@@ -429,8 +436,15 @@ final class DurableTasks implements StoreEnds, StoreEvents, AutoCloseable {
                 });
     }
 
-    /** Completes a handle once: the first of this host's record and the store's word wins. */
+    /**
+     * Completes a handle once: the first of this host's record and the store's word wins. A claim can run a task
+     * whose handle is another record (submitted again here while the claim was on its way): that one completes too.
+     */
     private void complete(TaskRecord task, TaskState state, Object outcome) {
+        TaskRecord submitted = pending.get(task.id);
+        if (submitted != null && submitted != task && state.isTerminal()) {
+            complete(submitted, state, outcome);
+        }
         pending.remove(task.id, task);
         store.unwatch(task.id);
         task.state = state;
@@ -476,11 +490,11 @@ final class DurableTasks implements StoreEnds, StoreEvents, AutoCloseable {
             try {
                 now = System.nanoTime();
                 if (now - renewAt >= 0) {
-                    renew();
+                    leases.renew();
                     renewAt = now + renewEvery;
                 }
                 if (now - rescueAt >= 0) {
-                    rescue();
+                    leases.rescue(() -> closed);
                     rescueAt = now + rescueEvery;
                 }
                 if (now - purgeAt >= 0) {
@@ -517,44 +531,6 @@ final class DurableTasks implements StoreEnds, StoreEvents, AutoCloseable {
         }
     }
 
-    private void renew() {
-        long start = System.nanoTime();
-        RenewResult renewed = store.renew(ctx.clock.instant(), link.heldLeases());
-        ctx.trackers.storeCall("renew", System.nanoTime() - start, true);
-        if (!renewed.lost().isEmpty()) {
-            link.leasesLost(renewed.lost());
-        }
-        if (!renewed.cancelRequested().isEmpty()) {
-            link.cancelRequested(renewed.cancelRequested().stream().map(l -> l.taskId()).toList());
-        }
-    }
-
-    /** Rescues the attempts of lost hosts, deciding each task's fate by its own retry policy. */
-    private void rescue() {
-        RescueDecider decider = (attempt, now) -> {
-            RetryDecision decision = RetryDecision.after(attempt.retryPolicy(), FailureReason.HOST_LOST,
-                    attempt.lease().attempt(), true, true, ctx.random.getAsDouble());
-            String lost = "host " + attempt.leaseOwner() + " was lost during attempt " + attempt.lease().attempt();
-            return switch (decision.outcome()) {
-                case RETRY -> RescueDecider.Decision.retryAt(now.plusNanos(decision.delayNanos()));
-                case DEAD_LETTER -> RescueDecider.Decision.end(TaskState.DEAD_LETTERED, lost);
-                case FAIL -> RescueDecider.Decision.end(TaskState.FAILED, lost);
-            };
-        };
-        int batch;
-        do {
-            List<dev.procpool.core.internal.store.RescuedAttempt> done = store.rescueExpired(ctx.clock.instant(),
-                    decider);
-            batch = done.size();
-            rescued.addAndGet(batch);
-            for (var attempt : done) {
-                LOG.info("task {}: attempt {} of lost host {} closed (HOST_LOST); {}", attempt.lease().taskId(),
-                        attempt.lease().attempt(), attempt.leaseOwner(),
-                        attempt.outcome() == null ? "queued again" : "ended " + attempt.outcome());
-            }
-        } while (batch >= 100 && !closed);
-    }
-
     // ------------------------------------------------------------------ views and closing
 
     /** {@return "sqlite" or "postgresql"} */
@@ -563,7 +539,7 @@ final class DurableTasks implements StoreEnds, StoreEvents, AutoCloseable {
     }
 
     private PoolSnapshot.Store view() {
-        return new PoolSnapshot.Store(kind(), available, hosts, waiting, rescued.get(), fenced.get(), errors.get());
+        return new PoolSnapshot.Store(kind(), store.host().name(), available, hosts, waiting, leases.rescued(), fenced.get(), errors.get());
     }
 
     /**

@@ -2,8 +2,8 @@ package dev.procpool.core.internal.engine;
 
 import dev.procpool.TaskFailedException;
 import dev.procpool.core.internal.process.WorkerConnection;
+import dev.procpool.core.internal.Loggers;
 import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -23,7 +23,7 @@ import java.util.concurrent.RejectedExecutionException;
  * One failing action never stops the others.
  */
 final class Effects {
-    private static final Logger LOG = LoggerFactory.getLogger(Effects.class);
+    private static final Logger LOG = Loggers.pool();
 
     private final EngineContext ctx;
     private final List<Send> sends = new ArrayList<>(2);

@@ -1,7 +1,10 @@
 package dev.procpool.core.internal.engine;
 
+import dev.procpool.RetryPolicy;
 import dev.procpool.TaskFailedException;
+import dev.procpool.TaskHandle;
 import dev.procpool.TaskInfo;
+import dev.procpool.TaskRequest;
 import dev.procpool.TaskResult;
 
 import java.util.Iterator;
@@ -57,6 +60,28 @@ final class EndedTasks {
     Optional<Ended> get(String taskId, long now) {
         prune(now);
         return Optional.ofNullable(entries.get(taskId));
+    }
+
+    /** What is known of a task: the one held now (if given), else one that ended within the retention. */
+    Optional<TaskInfo> find(String taskId, TaskRecord held, EngineContext ctx) {
+        long now = ctx.now();
+        if (held != null) {
+            java.time.Instant wall = ctx.clock.instant();
+            return Optional.of(info(held, null, wall.minusNanos(now - held.submittedAt), null));
+        }
+        return get(taskId, now).map(Ended::info);
+    }
+
+    /** A handle on a task that ended within the retention: done, with its outcome; cancelling it does nothing. */
+    Optional<TaskHandle> handle(String taskId, long now, RetryPolicy policy) {
+        return get(taskId, now).map(ended -> {
+            TaskInfo info = ended.info();
+            TaskRecord shell = new TaskRecord(info.id(), TaskRequest.of(info.type(), null).withId(info.id()),
+                    new byte[0], 0, now, 0, policy, ended.outcome());
+            shell.state = info.state();
+            shell.lastWorkerId = info.workerId();
+            return new DefaultTaskHandle(shell, task -> false);
+        });
     }
 
     private void prune(long now) {

@@ -2,7 +2,6 @@ package dev.procpool.core.internal.engine;
 
 import dev.procpool.FailureReason;
 import dev.procpool.HealthStatus;
-import dev.procpool.LoadBalancer;
 import dev.procpool.PoolConfig;
 import dev.procpool.PoolEvent;
 import dev.procpool.PoolHealth;
@@ -31,8 +30,8 @@ import dev.procpool.core.internal.scale.Autoscaler;
 import dev.procpool.core.internal.supervise.Deadlines;
 import dev.procpool.core.internal.supervise.MemoryProbe;
 import dev.procpool.core.internal.text.Units;
+import dev.procpool.core.internal.Loggers;
 import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.time.Clock;
@@ -54,8 +53,10 @@ import java.util.function.DoubleSupplier;
 
 /**
  * The one owner of scheduling state. Tasks, workers and the pool's state change only here, under one short lock,
- * in the order this class calls its rooms: the {@link TaskBook} (what waits), {@link Placement} (where a task goes),
- * the {@link Supervisor} (the workers), {@link Attempts} (each attempt's life), {@link Outputs} and {@link Stats}.
+ * in the order this class calls its rooms: {@link Admission} (what comes in), the {@link TaskBook} (what waits), the
+ * {@link Dispatcher} and {@link Placement} (where a task goes), the {@link Supervisor} (the workers),
+ * {@link Attempts} (each attempt's life), {@link Outputs} and {@link Stats}; with a durable store, {@link StoreLink}
+ * (what this host claims and holds).
  * Callers (submitting threads, worker reader threads, the maintenance thread) hold the lock only to decide; the I/O
  * the decisions need is collected in {@link Effects} and carried out after the lock is released, in a
  * {@code finally}, whatever threw.
@@ -63,9 +64,12 @@ import java.util.function.DoubleSupplier;
  * <p>Maintenance ({@link #maintain(long)}) is a function of the time it is given and returns when it is next due;
  * jitter comes from an injected random source; so tests drive heartbeat checks, timeouts, backoff and recycling
  * with fake time and no sleeping.
+ *
+ * <p>Longer than 600 lines on purpose: it is the one place that takes the lock and calls the rooms in order, and
+ * each entry point is a few lines of locking and delegation; splitting it would split that order.
  */
 final class Engine {
-    private static final Logger LOG = LoggerFactory.getLogger(Engine.class);
+    private static final Logger LOG = Loggers.pool();
     /** While tasks wait and a group may grow, automatic scaling looks again this often. */
     private static final long AUTOSCALE_CHECK_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
 
@@ -83,8 +87,7 @@ final class Engine {
     private final Counters counters = new Counters();
     private final TaskBook<TaskRecord> book;
     private final Placement placement;
-    /** This pool's instance of the pool's load balancer ({@link LoadBalancer#forPool}). */
-    private final LoadBalancer balancer;
+    private final Dispatcher dispatcher;
     final WorkerStops stops;
     final Supervisor supervisor;
     final Outputs outputs;
@@ -101,7 +104,7 @@ final class Engine {
     /** Whether tasks are kept in a durable store: they belong to the store, not to this host's memory. */
     private boolean durable;
     private volatile Supplier<PoolSnapshot.Store> storeView =
-            () -> new PoolSnapshot.Store("in-memory", true, 1, 0, 0, 0, 0);
+            () -> new PoolSnapshot.Store("in-memory", "", true, 1, 0, 0, 0, 0);
 
     Engine(PoolConfig config, Collaborators with, DeadLetters deadLetters) {
         this.config = config;
@@ -114,7 +117,6 @@ final class Engine {
         this.book = new TaskBook<>(config.queueCapacity(),
                 config.priorityAgingStep().map(Duration::toNanos).orElse(0L));
         this.placement = new Placement(config.name());
-        this.balancer = Balancing.forPool(config.loadBalancer(), config.name());
         WorkerStops stops = new WorkerStops(ctx, memory);
         this.supervisor = new Supervisor(ctx, counters, memory, stops, this::launch, () -> state.acceptsTasks());
         this.outputs = new Outputs(ctx);
@@ -124,6 +126,8 @@ final class Engine {
         this.scaling = new Scaling(ctx, supervisor, stops);
         this.admission = new Admission(ctx, book, supervisor, counters, () -> state);
         this.storeLink = new StoreLink(this, book, supervisor, admission, counters);
+        this.dispatcher = new Dispatcher(book, supervisor, placement,
+                Balancing.forPool(config.loadBalancer(), config.name()), admission, attempts);
         this.stops = stops;
     }
 
@@ -336,88 +340,23 @@ final class Engine {
      * store, wakes its claims when little is left to run here.
      */
     void dispatch(Effects fx) {
-        fillSlots(fx);
+        dispatcher.fillSlots(fx);
         if (durable) {
             storeLink.afterDispatch();
         }
     }
 
-    private void fillSlots(Effects fx) {
-        if (book.queued() == 0) {
-            return;
-        }
-        List<WorkerRecord> available = new ArrayList<>(supervisor.workers.size());
-        while (book.queued() > 0) {
-            available.clear();
-            for (WorkerRecord worker : supervisor.workers) {
-                if (worker.hasFreeSlot()) {
-                    available.add(worker);
-                }
-            }
-            if (available.isEmpty()) {
-                return;
-            }
-            TaskRecord task = book.peekFirst(t -> anyCanRun(available, t));
-            if (task == null) {
-                return;
-            }
-            available.removeIf(w -> !w.canRun(task));
-            WorkerRecord worker = (WorkerRecord) placement.choose(task, available, balancerFor(available),
-                    w -> ((WorkerRecord) w).state == WorkerState.DEAD || ((WorkerRecord) w).isStopping());
-            book.unqueue(task);
-            admission.roomMade();
-            attempts.start(task, worker, fx);
-        }
-    }
-
-    private static boolean anyCanRun(List<WorkerRecord> workers, TaskRecord task) {
-        for (WorkerRecord worker : workers) {
-            if (worker.canRun(task)) {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    /** The group's own balancer when every candidate is of one group, else the pool's. */
-    private LoadBalancer balancerFor(List<WorkerRecord> candidates) {
-        GroupRuntime group = candidates.get(0).group;
-        for (WorkerRecord candidate : candidates) {
-            if (candidate.group != group) {
-                return balancer;
-            }
-        }
-        return group.balancer != null ? group.balancer : balancer;
-    }
-
     /** What this pool knows of a task: held now, or ended within the output retention (in memory). */
     Optional<TaskInfo> task(String taskId) {
-        return read(() -> {
-            TaskRecord held = book.get(taskId);
-            if (held != null) {
-                java.time.Instant wall = ctx.clock.instant();
-                return Optional.of(EndedTasks.info(held, null, wall.minusNanos(ctx.now() - held.submittedAt),
-                        null));
-            }
-            return attempts.ended.get(taskId, ctx.now()).map(EndedTasks.Ended::info);
-        });
+        return read(() -> attempts.ended.find(taskId, book.get(taskId), ctx));
     }
 
     /** A handle on a task this pool holds, or that ended within the output retention (in memory). */
     Optional<TaskHandle> handle(String taskId) {
         return read(() -> {
             TaskRecord held = book.get(taskId);
-            if (held != null) {
-                return Optional.of(new DefaultTaskHandle(held, this::cancel));
-            }
-            return attempts.ended.get(taskId, ctx.now()).map(ended -> {
-                TaskInfo info = ended.info();
-                TaskRecord shell = new TaskRecord(info.id(), TaskRequest.of(info.type(), null).withId(info.id()),
-                        new byte[0], 0, ctx.now(), 0, config.retryPolicy(), ended.outcome());
-                shell.state = info.state();
-                shell.lastWorkerId = info.workerId();
-                return new DefaultTaskHandle(shell, task -> false);
-            });
+            return held != null ? Optional.of(new DefaultTaskHandle(held, this::cancel))
+                    : attempts.ended.handle(taskId, ctx.now(), config.retryPolicy());
         });
     }
 

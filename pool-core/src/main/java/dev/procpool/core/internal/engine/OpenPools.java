@@ -1,8 +1,8 @@
 package dev.procpool.core.internal.engine;
 
 import dev.procpool.PoolConfig.JvmShutdown;
+import dev.procpool.core.internal.Loggers;
 import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -18,7 +18,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * runs no hook; its workers exit because their stdin ends.)
  */
 final class OpenPools {
-    private static final Logger LOG = LoggerFactory.getLogger(OpenPools.class);
+    private static final Logger LOG = Loggers.pool();
     private static final Set<DefaultWorkerPool> OPEN = ConcurrentHashMap.newKeySet();
     private static volatile boolean hookInstalled;
 

@@ -2,8 +2,8 @@ package dev.procpool.core.internal.engine;
 
 import dev.procpool.core.internal.process.SafeText;
 import dev.procpool.core.internal.protocol.Frame;
+import dev.procpool.core.internal.Loggers;
 import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 import java.util.List;
 import java.util.Optional;
@@ -14,7 +14,7 @@ import java.util.Optional;
  * stdout lines are logged and counted, never fatal. Called under the engine's lock.
  */
 final class Outputs {
-    private static final Logger LOG = LoggerFactory.getLogger(Outputs.class);
+    private static final Logger LOG = Loggers.pool();
     /** The longest output line kept with a task. */
     static final int MAX_LINE_CHARS = 4000;
 

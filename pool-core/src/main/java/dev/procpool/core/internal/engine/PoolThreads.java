@@ -1,13 +1,13 @@
 package dev.procpool.core.internal.engine;
 
+import dev.procpool.core.internal.Loggers;
 import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 import java.util.concurrent.ThreadFactory;
 
 /** The pool's only source of threads: daemon threads named {@code procpool-<pool>-<role>}. */
 final class PoolThreads implements ThreadFactory {
-    private static final Logger LOG = LoggerFactory.getLogger(PoolThreads.class);
+    private static final Logger LOG = Loggers.pool();
 
     private final String prefix;
 

@@ -3,8 +3,8 @@ package dev.procpool.core.internal.engine;
 import dev.procpool.PoolEvent;
 import dev.procpool.WorkerState;
 import dev.procpool.core.internal.scale.Autoscaler;
+import dev.procpool.core.internal.Loggers;
 import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -16,7 +16,7 @@ import java.util.function.ToIntFunction;
  * verdicts, whose input (each scalable group's load) it also gathers. Called under the engine's lock.
  */
 final class Scaling {
-    private static final Logger LOG = LoggerFactory.getLogger(Scaling.class);
+    private static final Logger LOG = Loggers.pool();
 
     private final EngineContext ctx;
     private final Supervisor supervisor;

@@ -6,8 +6,8 @@ import dev.procpool.core.internal.queue.TaskBook;
 import dev.procpool.core.internal.store.ClaimedTask;
 import dev.procpool.core.internal.store.LeaseRef;
 import dev.procpool.core.internal.store.ServedWork;
+import dev.procpool.core.internal.Loggers;
 import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -20,7 +20,7 @@ import java.util.function.Function;
  * engine's lock, as the engine's own entry points do; {@link DurableTasks} is the only caller.
  */
 final class StoreLink {
-    private static final Logger LOG = LoggerFactory.getLogger(StoreLink.class);
+    private static final Logger LOG = Loggers.store();
 
     /** How many tasks this host may claim now, and what its ready workers serve (null when none is ready). */
     record ClaimPlan(int slots, ServedWork served) {
@@ -190,8 +190,22 @@ final class StoreLink {
         });
     }
 
-    /** The mean run time of successful attempts so far, in nanoseconds; 0 before the first. */
-    long meanRunNanos() {
-        return engine.read(() -> counters.runs == 0 ? 0 : counters.runNanos / counters.runs);
+    /**
+     * How many tasks this host's workers take in {@code nanos}: the ready workers' slots times how many tasks one
+     * slot serves in that time (from its recent time per task; none before the first answer).
+     */
+    double tasksServedIn(long nanos) {
+        return engine.read(() -> {
+            if (counters.serviceNanos == 0) {
+                return 0.0;
+            }
+            int slots = 0;
+            for (WorkerRecord worker : supervisor.workers) {
+                if (worker.isReady() && worker.isActiveMember()) {
+                    slots += worker.maxConcurrency;
+                }
+            }
+            return (double) nanos / counters.serviceNanos * slots;
+        });
     }
 }

@@ -1,9 +1,9 @@
 package dev.procpool.core.internal.engine;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.procpool.AttemptRecord;
 import dev.procpool.DeadLetter;
 import dev.procpool.FailureReason;
+import dev.procpool.PayloadCodec;
 import dev.procpool.TaskFailedException;
 import dev.procpool.TaskInfo;
 import dev.procpool.TaskState;
@@ -34,11 +34,11 @@ final class StoredViews {
     }
 
     /** The outcome of an ended task: a result, or the failure its future completes with. */
-    static Object outcome(StoredTask task, ObjectMapper mapper) {
+    static Object outcome(StoredTask task, PayloadCodec payloads) {
         if (task.state() == TaskState.SUCCEEDED) {
             return new DefaultTaskResult(task.id(), task.type(), task.resultJson().getBytes(StandardCharsets.UTF_8),
                     task.finalWorkerId() == null ? "" : task.finalWorkerId(), -1, task.attempts(), 0, 0, List.of(),
-                    mapper);
+                    payloads);
         }
         return failure(task);
     }

@@ -16,8 +16,8 @@ import dev.procpool.core.internal.supervise.MemoryGate;
 import dev.procpool.core.internal.supervise.MemoryProbe;
 import dev.procpool.core.internal.supervise.Recycling;
 import dev.procpool.core.internal.text.Units;
+import dev.procpool.core.internal.Loggers;
 import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 import java.time.Duration;
 import java.util.ArrayList;
@@ -36,7 +36,7 @@ import java.util.function.BiConsumer;
  * task side. Launching is handed to the engine's launcher, which runs it as a slow effect.
  */
 final class Supervisor {
-    private static final Logger LOG = LoggerFactory.getLogger(Supervisor.class);
+    private static final Logger LOG = Loggers.pool();
 
     private final EngineContext ctx;
     private final Counters counters;
@@ -215,8 +215,11 @@ final class Supervisor {
         if (worker.stopCause == null && !worker.isStopping()) {
             String tail = worker.process == null ? "(no output)" : worker.process.output().text();
             worker.stopCause = wasStarting ? FailureReason.STARTUP_FAILURE : classifyExit(status, tail, kernelOomKill);
-            LOG.warn("worker {} exited unexpectedly: {} ({}); output tail:\n{}", worker, status, worker.stopCause,
-                    tail);
+            // one line: the whole tail went to the log as the worker wrote it (dev.procpool.worker), and goes
+            // with the failed attempts of its tasks
+            String lastLine = tail.lines().filter(line -> !line.isBlank()).reduce((a, b) -> b).orElse("(no output)");
+            LOG.warn("worker {} exited unexpectedly: {} ({}); its last output line: {}", worker, status,
+                    worker.stopCause, lastLine);
         }
         if (ctx.listening()) {
             ctx.publish(new PoolEvent.WorkerExited(ctx.name(), ctx.clock.instant(), worker.id, worker.group.name(),

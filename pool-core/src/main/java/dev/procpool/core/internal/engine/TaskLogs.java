@@ -1,7 +1,7 @@
 package dev.procpool.core.internal.engine;
 
+import dev.procpool.core.internal.Loggers;
 import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.nio.file.FileSystems;
@@ -12,7 +12,7 @@ import java.util.List;
 
 /** Writes one log file per task, named with the task id and the worker pid, in a private directory. */
 final class TaskLogs {
-    private static final Logger LOG = LoggerFactory.getLogger(TaskLogs.class);
+    private static final Logger LOG = Loggers.pool();
 
     private TaskLogs() {
     }

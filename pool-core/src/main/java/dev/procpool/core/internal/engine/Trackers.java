@@ -2,8 +2,8 @@ package dev.procpool.core.internal.engine;
 
 import dev.procpool.WorkerPool;
 import dev.procpool.spi.PoolTracker;
+import dev.procpool.core.internal.Loggers;
 import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 import java.util.Collections;
 import java.util.IdentityHashMap;
@@ -16,7 +16,7 @@ import java.util.Set;
  * engine does.
  */
 final class Trackers {
-    private static final Logger LOG = LoggerFactory.getLogger(Trackers.class);
+    private static final Logger LOG = Loggers.pool();
 
     private final String poolName;
     private final PoolTracker[] trackers;

@@ -10,8 +10,8 @@ import dev.procpool.core.internal.process.WorkerCommands;
 import dev.procpool.core.internal.process.WorkerConnection;
 import dev.procpool.core.internal.process.WorkerProcess;
 import dev.procpool.core.internal.protocol.Frame;
+import dev.procpool.core.internal.Loggers;
 import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 import java.util.List;
 import java.util.function.Consumer;
@@ -22,7 +22,7 @@ import java.util.function.Consumer;
  * slots it frees are filled in one pass.
  */
 final class WorkerEvents implements WorkerProcess.Listener {
-    private static final Logger LOG = LoggerFactory.getLogger(WorkerEvents.class);
+    private static final Logger LOG = Loggers.pool();
 
     private final Engine engine;
     private final WorkerRecord worker;

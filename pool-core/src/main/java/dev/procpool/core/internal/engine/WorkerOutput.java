@@ -4,6 +4,7 @@ import dev.procpool.core.internal.process.LineBudget;
 import dev.procpool.core.internal.process.SafeText;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import dev.procpool.core.internal.Loggers;
 import org.slf4j.MDC;
 import org.slf4j.event.Level;
 
@@ -22,7 +23,7 @@ import java.util.function.LongSupplier;
  * decides what reaches the log.
  */
 final class WorkerOutput {
-    static final Logger LOG = LoggerFactory.getLogger("dev.procpool.worker");
+    static final Logger LOG = LoggerFactory.getLogger(Loggers.WORKER);
     static final String MDC_POOL = "procpool.pool";
     static final String MDC_WORKER = "procpool.worker";
     static final String MDC_TASK = "procpool.task";

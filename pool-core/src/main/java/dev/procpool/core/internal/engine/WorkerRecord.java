@@ -31,6 +31,8 @@ final class WorkerRecord implements LoadBalancer.WorkerView {
     Set<String> capabilities = Set.of();
     long readyAt;
     long lastFrameAt;
+    /** When it last answered a task (0 before its first answer). */
+    long lastAnswerAt;
     long tasksServed;
     long rssBytes;
     long heapUsedBytes;

@@ -8,15 +8,15 @@ import dev.procpool.core.internal.supervise.MemoryProbe;
 import dev.procpool.core.internal.supervise.StopEscalation;
 import dev.procpool.core.internal.supervise.StopStage;
 import dev.procpool.core.internal.text.Units;
+import dev.procpool.core.internal.Loggers;
 import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * Stopping workers: how a stop begins (asked, input closed, a thread dump and SIGTERM, or SIGKILL) and how it
  * escalates ({@link StopEscalation}) until the process is gone. The signals and /proc reads are slow effects.
  */
 final class WorkerStops {
-    private static final Logger LOG = LoggerFactory.getLogger(WorkerStops.class);
+    private static final Logger LOG = Loggers.pool();
 
     /** How a stop begins; it escalates to SIGTERM and then SIGKILL after a grace period each. */
     enum Mode {

@@ -2,8 +2,8 @@ package dev.procpool.core.internal.events;
 
 import dev.procpool.PoolEvent;
 import dev.procpool.PoolListener;
+import dev.procpool.core.internal.Loggers;
 import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 import java.util.ArrayDeque;
 import java.util.List;
@@ -24,7 +24,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * would only end this thread and silence every listener, which helps nobody. Those are logged at ERROR.
  */
 public final class EventBus {
-    private static final Logger LOG = LoggerFactory.getLogger(EventBus.class);
+    private static final Logger LOG = Loggers.pool();
     public static final int MAX_BACKLOG = 10_000;
 
     /** A listener and its failures. */

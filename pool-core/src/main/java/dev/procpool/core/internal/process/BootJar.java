@@ -1,7 +1,7 @@
 package dev.procpool.core.internal.process;
 
+import dev.procpool.core.internal.Loggers;
 import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -52,7 +52,7 @@ import java.util.zip.ZipEntry;
  * </ol>
  */
 final class BootJar {
-    private static final Logger LOG = LoggerFactory.getLogger(BootJar.class);
+    private static final Logger LOG = Loggers.pool();
     static final String CLASSES_JAR = "classes.jar";
     static final String LIBRARIES = "lib";
     private static final String PREFIX = "boot-";

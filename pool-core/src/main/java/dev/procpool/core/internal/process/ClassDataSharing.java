@@ -1,8 +1,8 @@
 package dev.procpool.core.internal.process;
 
 import dev.procpool.core.internal.text.Units;
+import dev.procpool.core.internal.Loggers;
 import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -55,7 +55,7 @@ import java.util.regex.Pattern;
  * </ul>
  */
 public final class ClassDataSharing {
-    private static final Logger LOG = LoggerFactory.getLogger(ClassDataSharing.class);
+    private static final Logger LOG = Loggers.pool();
     private static final Set<PosixFilePermission> OWNER_ONLY = PosixFilePermissions.fromString("rwx------");
 
     /** The most archives kept in a directory, the most recently used. */

@@ -4,6 +4,7 @@ import dev.procpool.WorkerSpec;
 import dev.procpool.core.internal.protocol.Frame;
 import dev.procpool.core.internal.protocol.FrameCodec;
 import dev.procpool.core.internal.worker.HandlerInvoker;
+import dev.procpool.core.internal.worker.WorkerControls;
 import dev.procpool.core.internal.worker.WorkerTaskContext;
 
 import java.io.IOException;
@@ -108,7 +109,7 @@ public final class InProcessWorker implements WorkerConnection {
     private void receive(byte[] line) {
         Frame decoded = codec.decode(line);
         if (decoded instanceof Frame.Task task) {
-            WorkerTaskContext context = new WorkerTaskContext(task, codec, this::deliver);
+            WorkerTaskContext context = invoker.context(task, this::deliver, WorkerControls.NONE);
             running.put(task.id(), context);
             taskThreads.execute(() -> run(context));
         } else if (decoded instanceof Frame.Cancel cancel) {

@@ -1,7 +1,7 @@
 package dev.procpool.core.internal.process;
 
+import dev.procpool.core.internal.Loggers;
 import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 import java.io.File;
 import java.io.IOException;
@@ -25,7 +25,7 @@ import java.util.concurrent.TimeUnit;
  * {@code setsid}), and workers then share the host's group.
  */
 final class Sessions {
-    private static final Logger LOG = LoggerFactory.getLogger(Sessions.class);
+    private static final Logger LOG = Loggers.pool();
     private static final long TOOL_TIMEOUT_SECONDS = 5;
 
     private static volatile Tools tools;

@@ -1,7 +1,7 @@
 package dev.procpool.core.internal.process;
 
+import dev.procpool.core.internal.Loggers;
 import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 import java.util.List;
 import java.util.Set;
@@ -16,7 +16,7 @@ import java.util.concurrent.locks.LockSupport;
  * are workers, and is a daemon.
  */
 final class TreeRecorder {
-    private static final Logger LOG = LoggerFactory.getLogger(TreeRecorder.class);
+    private static final Logger LOG = Loggers.pool();
     static final long PERIOD_NANOS = TimeUnit.MILLISECONDS.toNanos(500);
 
     private static final Set<ProcessTree> LIVE = ConcurrentHashMap.newKeySet();

@@ -2,8 +2,8 @@ package dev.procpool.core.internal.process;
 
 import dev.procpool.WorkerStartupException;
 import dev.procpool.core.internal.worker.WorkerMain;
+import dev.procpool.core.internal.Loggers;
 import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 import java.io.File;
 import java.io.IOException;
@@ -48,7 +48,7 @@ import java.util.stream.Collectors;
  * that {@code WorkerSpec.Java.withClasspath} is the way out. Thread-safe.
  */
 public final class WorkerClasspath {
-    private static final Logger LOG = LoggerFactory.getLogger(WorkerClasspath.class);
+    private static final Logger LOG = Loggers.pool();
     private static final String MAIN = WorkerMain.class.getName();
 
     /** Cache directories already warned about: one warning each, not one per worker. */

@@ -5,8 +5,8 @@ import dev.procpool.core.internal.protocol.Frame;
 import dev.procpool.core.internal.protocol.FrameCodec;
 import dev.procpool.core.internal.protocol.FrameTooLargeException;
 import dev.procpool.WorkerSpec;
+import dev.procpool.core.internal.Loggers;
 import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 import java.io.BufferedReader;
 import java.io.FilterInputStream;
@@ -35,7 +35,7 @@ import java.util.concurrent.TimeUnit;
  * read with nothing arriving, and nothing read after that is delivered.
  */
 public final class WorkerProcess implements WorkerConnection {
-    private static final Logger LOG = LoggerFactory.getLogger(WorkerProcess.class);
+    private static final Logger LOG = Loggers.pool();
     private static final int TAIL_LINES = 50;
     /** Lines already buffered are handed over together, up to this many. */
     private static final int MAX_LINES_PER_BATCH = 64;
@@ -87,6 +87,8 @@ public final class WorkerProcess implements WorkerConnection {
     private final Process process;
     private final ProcessTree tree;
     private final Listener listener;
+    /** How long a worker whose stdin refused a write has to exit before that counts as a protocol error. */
+    private static final java.time.Duration WRITE_FAILURE_GRACE = java.time.Duration.ofSeconds(1);
     private final FrameWriter writer;
     private final WatchedInput stdout;
     private final OutputTail stderrTail = new OutputTail(TAIL_LINES);
@@ -106,7 +108,22 @@ public final class WorkerProcess implements WorkerConnection {
         this.listener = listener;
         this.stdout = new WatchedInput(process.getInputStream());
         this.writer = new FrameWriter(process.getOutputStream(), named(threads, workerId + "-in"),
-                e -> listener.onProtocolError("writing to the worker's stdin failed: " + e.getMessage()));
+                e -> writeFailed(process, listener, e));
+    }
+
+    /**
+     * A write to the worker's stdin failed. Usually the worker has just died (a broken pipe): then its exit, reported
+     * by the watch on the process, says why, and the tasks it held fail as a crash. Only a worker still alive after
+     * {@link #WRITE_FAILURE_GRACE} broke the protocol (it closed its stdin). Never blocks: the write may have run on
+     * a reader thread.
+     */
+    private static void writeFailed(Process process, Listener listener, java.io.IOException e) {
+        process.onExit().orTimeout(WRITE_FAILURE_GRACE.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)
+                .whenComplete((exited, stillAlive) -> {
+                    if (stillAlive != null) {
+                        listener.onProtocolError("writing to the worker's stdin failed: " + e.getMessage());
+                    }
+                });
     }
 
     /**

@@ -6,7 +6,6 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.io.JsonStringEncoder;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 
 import java.io.ByteArrayOutputStream;
@@ -45,12 +44,14 @@ public final class FrameCodec {
     }
 
     /**
-     * The mapper used for payloads and results: Jackson's defaults with default typing off (it is off unless
-     * enabled, and nothing here enables it), so no class name is ever read from the wire.
+     * The built-in mapper of payloads and results (where no {@code PayloadCodec} is set), whose factory and read limits
+     * the frames also use. Jackson's defaults, so a value with nothing to write (an object without properties) is
+     * refused rather than sent as {@code {}}, with one exception: unknown properties are ignored when reading, so a
+     * worker in another language may add members to a result without breaking its readers. Default typing is off (it
+     * is off unless enabled, and nothing here enables it), so no class name is ever read from the wire.
      */
     public static ObjectMapper newMapper() {
         return JsonMapper.builder()
-                .disable(SerializationFeature.FAIL_ON_EMPTY_BEANS)
                 .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
                 .build();
     }

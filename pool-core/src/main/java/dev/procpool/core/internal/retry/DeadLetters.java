@@ -9,8 +9,8 @@ import dev.procpool.RemoteError;
 import dev.procpool.TaskHandle;
 import dev.procpool.TaskRequest;
 import dev.procpool.core.internal.text.Units;
+import dev.procpool.core.internal.Loggers;
 import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -34,7 +34,7 @@ import java.util.function.Function;
  * and nothing else is evicted for it).
  */
 public final class DeadLetters implements DeadLetterQueue {
-    private static final Logger LOG = LoggerFactory.getLogger(DeadLetters.class);
+    private static final Logger LOG = Loggers.pool();
     /** An allowance for the objects of an entry and of each attempt, beyond their text. */
     private static final long ENTRY_OVERHEAD_BYTES = 256;
     private static final long ATTEMPT_OVERHEAD_BYTES = 160;

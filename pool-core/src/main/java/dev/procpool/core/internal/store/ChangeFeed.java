@@ -1,12 +1,14 @@
 package dev.procpool.core.internal.store;
 
+import dev.procpool.core.internal.Loggers;
 import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.time.Clock;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -21,7 +23,7 @@ import java.util.concurrent.ThreadFactory;
  * compile time; it works through connection pools that unwrap to the driver's connection (HikariCP does).
  */
 final class ChangeFeed implements AutoCloseable {
-    private static final Logger LOG = LoggerFactory.getLogger(ChangeFeed.class);
+    private static final Logger LOG = Loggers.store();
     /** How long one wait for notifications lasts: the bound on how long close() waits for the thread. */
     private static final int LISTEN_SLICE_MILLIS = 250;
     /** While listening: how often the connection is tested and watched tasks are polled, as a safety net. */
@@ -34,12 +36,16 @@ final class ChangeFeed implements AutoCloseable {
     private final StoreEvents events;
     private final String pool;
     private final String hostName;
+    private final Clock clock;
     private final Thread thread;
     private volatile boolean closed;
     private volatile boolean listening;
+    /** When watched tasks were last looked up (or found not worth it); polls look back a lease timeout beyond. */
+    private Instant lastPollAt = Instant.EPOCH;
 
     ChangeFeed(Dialect dialect, ConnectionSlot listener, Reads reads, OutcomeWatcher watcher, StoreEvents events,
-               String pool, String hostName, ThreadFactory threads) {
+               String pool, String hostName, Clock clock, ThreadFactory threads) {
+        this.clock = clock;
         this.dialect = dialect;
         this.listener = listener;
         this.reads = reads;
@@ -83,7 +89,7 @@ final class ChangeFeed implements AutoCloseable {
                     if (System.nanoTime() - lastSafetyPoll > SAFETY_POLL_NANOS) {
                         lastSafetyPoll = System.nanoTime();
                         Dialect.execute(listener.get(), "SELECT 1"); // a dead socket shows here, not in a wait
-                        watcher.pollAll();
+                        pollWatched();
                     }
                 } else {
                     sleep(pollNanos);
@@ -114,7 +120,24 @@ final class ChangeFeed implements AutoCloseable {
 
     private void catchUp() {
         safely(events::tasksAvailable);
-        watcher.pollAll();
+        pollWatched();
+    }
+
+    /**
+     * Looks up the watched tasks if another host may have ended some since the last look: one seen alive within a
+     * lease timeout of it (a live host is seen every heartbeat, a stopping one as it stops). Alone, this host learns
+     * of every end as it records it, and a poll of many watched tasks would only cost.
+     */
+    private void pollWatched() {
+        if (watcher.isEmpty()) {
+            return;
+        }
+        Instant now = clock.instant();
+        Instant since = lastPollAt.minus(dialect.settings.leaseTimeout());
+        if (reads.othersSeenSince(hostName, since)) {
+            watcher.pollAll();
+        }
+        lastPollAt = now;
     }
 
     private void handle(String payload) {

@@ -15,6 +15,8 @@ import java.util.Map;
  * hammering it. Not thread-safe: one thread at a time.
  */
 final class ConnectionSlot implements AutoCloseable {
+    /** Batches with more rows than this leave their statement closed (see {@link #executeBatch}). */
+    private static final int LARGE_BATCH_ROWS = 512;
     /** Opens a connection; the store's view of a {@code DataSource} or a JDBC URL. */
     @FunctionalInterface
     interface Factory {
@@ -78,6 +80,20 @@ final class ConnectionSlot implements AutoCloseable {
             throw new StoreUnavailableException("the task store (" + dialect.name() + ") is unreachable: cannot open "
                     + "the " + role + " connection: " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * Runs a prepared statement's batch. After a large batch the statement is closed and prepared afresh next time:
+     * the SQLite driver keeps its batch buffer at the largest size it ever had and clears all of it after every
+     * execution, so one 20,000-row insert would make every later one-row batch on that statement clear 20,000 rows.
+     */
+    int[] executeBatch(PreparedStatement statement) throws SQLException {
+        int[] counts = statement.executeBatch();
+        if (counts.length > LARGE_BATCH_ROWS) {
+            statements.values().remove(statement);
+            statement.close();
+        }
+        return counts;
     }
 
     /** A prepared statement of the open connection, prepared once per connection. */

@@ -1,8 +1,8 @@
 package dev.procpool.core.internal.store;
 
 import dev.procpool.Ticker;
+import dev.procpool.core.internal.Loggers;
 import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -24,7 +24,7 @@ import java.util.concurrent.ThreadFactory;
  * {@code DataSource} costs nothing per call, and the store recovers by itself when its database is back.
  */
 public final class JdbcTaskStore implements DurableStore {
-    private static final Logger LOG = LoggerFactory.getLogger(JdbcTaskStore.class);
+    private static final Logger LOG = Loggers.store();
     /** A PostgreSQL transaction that lost a deadlock or serialization conflict is run again this many times. */
     private static final int CONFLICT_TRIES = 3;
 
@@ -297,7 +297,7 @@ public final class JdbcTaskStore implements DurableStore {
         }
         writer.start(); // from here on only the writer thread uses the writer connection
         feed = new ChangeFeed(dialect, new ConnectionSlot("listener", connections, dialect, ticker), reads, watcher,
-                events, pool, host.name(), threads);
+                events, pool, host.name(), clock, threads);
         feed.start();
         phase = Phase.OPEN;
     }

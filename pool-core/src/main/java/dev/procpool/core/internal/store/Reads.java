@@ -3,6 +3,7 @@ package dev.procpool.core.internal.store;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
@@ -146,6 +147,23 @@ final class Reads implements AutoCloseable {
                 }
             }
             return hosts;
+        });
+    }
+
+    /**
+     * Whether a host of the pool other than {@code me} was seen alive at or after {@code since}: only such a host can
+     * end a task this host watches (the ends this host records, its rescues included, reach its watchers directly).
+     */
+    boolean othersSeenSince(String me, Instant since) {
+        return read("looking for other hosts", () -> {
+            PreparedStatement select = slot.prepare("SELECT 1 FROM " + t.host() + " WHERE pool = ? AND name <> ? "
+                    + "AND last_seen >= ? LIMIT 1");
+            select.setString(1, pool);
+            select.setString(2, me);
+            select.setLong(3, since.toEpochMilli());
+            try (ResultSet rows = select.executeQuery()) {
+                return rows.next();
+            }
         });
     }
 

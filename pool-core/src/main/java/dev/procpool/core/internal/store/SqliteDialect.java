@@ -145,7 +145,7 @@ final class SqliteDialect extends Dialect {
             insert.setString(p, task.id());
             insert.addBatch();
         }
-        return changed(insert.executeBatch());
+        return changed(slot.executeBatch(insert));
     }
 
     @Override
@@ -170,7 +170,7 @@ final class SqliteDialect extends Dialect {
             Writes.bindFence(copy, p, pool, row.lease());
             copy.addBatch();
         }
-        boolean[] ended = changed(copy.executeBatch());
+        boolean[] ended = changed(slot.executeBatch(copy));
         List<EndedRow> moved = new ArrayList<>();
         for (int i = 0; i < rows.size(); i++) {
             if (ended[i]) {
@@ -183,7 +183,7 @@ final class SqliteDialect extends Dialect {
                 Writes.bindFence(delete, 1, pool, row.lease());
                 delete.addBatch();
             }
-            delete.executeBatch();
+            slot.executeBatch(delete);
         }
         return ended;
     }

@@ -231,7 +231,7 @@ final class Writes {
                 extend.setString(p, host.name());
                 extend.addBatch();
             }
-            boolean[] extended = Dialect.changed(extend.executeBatch());
+            boolean[] extended = Dialect.changed(slot.executeBatch(extend));
             for (int i = 0; i < held.size(); i++) {
                 if (!extended[i]) {
                     lost.add(held.get(i));
@@ -297,7 +297,7 @@ final class Writes {
                 bindFence(requeue, 3, pool, end.lease());
                 requeue.addBatch();
             }
-            boolean[] requeued = Dialect.changed(requeue.executeBatch());
+            boolean[] requeued = Dialect.changed(slot.executeBatch(requeue));
             for (int k = 0; k < retries.size(); k++) {
                 if (requeued[k]) {
                     outcomes[retries.get(k)] = RecordOutcome.APPLIED;
@@ -420,7 +420,7 @@ final class Writes {
             insert.addBatch();
         }
         if (insert != null) {
-            insert.executeBatch();
+            slot.executeBatch(insert);
         }
     }
 

@@ -1,19 +1,28 @@
 package dev.procpool.core.internal.worker;
 
 import dev.procpool.NonRetryableException;
+import dev.procpool.PayloadCodec;
 import dev.procpool.TaskHandler;
+import dev.procpool.core.internal.protocol.Frame;
 import dev.procpool.core.internal.protocol.FrameCodec;
 import dev.procpool.core.internal.protocol.FrameLimitException;
+import dev.procpool.core.internal.protocol.Payloads;
 
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.util.HashMap;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.function.Consumer;
 
 /**
  * Creates a worker's handlers and runs one task through them, producing the answer frame. Shared by the Java
- * worker runtime and the in-process worker, so both answer exactly alike. Thread-safe if the handlers are.
+ * worker runtime and the in-process worker, so both answer exactly alike. Each handler reads its payloads and writes
+ * its results with its own codec ({@link TaskHandler#payloadCodec()}, asked once). Thread-safe if the handlers are.
  */
 public final class HandlerInvoker {
     private static final int MAX_STACK_CHARS = 16 * 1024;
@@ -22,12 +31,47 @@ public final class HandlerInvoker {
 
     private final FrameCodec codec;
     private final Map<String, TaskHandler> handlers;
+    /** The payload codec of each task type: its handler's. */
+    private final Map<String, PayloadCodec> payloads;
     private final int maxFrameBytes;
 
+    /**
+     * @throws IllegalArgumentException if a handler's {@link TaskHandler#payloadCodec()} throws or returns null
+     */
     public HandlerInvoker(FrameCodec codec, Map<String, TaskHandler> handlers, int maxFrameBytes) {
         this.codec = codec;
         this.handlers = Map.copyOf(handlers);
+        this.payloads = payloadCodecs(this.handlers);
         this.maxFrameBytes = maxFrameBytes;
+    }
+
+    private static Map<String, PayloadCodec> payloadCodecs(Map<String, TaskHandler> handlers) {
+        Map<TaskHandler, PayloadCodec> byHandler = new IdentityHashMap<>();
+        Map<String, PayloadCodec> byType = new HashMap<>();
+        handlers.forEach((taskType, handler) -> byType.put(taskType, byHandler.computeIfAbsent(handler, h -> {
+            Optional<PayloadCodec> own;
+            try {
+                own = h.payloadCodec();
+            } catch (RuntimeException e) {
+                throw new IllegalArgumentException("handler " + h.getClass().getName() + " could not give its "
+                        + "payload codec: payloadCodec() threw " + e, e);
+            }
+            if (own == null) {
+                throw new IllegalArgumentException("handler " + h.getClass().getName() + " returned null from "
+                        + "payloadCodec(); return Optional.empty() for the built-in codec");
+            }
+            return own.orElse(Payloads.BUILT_IN);
+        })));
+        return Map.copyOf(byType);
+    }
+
+    /**
+     * The context of a task, reading its payload with the codec of the handler that will run it (the built-in one
+     * for a type no handler serves).
+     */
+    public WorkerTaskContext context(Frame.Task task, Consumer<byte[]> frames, WorkerControls controls) {
+        return new WorkerTaskContext(task, codec, payloads.getOrDefault(task.taskType(), Payloads.BUILT_IN), frames,
+                controls);
     }
 
     /**
@@ -77,7 +121,8 @@ public final class HandlerInvoker {
 
     /**
      * Runs the task and returns its answer frame: a result, or an error for an unknown type, a handler exception,
-     * or a result the host could not read back (over the frame limit, or breaking one of the codec's
+     * a result the handler's codec cannot write (with the built-in codec, an object with no properties to write), or
+     * a result the host could not read back (over the frame limit, or breaking one of the codec's
      * {@link FrameCodec#limits() limits}, such as a number of more than 1000 digits): the host must never receive a
      * frame it would refuse, or the task would never end. An {@link OutOfMemoryError} is thrown on: the caller
      * decides what to do.
@@ -90,7 +135,16 @@ public final class HandlerInvoker {
                 return codec.encodeError(id, "UNKNOWN_TASK_TYPE", "UnknownTaskType", "no handler serves task type \""
                         + context.taskType() + "\"; this worker serves " + handlers.keySet(), "", false);
             }
-            byte[] result = codec.toJson(handler.handle(context));
+            Object value = handler.handle(context);
+            PayloadCodec payloads = this.payloads.get(context.taskType());
+            byte[] result;
+            try {
+                result = Payloads.write(payloads, value);
+            } catch (IOException | RuntimeException e) { // the codec may be the application's
+                // the same value would fail the same way: not retryable
+                return errorFrame(id, "ResultNotWritable", "the result of task " + id + " (" + Payloads.typeOf(value)
+                        + ") cannot be written as JSON by " + payloads + ": " + e.getMessage(), e, false);
+            }
             try {
                 codec.checkValue(result);
             } catch (FrameLimitException e) {
@@ -111,15 +165,19 @@ public final class HandlerInvoker {
     }
 
     private byte[] errorFrame(String id, Throwable error) {
-        boolean retryable = !(error instanceof NonRetryableException);
-        byte[] frame = codec.encodeError(id, "HANDLER_ERROR", error.getClass().getName(),
-                truncate(error.getMessage(), MAX_MESSAGE_CHARS), stackText(error), retryable);
+        return errorFrame(id, error.getClass().getName(), error.getMessage(), error,
+                !(error instanceof NonRetryableException));
+    }
+
+    /** A handler error within the frame limit: message and stack are cut, then left out, until it fits. */
+    private byte[] errorFrame(String id, String errorClass, String message, Throwable error, boolean retryable) {
+        byte[] frame = codec.encodeError(id, "HANDLER_ERROR", errorClass, truncate(message, MAX_MESSAGE_CHARS),
+                stackText(error), retryable);
         if (frame.length > maxFrameBytes) {
-            frame = codec.encodeError(id, "HANDLER_ERROR", error.getClass().getName(),
-                    truncate(error.getMessage(), 1024), "", retryable);
+            frame = codec.encodeError(id, "HANDLER_ERROR", errorClass, truncate(message, 1024), "", retryable);
         }
         if (frame.length > maxFrameBytes) { // a limit of about 1 KiB: the class alone still fits
-            frame = codec.encodeError(id, "HANDLER_ERROR", error.getClass().getName(), "", "", retryable);
+            frame = codec.encodeError(id, "HANDLER_ERROR", errorClass, "", "", retryable);
         }
         return frame;
     }

@@ -4,6 +4,7 @@ import dev.procpool.TaskHandler;
 import dev.procpool.core.internal.protocol.BoundedLineReader;
 import dev.procpool.core.internal.protocol.Frame;
 import dev.procpool.core.internal.protocol.FrameCodec;
+import dev.procpool.core.internal.protocol.Payloads;
 
 import java.io.BufferedOutputStream;
 import java.io.FileDescriptor;
@@ -58,7 +59,7 @@ public final class WorkerMain {
     /** The real stdout, for fault injection that writes garbage where frames go. */
     private static volatile OutputStream rawFrames;
 
-    private final FrameCodec codec = new FrameCodec();
+    private final FrameCodec codec;
     private final OutputStream frames;
     private final HandlerInvoker invoker;
     private final int maxFrameBytes;
@@ -78,9 +79,11 @@ public final class WorkerMain {
     private int busy;
     private BoundedLineReader input;
 
-    private WorkerMain(OutputStream frames, Map<String, TaskHandler> handlers, int maxFrameBytes, int concurrency) {
+    private WorkerMain(OutputStream frames, FrameCodec codec, HandlerInvoker invoker, int maxFrameBytes,
+                       int concurrency) {
         this.frames = frames;
-        this.invoker = new HandlerInvoker(codec, handlers, maxFrameBytes);
+        this.codec = codec;
+        this.invoker = invoker;
         this.maxFrameBytes = maxFrameBytes;
         this.concurrency = concurrency;
     }
@@ -100,16 +103,18 @@ public final class WorkerMain {
         if (args.length == 0) {
             fail("no handler classes given; usage: WorkerMain <TaskHandler class>...", null);
         }
-        Map<String, TaskHandler> handlers = Map.of();
+        int maxFrameBytes = intFromEnv("PROCPOOL_MAX_FRAME_BYTES", 16 << 20);
+        FrameCodec codec = new FrameCodec();
+        HandlerInvoker invoker = null;
         try {
-            handlers = HandlerInvoker.createHandlers(List.of(args));
+            Map<String, TaskHandler> handlers = HandlerInvoker.createHandlers(List.of(args));
+            invoker = new HandlerInvoker(codec, handlers, maxFrameBytes);
         } catch (IllegalArgumentException e) {
             fail(e.getMessage(), e.getCause());
         }
-        int maxFrameBytes = intFromEnv("PROCPOOL_MAX_FRAME_BYTES", 16 << 20);
         int concurrency = Math.max(1, intFromEnv("PROCPOOL_MAX_CONCURRENCY", 1));
         long heartbeatMs = Math.max(10, intFromEnv("PROCPOOL_HEARTBEAT_MS", 1000));
-        new WorkerMain(frames, handlers, maxFrameBytes, concurrency).run(concurrency, heartbeatMs);
+        new WorkerMain(frames, codec, invoker, maxFrameBytes, concurrency).run(concurrency, heartbeatMs);
     }
 
     private void run(int concurrency, long heartbeatMs) {
@@ -209,7 +214,7 @@ public final class WorkerMain {
                 }
                 Frame frame = codec.decode(input.buffer(), length);
                 if (frame instanceof Frame.Task task) {
-                    WorkerTaskContext context = new WorkerTaskContext(task, codec, this::send, controls);
+                    WorkerTaskContext context = invoker.context(task, this::send, controls);
                     running.put(task.id(), context);
                     return context;
                 } else if (frame instanceof Frame.Cancel cancel) {
@@ -273,11 +278,12 @@ public final class WorkerMain {
      */
     private void warmUp() {
         try {
-            byte[] payload = codec.toJson(Map.of("text", "warm-up", "numbers", List.of(1, 2.5), "flag", true));
+            byte[] payload = Payloads.BUILT_IN.encode(Map.of("text", "warm-up", "numbers", List.of(1, 2.5),
+                    "flag", true));
             byte[] taskFrame = codec.encodeTask("warm-up", "warm-up", 1, 1000, payload);
             if (codec.decode(taskFrame, taskFrame.length - 1) instanceof Frame.Task task) {
                 WorkerTaskContext context = new WorkerTaskContext(task, codec, frame -> { });
-                byte[] result = codec.toJson(context.payload(Object.class));
+                byte[] result = Payloads.BUILT_IN.encode(context.payload(Object.class));
                 codec.decode(codec.encodeResult(task.id(), result));
                 context.payload(Map.class);
             }

@@ -1,9 +1,10 @@
 package dev.procpool.core.internal.worker;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.procpool.PayloadCodec;
 import dev.procpool.TaskContext;
 import dev.procpool.core.internal.protocol.Frame;
 import dev.procpool.core.internal.protocol.FrameCodec;
+import dev.procpool.core.internal.protocol.Payloads;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -16,7 +17,8 @@ public final class WorkerTaskContext implements TaskContext {
     /** Longer progress messages are cut (6 bytes a character at worst: under 1 KiB, the smallest frame limit). */
     static final int MAX_PROGRESS_MESSAGE_CHARS = 100;
     private final Frame.Task task;
-    private final ObjectMapper mapper;
+    /** The codec of the handler that runs the task. */
+    private final PayloadCodec payloads;
     private final FrameCodec codec;
     private final Consumer<byte[]> frames;
     private final Instant deadline;
@@ -24,20 +26,26 @@ public final class WorkerTaskContext implements TaskContext {
     private volatile boolean cancelled;
 
     /**
+     * A context that reads its payload with the built-in codec.
+     *
      * @param task   the task frame
-     * @param codec  for reading the payload and writing progress frames
+     * @param codec  for writing progress frames
      * @param frames where frames this context produces (progress) are sent
      */
     public WorkerTaskContext(Frame.Task task, FrameCodec codec, Consumer<byte[]> frames) {
-        this(task, codec, frames, WorkerControls.NONE);
+        this(task, codec, Payloads.BUILT_IN, frames, WorkerControls.NONE);
     }
 
-    /** As above, with what the worker lets the fault-injection handler do to it. */
-    public WorkerTaskContext(Frame.Task task, FrameCodec codec, Consumer<byte[]> frames, WorkerControls controls) {
+    /**
+     * As above, with the codec of the handler that runs the task ({@link HandlerInvoker#context}), and what the
+     * worker lets the fault-injection handler do to it.
+     */
+    public WorkerTaskContext(Frame.Task task, FrameCodec codec, PayloadCodec payloads, Consumer<byte[]> frames,
+                             WorkerControls controls) {
         this.controls = controls;
         this.task = task;
         this.codec = codec;
-        this.mapper = codec.mapper();
+        this.payloads = payloads;
         this.frames = frames;
         this.deadline = task.timeoutMs() > 0 ? Instant.now().plusMillis(task.timeoutMs()) : null;
     }
@@ -60,8 +68,8 @@ public final class WorkerTaskContext implements TaskContext {
     @Override
     public <T> T payload(Class<T> type) {
         try {
-            return mapper.readValue(task.payload(), type);
-        } catch (IOException e) {
+            return payloads.decode(task.payload(), type);
+        } catch (IOException | RuntimeException e) { // the codec may be the application's
             throw new IllegalArgumentException("the payload of task " + task.id() + " cannot be read as "
                     + type.getName() + ": " + e.getMessage(), e);
         }

@@ -1,22 +1,31 @@
 package dev.procpool.core.internal.worker;
 
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.datatype.jdk8.Jdk8Module;
+import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
+import dev.procpool.PayloadCodec;
 import dev.procpool.TaskContext;
 import dev.procpool.TaskHandler;
+import dev.procpool.core.json.JacksonPayloads;
 import dev.procpool.core.internal.protocol.Frame;
 import dev.procpool.core.internal.protocol.FrameCodec;
 import org.junit.jupiter.api.Test;
 
 import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The Java worker runtime never sends a frame the host would refuse: what it cannot send becomes an error saying why. */
@@ -94,5 +103,107 @@ class HandlerInvokerTest {
     void anOrdinaryResultIsSentAsIs() {
         Frame.Result result = assertInstanceOf(Frame.Result.class, answer("fine", new ArrayList<>()));
         assertEquals("\"ok\"", new String(result.result(), StandardCharsets.UTF_8));
+    }
+
+    public record Meeting(String title, Instant at, Optional<String> room) {
+    }
+
+    /** Private state and no accessors: Jackson finds nothing to write. */
+    public static final class Sealed {
+        @SuppressWarnings("unused")
+        private final String secret = "kept inside";
+    }
+
+    /** Reads and writes with the application's mapper: instants as ISO-8601 text, optionals as their value. */
+    public static final class Timely implements TaskHandler {
+        static final PayloadCodec JSON = JacksonPayloads.using(JsonMapper.builder().addModule(new JavaTimeModule())
+                .addModule(new Jdk8Module()).disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS)
+                .enable(SerializationFeature.INDENT_OUTPUT).build());
+
+        @Override
+        public Set<String> taskTypes() {
+            return Set.of("postpone");
+        }
+
+        @Override
+        public Optional<PayloadCodec> payloadCodec() {
+            return Optional.of(JSON);
+        }
+
+        @Override
+        public Object handle(TaskContext context) {
+            Meeting meeting = context.payload(Meeting.class);
+            return new Meeting(meeting.title(), meeting.at().plusSeconds(3600), Optional.of("moved"));
+        }
+    }
+
+    /** The built-in codec: it knows no java.time and finds nothing to write in {@link Sealed}. */
+    public static final class Plain implements TaskHandler {
+        @Override
+        public Set<String> taskTypes() {
+            return Set.of("now", "sealed");
+        }
+
+        @Override
+        public Object handle(TaskContext context) {
+            return context.taskType().equals("now") ? Instant.EPOCH : new Sealed();
+        }
+    }
+
+    private static Frame run(HandlerInvoker invoker, String taskType, String payload) {
+        Frame.Task task = new Frame.Task("t-1", taskType, 1, 0, payload.getBytes(StandardCharsets.UTF_8));
+        byte[] frame = invoker.invoke(invoker.context(task, f -> { }, WorkerControls.NONE));
+        return new FrameCodec().decode(Arrays.copyOf(frame, frame.length - 1));
+    }
+
+    @Test
+    void eachHandlerReadsAndWritesWithItsOwnCodec() {
+        HandlerInvoker invoker = new HandlerInvoker(codec, HandlerInvoker.createHandlers(
+                List.of(Timely.class.getName(), Plain.class.getName())), FRAME_LIMIT);
+
+        Frame.Result moved = assertInstanceOf(Frame.Result.class, run(invoker, "postpone",
+                "{\"title\":\"review\",\"at\":\"2030-01-02T03:04:05Z\",\"room\":null}"));
+        assertEquals("{\"title\":\"review\",\"at\":\"2030-01-02T04:04:05Z\",\"room\":\"moved\"}",
+                new String(moved.result(), StandardCharsets.UTF_8), "the handler's mapper wrote it, without its indent");
+
+        Frame.Error now = assertInstanceOf(Frame.Error.class, run(invoker, "now", "null"));
+        assertEquals("ResultNotWritable", now.errorClass());
+        assertTrue(now.message().contains("(java.time.Instant) cannot be written as JSON by the built-in Jackson "
+                + "mapper"), now.message());
+    }
+
+    @Test
+    void aResultWithNothingToWriteFailsTheTaskInsteadOfSendingAnEmptyObject() {
+        HandlerInvoker invoker = new HandlerInvoker(codec, Map.of("sealed", new Plain()), FRAME_LIMIT);
+        Frame.Error error = assertInstanceOf(Frame.Error.class, run(invoker, "sealed", "null"));
+        assertEquals("ResultNotWritable", error.errorClass());
+        assertFalse(error.retryable(), "the same result would fail the same way");
+        assertTrue(error.message().startsWith("the result of task t-1 (" + Sealed.class.getName() + ") cannot be "
+                + "written as JSON by the built-in Jackson mapper: No serializer found for class "
+                + Sealed.class.getName()), error.message());
+    }
+
+    @Test
+    void aHandlerWhoseCodecIsNullIsRefusedWhenTheWorkerStarts() {
+        TaskHandler broken = new TaskHandler() {
+            @Override
+            public Set<String> taskTypes() {
+                return Set.of("x");
+            }
+
+            @Override
+            public Object handle(TaskContext context) {
+                return null;
+            }
+
+            @Override
+            @SuppressWarnings("OptionalAssignedToNull")
+            public Optional<PayloadCodec> payloadCodec() {
+                return null;
+            }
+        };
+        IllegalArgumentException refused = assertThrows(IllegalArgumentException.class,
+                () -> new HandlerInvoker(codec, Map.of("x", broken), FRAME_LIMIT));
+        assertTrue(refused.getMessage().contains("returned null from payloadCodec()"), refused.getMessage());
     }
 }

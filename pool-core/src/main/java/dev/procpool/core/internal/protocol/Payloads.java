@@ -1,0 +1,78 @@
+package dev.procpool.core.internal.protocol;
+
+import com.fasterxml.jackson.databind.util.RawValue;
+import dev.procpool.PayloadCodec;
+import dev.procpool.PoolConfig;
+
+import java.io.IOException;
+import java.util.Arrays;
+
+/**
+ * The codec of payloads and results that a pool or a handler uses, and what makes any codec's output fit in a frame.
+ * Thread-safe.
+ */
+public final class Payloads {
+    /** The codec where the application sets none: {@link FrameCodec#newMapper()}. */
+    public static final PayloadCodec BUILT_IN = new MapperCodec(FrameCodec.newMapper(),
+            "the built-in Jackson mapper");
+
+    private Payloads() {
+    }
+
+    /** {@return the codec of a pool's payloads and results: the application's, or the built-in one} */
+    public static PayloadCodec forPool(PoolConfig config) {
+        return config.payloadCodec().orElse(BUILT_IN);
+    }
+
+    /**
+     * Writes a payload or result as one line of JSON. A value that is JSON already (Jackson's {@link RawValue}, as a
+     * dead letter is redriven with) is written as it is, whatever the codec. Line breaks between the tokens of what
+     * an application's codec wrote (pretty printing) become spaces: a frame is one line. Whether the bytes are JSON
+     * within the frame limits is for {@link FrameCodec#checkValue(byte[])} to say.
+     *
+     * @throws IOException what the codec threw, or that it returned no bytes
+     */
+    public static byte[] write(PayloadCodec codec, Object value) throws IOException {
+        if (codec == BUILT_IN || value instanceof RawValue) {
+            return BUILT_IN.encode(value); // never writes a line break
+        }
+        byte[] json = codec.encode(value);
+        if (json == null) {
+            throw new IOException(codec + " returned null instead of JSON");
+        }
+        return oneLine(json);
+    }
+
+    /** {@return the class of a payload or result, for messages} */
+    public static String typeOf(Object value) {
+        return value == null ? "null" : value.getClass().getName();
+    }
+
+    /**
+     * The same JSON with each line break outside strings replaced by a space, which JSON reads alike; the array
+     * itself if it has none. A line break inside a string is invalid JSON and is left for the check to refuse.
+     * (No byte of a multi-byte UTF-8 character is a quote or a backslash, so bytes can be scanned one by one.)
+     */
+    static byte[] oneLine(byte[] json) {
+        byte[] out = json;
+        boolean inString = false;
+        for (int i = 0; i < json.length; i++) {
+            byte b = json[i];
+            if (inString) {
+                if (b == '\\') {
+                    i++; // the escaped character, whatever it is
+                } else if (b == '"') {
+                    inString = false;
+                }
+            } else if (b == '"') {
+                inString = true;
+            } else if (b == '\n' || b == '\r') {
+                if (out == json) {
+                    out = Arrays.copyOf(json, json.length);
+                }
+                out[i] = ' ';
+            }
+        }
+        return out;
+    }
+}
