@@ -24,6 +24,8 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
+import static org.awaitility.Awaitility.await;
+
 /**
  * A host JVM running {@link DurableHostMain}, seen from the test: lines it prints are awaited with a bound, commands
  * are sent as lines, and every process of its tree (workers and their children) is remembered by pid and start time
@@ -121,8 +123,31 @@ final class HostProcess implements AutoCloseable {
     }
 
     /** Sends a signal (STOP, CONT, KILL) to the host process alone: its workers are left to fend for themselves. */
+    /** Sends a signal; after {@code STOP}, returns once every thread of the host has stopped (the kernel's group
+     * stop is not done when {@code kill} returns: a thread on the other core may still commit a claim). */
     void signal(String signal) {
         Signals.send(signal, process.pid());
+        if (signal.equals("STOP")) {
+            await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(1)).until(this::allThreadsStopped);
+        }
+    }
+
+    private boolean allThreadsStopped() throws IOException {
+        try (var threads = Files.list(Path.of("/proc", Long.toString(process.pid()), "task"))) {
+            for (Path thread : (Iterable<Path>) threads::iterator) {
+                String stat;
+                try {
+                    stat = Files.readString(thread.resolve("stat"));
+                } catch (IOException gone) {
+                    continue; // a thread that ended meanwhile
+                }
+                char state = stat.charAt(stat.lastIndexOf(')') + 2);
+                if (state != 'T' && state != 't') {
+                    return false;
+                }
+            }
+        }
+        return true;
     }
 
     /**
