@@ -164,7 +164,7 @@ final class Attempts {
         task.worker = null;
         task.cancelKillAt = Long.MAX_VALUE;
         if (task.state.isTerminal()) {
-            book.release(task.id);
+            book.release(task);
         }
         if (worker.inFlight.isEmpty() && worker.state == WorkerState.BUSY) {
             worker.state = WorkerState.IDLE;
@@ -177,7 +177,7 @@ final class Attempts {
         task.state = terminal;
         outputs.taskEnded(task, fx);
         if (task.worker == null || !task.worker.inFlight.containsKey(task.id)) {
-            book.release(task.id);
+            book.release(task);
         }
         if (store != null) {
             store.ended(task, terminal, outcome, lastFailedAttempt(task), fx);
@@ -260,7 +260,7 @@ final class Attempts {
         }
         if (store != null) { // it waits in the store, where any host may claim it again
             task.state = TaskState.RETRY_WAIT;
-            book.release(task.id);
+            book.release(task);
             store.retry(task, lastFailedAttempt(task), delay, fx);
         } else if (delay == 0) {
             book.retryLater(task, now);

@@ -289,10 +289,14 @@ final class DurableTasks implements StoreEnds, StoreEvents, AutoCloseable {
 
     // ------------------------------------------------------------------ claiming
 
-    /** The record the engine runs for a claimed task: this host's handle on it if it has one, else a new one. */
+    /**
+     * The record the engine runs for a claimed task: this host's handle on it if it has one, else a new one. A new
+     * one too while the handle's record still runs an attempt whose lease this host lost: that attempt's late
+     * answer must reach the old record (void), never the new attempt; the handle completes with the new one's end.
+     */
     private TaskRecord record(ClaimedTask claim) {
         TaskRecord mine = pending.get(claim.id());
-        if (mine != null) {
+        if (mine != null && !(mine.abandoned && mine.worker != null)) {
             return mine;
         }
         TaskRequest request = request(claim.type(), claim.priority(), claim.requiredCapabilities(),

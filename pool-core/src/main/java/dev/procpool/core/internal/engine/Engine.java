@@ -228,7 +228,7 @@ final class Engine {
                 for (TaskRecord task : book.held()) {
                     task.abandoned = true;
                     if (book.unqueue(task)) {
-                        book.release(task.id);
+                        book.release(task);
                     }
                 }
             }

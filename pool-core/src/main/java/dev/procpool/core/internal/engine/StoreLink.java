@@ -142,7 +142,7 @@ final class StoreLink {
                 if (task.state == TaskState.RUNNING && task.worker != null) {
                     fx.send(task.worker, engine.ctx.codec.encodeCancel(task.id));
                 } else if (book.unqueue(task)) {
-                    book.release(task.id);
+                    book.release(task);
                 }
             }
         });

@@ -87,8 +87,9 @@ final class WorkerRecord implements LoadBalancer.WorkerView {
                 && inFlight.size() < maxConcurrency + group.config.prefetch();
     }
 
+    /** Whether this worker may take the task now: its kind, and not while it still runs an earlier attempt of it. */
     boolean canRun(TaskRecord task) {
-        return canRun(task.routingKey);
+        return canRun(task.routingKey) && !inFlight.containsKey(task.id);
     }
 
     boolean canRun(TaskRecord.RoutingKey key) {

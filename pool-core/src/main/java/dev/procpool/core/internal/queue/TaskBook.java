@@ -149,9 +149,12 @@ public final class TaskBook<T extends BookEntry> {
         return next == null ? Long.MAX_VALUE : next.retryAt();
     }
 
-    /** Forgets an ended task that no worker holds any more. */
-    public void release(String id) {
-        live.remove(id);
+    /**
+     * Forgets an ended task that no worker holds any more; only this record of it (a later attempt of the same task
+     * may be held under its id already, when a durable store gave it to this host again).
+     */
+    public void release(T task) {
+        live.remove(task.id(), task);
     }
 
     /**
