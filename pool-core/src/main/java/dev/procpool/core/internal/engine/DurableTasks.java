@@ -357,7 +357,8 @@ final class DurableTasks implements StoreEnds, StoreEvents, AutoCloseable {
     @Override
     public void ended(TaskRecord task, TaskState state, Object outcome, AttemptRecord failed, Effects fx) {
         if (task.abandoned || task.lease == null) {
-            return; // another host owns the attempt now; or a handle-only record that was never claimed here
+            discardedLate(task); // another host owns the attempt now; or a handle-only record never claimed here
+            return;
         }
         Instant now = ctx.clock.instant();
         AttemptEnd end;
@@ -383,11 +384,24 @@ final class DurableTasks implements StoreEnds, StoreEvents, AutoCloseable {
     @Override
     public void retry(TaskRecord task, AttemptRecord failed, long delayNanos, Effects fx) {
         if (task.abandoned || task.lease == null) {
+            discardedLate(task);
             return;
         }
         Instant now = ctx.clock.instant();
         AttemptEnd end = AttemptEnd.retry(task.lease, failed, now.plusNanos(delayNanos), now);
         fx.quick(() -> record(task, end, null, null));
+    }
+
+    /**
+     * The end of an attempt whose lease this host knew it had lost: discarded here, as the store's fence would, and
+     * counted alike (not when this host lets go of its attempts because it is closing).
+     */
+    private void discardedLate(TaskRecord task) {
+        if (task.lease != null && !closed) {
+            fenced.incrementAndGet();
+            LOG.warn("task {}: attempt {} ended after this host lost its lease; its answer is discarded (another "
+                    + "host owns the task)", task.id, task.lease.attempt());
+        }
     }
 
     /** Records an attempt's end; once the store has it, the caller's future completes with the outcome. */
