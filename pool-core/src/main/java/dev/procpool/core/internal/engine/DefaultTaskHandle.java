@@ -44,7 +44,7 @@ final class DefaultTaskHandle implements TaskHandle {
 
     @Override
     public TaskState state() {
-        return task.state;
+        return task.handleState();
     }
 
     @Override
@@ -88,7 +88,7 @@ final class DefaultTaskHandle implements TaskHandle {
         } catch (ExecutionException e) {
             throw unwrap(e.getCause());
         } catch (TimeoutException e) {
-            TaskState state = task.state;
+            TaskState state = state();
             if (state.isTerminal()) {
                 return join(); // it ended as the wait ran out: its outcome, not a timeout that contradicts it
             }

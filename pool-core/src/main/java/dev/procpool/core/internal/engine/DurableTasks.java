@@ -465,7 +465,7 @@ final class DurableTasks implements StoreEnds, StoreEvents, AutoCloseable {
         }
         pending.remove(task.id, task);
         store.unwatch(task.id);
-        task.state = state;
+        task.endedInStore = state; // the engine's own state of the record is the engine's
         if (outcome instanceof TaskFailedException failure) {
             task.future.completeExceptionally(failure);
         } else {

@@ -43,6 +43,17 @@ final class TaskRecord implements BookEntry, LoadBalancer.TaskView {
     List<AttemptRecord> failedAttempts = List.of();
 
     volatile TaskState state = TaskState.QUEUED;
+    /**
+     * With a durable store: the end the store reported for the caller's handle. Kept apart from {@link #state},
+     * which stays the engine's own: an attempt of this host may still run here after another host ended the task.
+     */
+    volatile TaskState endedInStore;
+
+    /** The state a caller's handle shows: the store's word on the task's end once it came, else the engine's. */
+    TaskState handleState() {
+        TaskState ended = endedInStore;
+        return ended != null ? ended : state;
+    }
     /** Offset just past this task's frame in its worker's input; see FrameWriter. */
     volatile long frameEnd;
 
