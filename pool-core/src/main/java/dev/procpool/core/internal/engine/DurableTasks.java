@@ -495,7 +495,10 @@ final class DurableTasks implements StoreEnds, StoreEvents, AutoCloseable {
 
     private void run() {
         long renewEvery = config.heartbeatInterval().toNanos();
-        long rescueEvery = Math.max(TimeUnit.MILLISECONDS.toNanos(50), settings.leaseTimeout().toNanos() / 2);
+        // a lost host's attempts are rescued within a second of its lease running out: the look is one indexed
+        // query (running tasks by lease expiry), so it runs often, a tenth of the lease, between 50 and 500 ms
+        long rescueEvery = Math.max(TimeUnit.MILLISECONDS.toNanos(50), Math.min(TimeUnit.MILLISECONDS.toNanos(500),
+                settings.leaseTimeout().toNanos() / 10));
         long now = System.nanoTime();
         long renewAt = now;
         long rescueAt = now;
