@@ -61,10 +61,14 @@ final class Upkeep {
         expireDeadLocalHosts(slot, nowMillis);
         PreparedStatement expired = slot.prepare("SELECT id, seq, type, attempt, lease_token, lease_owner, claimed_at, "
                 + "lease_expires, retry_policy, cancel_requested FROM " + t.task() + " WHERE pool = ? "
-                + "AND state = 'RUNNING' AND lease_expires < ? ORDER BY lease_expires LIMIT " + STEP
-                + dialect.skipLocked());
+                + "AND state = 'RUNNING' AND lease_expires < ? AND (lease_owner <> ? OR lease_expires < ?) "
+                + "ORDER BY lease_expires LIMIT " + STEP + dialect.skipLocked());
         expired.setString(1, pool);
         expired.setLong(2, nowMillis);
+        // this host's own leases only when expired twice over: it is alive, and a renewal that came late (a busy
+        // machine) extends a lease whose token still matches; one the engine never learned of is rescued later
+        expired.setString(3, host.name());
+        expired.setLong(4, nowMillis - settings.leaseTimeout().toMillis());
         List<AttemptEnd> ends = new ArrayList<>();
         List<String> owners = new ArrayList<>();
         try (ResultSet rows = expired.executeQuery()) {

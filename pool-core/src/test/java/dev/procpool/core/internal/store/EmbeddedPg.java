@@ -8,10 +8,13 @@ import java.io.UncheckedIOException;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.stream.Stream;
+
+import static org.awaitility.Awaitility.await;
 
 /**
  * A real PostgreSQL server from a Maven artifact, on a fixed data directory and port so that a test can stop it
@@ -57,6 +60,11 @@ public final class EmbeddedPg implements AutoCloseable {
             dataSource = server.getPostgresDatabase();
         }
         everyProcess.addAll(ProcessTrees.snapshot(ProcessHandle.of(postmasterPid()).orElseThrow()));
+        // pg_ctl, which started the server, may outlive the start for a moment; while it lives the server is a
+        // descendant of this JVM, and a test's check for processes left behind would take it for one of its own
+        long postmaster = postmasterPid();
+        await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(20))
+                .until(() -> ProcessHandle.current().descendants().noneMatch(h -> h.pid() == postmaster));
     }
 
     /** A plain, non-pooling data source; it keeps working across restarts (same host and port). */

@@ -54,6 +54,7 @@ abstract class CrashRestartContract {
         Set<String> inFlight;
         String firstName;
         long endedAtKill;
+        String firstLostLines;
         try (HostProcess first = HostProcess.start("first", dir, site.hostArgs("crash", LEASE_MILLIS, 2,
                 "spawn=true"))) {
             Map<String, String> ready = first.expect("READY", Duration.ofMinutes(2));
@@ -80,6 +81,8 @@ abstract class CrashRestartContract {
             endedAtKill = tables.number("COUNT(*)", "ended", cTasks);
             assertTrue(endedAtKill < TASKS, "killed mid-run, not after the end: " + endedAtKill);
             first.kill();
+            firstLostLines = first.log().lines().filter(line -> line.contains("lost") || line.contains("HOST_LOST"))
+                    .collect(Collectors.joining("\n"));
             first.assertTreeGone(); // its workers and the child one of them started, by pid and start time
         }
 
@@ -97,7 +100,7 @@ abstract class CrashRestartContract {
         assertTrue(failed.stream().allMatch(a -> a.reason().equals("HOST_LOST") && a.host().equals(firstName)
                 && a.attempt() == 1), "the only failed attempts are those the crash cut: " + failed);
         assertTrue(inFlight.containsAll(cut), "attempts cut " + cut + " were running when it was killed: "
-                + inFlight);
+                + inFlight + "; failed attempts " + failed + "; the first host said:\n" + firstLostLines);
         System.out.printf("crash: killed with %d of %d tasks ended and %d attempts in flight, %d of them cut%n",
                 endedAtKill, TASKS, inFlight.size(), cut.size());
         Set<String> answeredJustBefore = new HashSet<>(inFlight);
