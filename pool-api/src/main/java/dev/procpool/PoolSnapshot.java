@@ -30,6 +30,7 @@ public record PoolSnapshot(Pool pool, Workers workers, Tasks tasks, Performance 
      * @param queue       what waits
      * @param groups      each worker group's size and bounds
      * @param deadLetters the dead-letter queue's size and what passed through it
+     * @param store       where the tasks are kept, and how the store is doing
      */
     public PoolSnapshot {
         groups = List.copyOf(groups);
@@ -114,13 +115,15 @@ public record PoolSnapshot(Pool pool, Workers workers, Tasks tasks, Performance 
 
     /**
      * Where the pool keeps its tasks and how that goes. {@code kind} is {@code in-memory}, {@code sqlite} or
-     * {@code postgresql}; the rest is zero in memory. {@code available}: the store answers now. {@code hosts}: hosts
+     * {@code postgresql}; the rest is zero (or empty) in memory. {@code host}: this host's name in the store, as
+     * {@link TaskInfo#host()} names the host of a task's last attempt. {@code available}: the store answers now. {@code hosts}: hosts
      * of the pool seen alive lately (this one included). {@code queued}: tasks waiting in the store (read now and
      * then, so a little old). {@code rescuedAttempts}: attempts of lost hosts this host closed ({@code HOST_LOST}).
      * {@code fencedAnswers}: answers this host's workers gave after its lease on the attempt was lost, discarded.
      * {@code errors}: store calls that failed because the store could not be reached.
      *
      * @param kind            where tasks are kept
+     * @param host            this host's name in the store; empty in memory
      * @param available       whether the store answers now
      * @param hosts           hosts of the pool seen alive lately
      * @param queued          tasks waiting in the store
@@ -128,7 +131,7 @@ public record PoolSnapshot(Pool pool, Workers workers, Tasks tasks, Performance 
      * @param fencedAnswers   late answers discarded
      * @param errors          store calls that failed
      */
-    public record Store(String kind, boolean available, int hosts, long queued, long rescuedAttempts,
+    public record Store(String kind, String host, boolean available, int hosts, long queued, long rescuedAttempts,
                         long fencedAnswers, long errors) {
     }
 

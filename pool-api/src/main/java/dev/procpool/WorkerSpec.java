@@ -14,7 +14,9 @@ import java.util.Optional;
 public sealed interface WorkerSpec permits WorkerSpec.Java, WorkerSpec.Command, WorkerSpec.InProcess {
 
     /**
-     * A Java worker running the given handler classes, on the host's classpath, with the default JVM options.
+     * A Java worker running the given handler classes, with the default JVM options, finding its classes where the
+     * host found them: the host's class path, uber jar, Spring Boot jar (extracted once) or module path (the README's
+     * "Where a Java worker finds its classes"); {@link Java#withClasspath} sets a class path of its own instead.
      *
      * @param handlers the handler classes the worker runs
      * @return the spec of a Java worker
@@ -82,7 +84,8 @@ public sealed interface WorkerSpec permits WorkerSpec.Java, WorkerSpec.Command, 
      * A JVM worker.
      *
      * @param handlerClassNames the {@link TaskHandler} classes to instantiate in the worker; not empty
-     * @param classpath         the worker's classpath; empty means the host's own {@code java.class.path}
+     * @param classpath         the worker's classpath; empty means where the host found its classes (its class path,
+     *                          uber jar, Spring Boot jar or module path; see {@link WorkerSpec#java})
      * @param jvmOptions        options placed before the main class, for example {@code -Xmx256m}
      * @param javaExecutable    the {@code java} binary, or {@code null} for the one running the host
      */
@@ -100,7 +103,7 @@ public sealed interface WorkerSpec permits WorkerSpec.Java, WorkerSpec.Command, 
          * Checks the components and copies the lists.
          *
          * @param handlerClassNames the {@link TaskHandler} classes to instantiate in the worker; not empty
-         * @param classpath         the worker's classpath; empty means the host's own
+         * @param classpath         the worker's classpath; empty means where the host found its classes
          * @param jvmOptions        options placed before the main class, each starting with {@code -}
          * @param javaExecutable    the {@code java} binary, or {@code null} for the one running the host
          * @throws IllegalArgumentException if there is no handler, a blank handler name or an option without

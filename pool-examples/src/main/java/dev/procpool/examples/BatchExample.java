@@ -91,6 +91,7 @@ public final class BatchExample {
 
         long started = System.nanoTime();
         Batch batch;
+        long startupMillis; // from starting the pool until every worker was ready
         long elapsedMillis; // from starting the pool to the last result
         try (WorkerPool pool = WorkerPool.builder()
                 .name("batch")
@@ -98,12 +99,13 @@ public final class BatchExample {
                 .worker(workerSpec)
                 .heartbeatInterval(Duration.ofMillis(250)) // heartbeats carry RSS: sample it often
                 .start()) {
-            out.printf("Started %d workers in %d ms%n", options.workers(), millisSince(started));
+            startupMillis = millisSince(started);
+            out.printf("Started %d workers in %d ms%n", options.workers(), startupMillis);
             batch = processAll(pool, files, out);
             elapsedMillis = millisSince(started);
         } // close(): waits for running tasks, then stops every worker process
 
-        Summary summary = Summary.of(options, files.size(), batch, elapsedMillis);
+        Summary summary = Summary.of(options, files.size(), batch, startupMillis, elapsedMillis);
         summary.print(out);
 
         Comparison comparison = null;
@@ -417,31 +419,41 @@ public final class BatchExample {
     }
 
     /** Everything summary.json holds. */
-    record Summary(String directory, int totalFiles, int processed, List<Failure> failed, long elapsedMillis,
-                   double filesPerSecond, Totals totals, List<FileStats> filesWithProblems,
-                   List<WorkerSummary> workers, int distinctWorkerPids, double tasksPerWorkerProcess,
-                   Comparison comparison) {
+    record Summary(String directory, int totalFiles, int processed, List<Failure> failed, long startupMillis,
+                   long elapsedMillis, double filesPerSecond, double filesPerSecondAfterStartup, Totals totals,
+                   List<FileStats> filesWithProblems, List<WorkerSummary> workers, int distinctWorkerPids,
+                   double tasksPerWorkerProcess, List<FileStats> files, Comparison comparison) {
 
-        static Summary of(Options options, int totalFiles, Batch batch, long elapsedMillis) {
+        /**
+         * @param startupMillis from starting the pool until every worker was ready
+         * @param elapsedMillis from starting the pool until the last result: {@code filesPerSecond} includes the
+         *                      workers' start-up, {@code filesPerSecondAfterStartup} does not (the progress bar's rate)
+         */
+        static Summary of(Options options, int totalFiles, Batch batch, long startupMillis, long elapsedMillis) {
             List<WorkerSummary> workers = new ArrayList<>();
             new TreeMap<>(batch.workers()).values().forEach(usage -> workers.add(usage.summary()));
             int processed = batch.results().size();
             long pids = workers.stream().filter(w -> w.tasks() > 0).mapToLong(WorkerSummary::pid).distinct().count();
+            List<FileStats> files = batch.results().stream().sorted(java.util.Comparator.comparing(FileStats::file))
+                    .toList();
             return new Summary(options.directory().toString(), totalFiles, processed, List.copyOf(batch.failures()),
-                    elapsedMillis, round1(1000.0 * totalFiles / Math.max(1, elapsedMillis)),
+                    startupMillis, elapsedMillis, round1(1000.0 * totalFiles / Math.max(1, elapsedMillis)),
+                    round1(1000.0 * totalFiles / Math.max(1, elapsedMillis - startupMillis)),
                     Totals.of(batch.results()),
                     batch.results().stream().filter(stats -> stats.problems() > 0).toList(),
-                    workers, (int) pids, round1(pids == 0 ? 0 : (double) processed / pids), null);
+                    workers, (int) pids, round1(pids == 0 ? 0 : (double) processed / pids), files, null);
         }
 
         Summary withComparison(Comparison comparison) {
-            return new Summary(directory, totalFiles, processed, failed, elapsedMillis, filesPerSecond, totals,
-                    filesWithProblems, workers, distinctWorkerPids, tasksPerWorkerProcess, comparison);
+            return new Summary(directory, totalFiles, processed, failed, startupMillis, elapsedMillis, filesPerSecond,
+                    filesPerSecondAfterStartup, totals, filesWithProblems, workers, distinctWorkerPids,
+                    tasksPerWorkerProcess, files, comparison);
         }
 
         void print(PrintStream out) {
-            out.printf(Locale.ROOT, "%nProcessed %d of %d files in %.2f s (%.1f files/s), %d failed%n",
-                    processed, totalFiles, elapsedMillis / 1000.0, filesPerSecond, failed.size());
+            out.printf(Locale.ROOT, "%nProcessed %d of %d files in %.2f s, %d failed: %.1f files/s with the workers' "
+                            + "start-up (%d ms), %.1f files/s once they were ready%n", processed, totalFiles,
+                    elapsedMillis / 1000.0, failed.size(), filesPerSecond, startupMillis, filesPerSecondAfterStartup);
             out.printf("Totals: %,d lines, %,d classes, %,d interfaces, %,d records, %,d enums, %,d methods, "
                             + "%,d fields, %,d lambdas%n", totals.lines(), totals.classes(), totals.interfaces(),
                     totals.records(), totals.enums(), totals.methods(), totals.fields(), totals.lambdas());
@@ -507,7 +519,7 @@ public final class BatchExample {
         private String line(int done) {
             double seconds = Math.max(1e-3, (System.nanoTime() - startNanos) / 1e9);
             int filled = done * BAR_WIDTH / total;
-            return String.format(Locale.ROOT, "[%s%s] %d/%d (%d%%), %d failed, %.0f tasks/s ",
+            return String.format(Locale.ROOT, "[%s%s] %d/%d (%d%%), %d failed, %.0f files/s ",
                     "#".repeat(filled), ".".repeat(BAR_WIDTH - filled), done, total, done * 100 / total,
                     failed.get(), done / seconds);
         }

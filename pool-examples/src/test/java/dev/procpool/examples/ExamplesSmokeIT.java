@@ -81,6 +81,16 @@ class ExamplesSmokeIT {
         assertEquals(3, summary.get("totalFiles").asInt(), summary::toPrettyString);
         assertEquals(3, summary.get("processed").asInt(), summary::toPrettyString);
         assertEquals(0, summary.get("failed").size(), summary::toPrettyString);
+        assertTrue(summary.get("startupMillis").asLong() > 0, summary::toPrettyString);
+        assertTrue(summary.get("elapsedMillis").asLong() >= summary.get("startupMillis").asLong());
+        assertTrue(summary.get("filesPerSecondAfterStartup").asDouble() >= summary.get("filesPerSecond").asDouble());
+        JsonNode perFile = summary.get("files");
+        assertEquals(3, perFile.size(), summary::toPrettyString);
+        for (JsonNode file : perFile) {
+            assertTrue(file.get("file").asText().endsWith(".java") && file.get("workerPid").asLong() > 0,
+                    summary::toPrettyString);
+        }
+        assertTrue(printed.contains("files/s with the workers' start-up"), printed);
 
         JsonNode totals = summary.get("totals");
         assertEquals(2, totals.get("classes").asInt(), "Alpha and Broken");

@@ -10,15 +10,14 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpHandler;
-import dev.procpool.AttemptRecord;
 import dev.procpool.DeadLetter;
 import dev.procpool.DeadLetterQueue;
-import dev.procpool.RemoteError;
-import dev.procpool.TaskFailedException;
+import dev.procpool.PoolSnapshot;
 import dev.procpool.TaskHandle;
+import dev.procpool.TaskInfo;
 import dev.procpool.TaskRejectedException;
 import dev.procpool.TaskRequest;
-import dev.procpool.TaskResult;
+import dev.procpool.TaskStore;
 import dev.procpool.WorkerPool;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import org.slf4j.Logger;
@@ -34,11 +33,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.CancellationException;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
@@ -46,18 +42,19 @@ import java.util.concurrent.TimeoutException;
 
 /**
  * The daemon's HTTP/JSON API, one handler for every path (the JDK server matches contexts by string prefix, so
- * routing here keeps {@code /tasksX} from reaching {@code /tasks}). About 700 lines, on purpose: every endpoint
+ * routing here keeps {@code /tasksX} from reaching {@code /tasks}). About 650 lines, on purpose: every endpoint
  * with its validation and answers in one file reads as the API's whole contract; the request text is parsed in
- * {@link HttpText}.
+ * {@link HttpText}, and the JSON of tasks, dead letters and the store is shaped in {@link TaskViews}.
  *
  * <pre>
  * POST   /tasks[?wait=true[&amp;waitMs=N]]   {"type", "payload", "priority"?, "timeoutMs"?, "id"?}
  *                                         202 {"id", "state"}, or with wait=true 200 and the task (202 if it
  *                                         has not ended within waitMs, default 60000)
- * GET    /tasks/{id}                      the task: state, and its result or failure once it ended
- * DELETE /tasks/{id}                      cancels it; 409 if it already ended
- * GET    /tasks/{id}/output[?lines=N]     the last lines the task wrote
- * GET    /status                          the pool snapshot, the workers and the daemon
+ * GET    /tasks/{id}                      the task: state, attempts, and its result or failure once it ended
+ *                                         (with a durable store, any task of the store, from any daemon)
+ * DELETE /tasks/{id}                      cancels it wherever it runs; 409 if it already ended
+ * GET    /tasks/{id}/output[?lines=N]     the last lines the task wrote (tasks this daemon ran)
+ * GET    /status                          the daemon, the task store, the pool snapshot and the workers
  * GET    /metrics                         Prometheus text format
  * GET    /deadletters[?limit=N]           the dead-letter queue, newest last
  * POST   /shutdown                        graceful stop
@@ -65,7 +62,11 @@ import java.util.concurrent.TimeoutException;
  *
  * Errors are {@code {"error": "..."}} with 400 (bad input, naming the field), 403 (not from a local client),
  * 404, 405, 409 (duplicate id, already ended), 413 (body over 16 MiB or payload over the frame limit), 429 (queue
- * full) and 503 (shutting down).
+ * full) and 503 (shutting down, or the task store cannot be reached: nothing was stored, try again).
+ *
+ * <p>With a durable store ({@code POOL_STORE}) a task is in the store before {@code POST /tasks} answers, and a task
+ * with an id is one task however often it is sent: sending it again answers with the same task (its state, or with
+ * {@code wait=true} its outcome), never runs it a second time, so a client may retry a {@code POST} safely.
  *
  * <p>The API has no authentication: it listens on loopback only, and it refuses requests that carry an
  * {@code Origin} header or a {@code Host} other than a loopback name, so that a web page in a local browser cannot
@@ -94,11 +95,13 @@ final class DaemonApi implements HttpHandler {
     private final ExecutorService responders;
     private final Runnable stopRequest;
     private final String url;
+    private final StoreLocation store;
     private final Instant startedAt = Instant.now();
     private final ObjectMapper mapper = JsonMapper.builder()
             .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
             .build();
+    private final TaskViews views = new TaskViews(mapper);
     private final Semaphore waiters = new Semaphore(MAX_WAITERS);
     /** Recent handles, oldest first; the oldest is forgotten beyond {@link #MAX_TRACKED_TASKS}. */
     private final Map<String, TaskHandle> recent = new LinkedHashMap<>() {
@@ -114,14 +117,16 @@ final class DaemonApi implements HttpHandler {
     /**
      * @param responders  where the answers to {@code wait=true} requests are written (never a pool thread)
      * @param stopRequest asks the daemon to stop gracefully; returns at once
+     * @param store       where the pool keeps its tasks, as {@code /status} shows it
      */
     DaemonApi(WorkerPool pool, PrometheusMeterRegistry registry, ExecutorService responders, Runnable stopRequest,
-              String url) {
+              String url, StoreLocation store) {
         this.pool = pool;
         this.registry = registry;
         this.responders = responders;
         this.stopRequest = stopRequest;
         this.url = url;
+        this.store = store;
     }
 
     /** From now on {@code POST /tasks} answers 503; everything else still works while the pool drains. */
@@ -206,7 +211,10 @@ final class DaemonApi implements HttpHandler {
                 onlyParameters(query);
                 stopAccepting(); // before answering, so a task sent after this answer is refused
                 ObjectNode body = mapper.createObjectNode().put("status", "stopping")
-                        .put("message", "no new tasks are accepted; running and queued tasks finish, then the "
+                        .put("message", store.isDurable()
+                                ? "no new tasks are accepted; running tasks finish and queued ones stay in the "
+                                + "task store, then the workers and the daemon stop"
+                                : "no new tasks are accepted; running and queued tasks finish, then the "
                                 + "workers and the daemon stop");
                 send(exchange, 202, body, Map.of());
                 stopRequest.run();
@@ -298,8 +306,8 @@ final class DaemonApi implements HttpHandler {
         // must never write to a socket. The view future's timeout does not touch the task.
         handle.future().orTimeout(waitMs, TimeUnit.MILLISECONDS).whenCompleteAsync((result, failure) -> {
             try {
-                boolean timedOut = unwrap(failure) instanceof TimeoutException;
-                send(exchange, timedOut ? 202 : 200, view(handle), location);
+                boolean timedOut = TaskViews.unwrap(failure) instanceof TimeoutException;
+                send(exchange, timedOut ? 202 : 200, views.task(handle, known(handle.id())), location);
             } catch (Exception | Error e) {
                 LOG.error("answering POST /tasks?wait=true for task {} failed", handle.id(), e);
                 send(exchange, 500, error("internal error: " + e), Map.of());
@@ -361,7 +369,9 @@ final class DaemonApi implements HttpHandler {
 
     private static ApiException rejected(TaskRejectedException e) {
         return switch (e.kind()) {
-            case SHUT_DOWN, WORKERS_CANNOT_START, STORE_UNAVAILABLE -> new ApiException(503, e.getMessage());
+            case SHUT_DOWN, WORKERS_CANNOT_START -> new ApiException(503, e.getMessage());
+            // nothing was stored; the pool reconnects by itself, so the client may try again shortly
+            case STORE_UNAVAILABLE -> new ApiException(503, e.getMessage(), Map.of("Retry-After", "1"));
             case QUEUE_FULL -> new ApiException(429, e.getMessage(), Map.of("Retry-After", "1"));
             case PAYLOAD_TOO_LARGE -> new ApiException(413, "payload: " + e.getMessage());
             case INVALID_PAYLOAD -> new ApiException(400, "payload: " + e.getMessage());
@@ -376,32 +386,79 @@ final class DaemonApi implements HttpHandler {
         }
     }
 
+    /**
+     * A task by id: from this daemon's handle if it has one, else from the pool, which with a durable store knows
+     * every task of the store (submitted before a restart, or by another daemon of the pool), else from the
+     * dead-letter queue.
+     */
     private ObjectNode find(String id) {
         TaskHandle handle = tracked(id);
         if (handle != null) {
-            return view(handle);
+            return views.task(handle, known(id));
+        }
+        Optional<TaskInfo> info;
+        try {
+            info = pool.task(id);
+        } catch (RuntimeException e) { // the store out of reach: the pool reconnects by itself
+            throw new ApiException(503, "task \"" + id + "\" cannot be looked up now: " + e.getMessage(),
+                    Map.of("Retry-After", "1"));
+        }
+        if (info.isPresent()) {
+            return views.task(info.get());
         }
         DeadLetter letter = pool.deadLetters().get(id).orElse(null);
         if (letter != null) {
             ObjectNode node = mapper.createObjectNode().put("id", id).put("type", letter.taskType())
                     .put("priority", letter.priority()).put("state", "DEAD_LETTERED");
-            node.set("deadLetter", deadLetterView(letter));
+            node.set("deadLetter", views.deadLetter(letter));
             return node;
         }
-        throw new ApiException(404, "no task \"" + id + "\" (the daemon remembers its last " + MAX_TRACKED_TASKS
-                + " tasks, and the dead-letter queue)");
+        throw new ApiException(404, "no task \"" + id + "\" (" + whatIsRemembered() + ")");
     }
 
+    /** Cancels a task wherever it is: with a durable store, the daemon of the pool that runs it stops it. */
     private void cancel(HttpExchange exchange, String id) {
         TaskHandle handle = tracked(id);
         if (handle == null) {
-            throw new ApiException(404, "no task \"" + id + "\" (the daemon remembers its last " + MAX_TRACKED_TASKS
-                    + " tasks)");
+            Optional<TaskHandle> found;
+            try {
+                found = pool.handle(id);
+            } catch (RuntimeException e) { // the store out of reach: the pool reconnects by itself
+                throw new ApiException(503, "task \"" + id + "\" cannot be looked up now: " + e.getMessage(),
+                        Map.of("Retry-After", "1"));
+            }
+            handle = found.orElseThrow(() -> new ApiException(404, "no task \"" + id + "\" ("
+                    + whatIsRemembered() + ")"));
         }
         if (!handle.cancel()) {
             throw new ApiException(409, "task \"" + id + "\" has already ended: " + handle.state());
         }
-        send(exchange, 200, view(handle).put("cancelled", true), Map.of());
+        send(exchange, 200, views.task(handle, known(id)).put("cancelled", true), Map.of());
+    }
+
+    /**
+     * What the pool knows of a task besides this daemon's handle; empty when the pool cannot tell now (closed while
+     * the daemon stops, or its store out of reach): the handle's view is the answer then.
+     */
+    private Optional<TaskInfo> known(String id) {
+        try {
+            return pool.task(id);
+        } catch (RuntimeException e) {
+            LOG.debug("task {}: the pool cannot tell its state now: {}", id, e.toString());
+            return Optional.empty();
+        }
+    }
+
+    private String whatIsRemembered() {
+        return store.isDurable()
+                ? "the task store keeps ended tasks for " + retention() + ", and the dead-letter queue"
+                : "the daemon remembers its last " + MAX_TRACKED_TASKS + " tasks, those that ended within "
+                + pool.config().outputRetention().toMinutes() + " min, and the dead-letter queue";
+    }
+
+    private String retention() {
+        return pool.config().taskStore() instanceof TaskStore.Durable durable
+                ? durable.retention().toDays() + " days" : "a while";
     }
 
     private void output(HttpExchange exchange, String id, Map<String, String> query) {
@@ -416,50 +473,6 @@ final class DaemonApi implements HttpHandler {
         send(exchange, 200, body, Map.of());
     }
 
-    /** A task as JSON: what was asked, its state, and once it ended, its result or failure. */
-    private ObjectNode view(TaskHandle handle) {
-        ObjectNode node = mapper.createObjectNode().put("id", handle.id()).put("type", handle.request().type())
-                .put("priority", handle.request().priority());
-        CompletableFuture<TaskResult> future = handle.future();
-        if (!future.isDone()) {
-            return node.put("state", handle.state().name());
-        }
-        try {
-            TaskResult result = future.get();
-            node.put("state", handle.state().name());
-            node.set("result", parseOrText(result.json()));
-            node.put("workerId", result.workerId()).put("workerPid", result.workerPid())
-                    .put("attempt", result.attempt()).put("queueMillis", result.queueTime().toMillis())
-                    .put("runMillis", result.runTime().toMillis());
-        } catch (ExecutionException | CancellationException e) {
-            node.put("state", handle.state().name());
-            node.set("failure", failureView(unwrap(e)));
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            node.put("state", handle.state().name());
-        }
-        return node;
-    }
-
-    private ObjectNode failureView(Throwable failure) {
-        ObjectNode node = mapper.createObjectNode();
-        if (failure instanceof TaskFailedException failed) {
-            node.put("reason", failed.reason().name()).put("message", failed.getMessage())
-                    .put("attempts", failed.attempts());
-            failed.remoteError().ifPresent(remote -> node.set("remoteError", remoteView(remote)));
-            ArrayNode output = node.putArray("output");
-            failed.output().forEach(output::add);
-        } else {
-            node.put("reason", "UNKNOWN").put("message", String.valueOf(failure));
-        }
-        return node;
-    }
-
-    private ObjectNode remoteView(RemoteError remote) {
-        return mapper.createObjectNode().put("className", remote.className()).put("message", remote.message())
-                .put("stack", remote.stack());
-    }
-
     // ------------------------------------------------------------------------------------------------ status
 
     private ObjectNode status() {
@@ -472,7 +485,9 @@ final class DaemonApi implements HttpHandler {
                 .put("acceptingTasks", accepting).put("startedAt", startedAt.toString())
                 .put("uptimeMillis", Duration.between(startedAt, Instant.now()).toMillis())
                 .put("trackedTasks", tracked);
-        node.set("metrics", mapper.valueToTree(pool.snapshot()));
+        PoolSnapshot snapshot = pool.snapshot();
+        node.set("store", views.store(snapshot.store(), store));
+        node.set("metrics", mapper.valueToTree(snapshot));
         node.set("workers", mapper.valueToTree(pool.workers()));
         return node;
     }
@@ -486,33 +501,7 @@ final class DaemonApi implements HttpHandler {
                 .put("added", queue.added()).put("evicted", queue.evicted());
         ArrayNode entries = node.putArray("entries");
         for (DeadLetter letter : all.subList(Math.max(0, all.size() - limit), all.size())) {
-            entries.add(deadLetterView(letter));
-        }
-        return node;
-    }
-
-    private ObjectNode deadLetterView(DeadLetter letter) {
-        ObjectNode node = mapper.createObjectNode().put("taskId", letter.taskId()).put("taskType", letter.taskType())
-                .put("priority", letter.priority()).put("reason", letter.reason().name())
-                .put("message", letter.message()).put("deadLetteredAt", letter.deadLetteredAt().toString());
-        node.set("payload", letter.payloadJson() == null ? null : parseOrText(letter.payloadJson()));
-        ArrayNode attempts = node.putArray("attempts");
-        for (AttemptRecord attempt : letter.attempts()) {
-            ObjectNode a = attempts.addObject().put("attempt", attempt.attempt()).put("workerId", attempt.workerId())
-                    .put("workerPid", attempt.workerPid()).put("reason", attempt.reason().name())
-                    .put("detail", attempt.detail()).put("durationMillis", attempt.duration().toMillis())
-                    .put("peakRssBytes", attempt.peakRssBytes());
-            if (attempt.exitCode() != null) {
-                a.put("exitCode", attempt.exitCode());
-            }
-            if (attempt.signal() != null) {
-                a.put("signal", attempt.signal());
-            }
-            if (attempt.remoteError() != null) {
-                a.set("remoteError", remoteView(attempt.remoteError()));
-            }
-            ArrayNode tail = a.putArray("stderrTail");
-            attempt.stderrTail().forEach(tail::add);
+            entries.add(views.deadLetter(letter));
         }
         return node;
     }
@@ -577,14 +566,6 @@ final class DaemonApi implements HttpHandler {
         return new ApiException(413, "the request body is larger than " + MAX_BODY_BYTES + " bytes");
     }
 
-    private JsonNode parseOrText(String json) {
-        try {
-            return mapper.readTree(json);
-        } catch (JacksonException e) {
-            return mapper.getNodeFactory().textNode(json);
-        }
-    }
-
     private void send(HttpExchange exchange, int status, JsonNode body, Map<String, String> headers) {
         try {
             byte[] bytes = mapper.writeValueAsBytes(body);
@@ -621,13 +602,6 @@ final class DaemonApi implements HttpHandler {
 
     private ObjectNode error(String message) {
         return mapper.createObjectNode().put("error", message);
-    }
-
-    private static Throwable unwrap(Throwable t) {
-        while ((t instanceof CompletionException || t instanceof ExecutionException) && t.getCause() != null) {
-            t = t.getCause();
-        }
-        return t;
     }
 
     // ------------------------------------------------------------------------------------------------ parsing

@@ -42,6 +42,14 @@ import java.util.regex.Pattern;
  *   <tr><td>POOL_HEARTBEAT_MS</td><td>1000</td><td>worker heartbeat interval, 10 to 3600000</td></tr>
  *   <tr><td>POOL_SHUTDOWN_TIMEOUT_MS</td><td>20000</td><td>how long a graceful stop lets tasks finish</td></tr>
  *   <tr><td>POOL_REQUEST_TIMEOUT_MS</td><td>10000</td><td>how long a client may take to send a whole request</td></tr>
+ *   <tr><td>POOL_STORE</td><td>in memory</td><td>where tasks are kept: {@code sqlite:PATH} or a path ending
+ *       {@code .db} (tasks survive a restart), or {@code jdbc:postgresql://HOST[:PORT]/DATABASE} (several daemons
+ *       with one POOL_NAME share the queue); see {@link StoreLocation}</td></tr>
+ *   <tr><td>POOL_STORE_USER</td><td>-</td><td>the PostgreSQL user, unless the URL names one</td></tr>
+ *   <tr><td>POOL_STORE_PASSWORD_FILE</td><td>-</td><td>a file (mode 600) with the PostgreSQL password; never in the
+ *       URL</td></tr>
+ *   <tr><td>POOL_STORE_LEASE_TIMEOUT_MS</td><td>30000</td><td>how long a daemon silent (killed, cut off) keeps its
+ *       running tasks before another one takes them over; at least three heartbeat intervals</td></tr>
  * </table>
  *
  * @param name              the pool's name
@@ -55,12 +63,14 @@ import java.util.regex.Pattern;
  * @param heartbeatInterval the worker heartbeat interval
  * @param shutdownTimeout   how long a graceful stop waits for tasks
  * @param requestTimeout    how long a client may take to send a request (headers and body), whole seconds
+ * @param store             where the tasks are kept
+ * @param leaseTimeout      with a durable store, how long a claim on a running task lasts without renewal
  * @param warnings          problems that do not stop the daemon (unknown POOL_* variables)
  */
 public record DaemonSettings(String name, int size, int port, List<String> handlers, List<String> command,
                              List<String> jvmOptions, int queueCapacity, Optional<Path> pidFile,
                              Duration heartbeatInterval, Duration shutdownTimeout, Duration requestTimeout,
-                             List<String> warnings) {
+                             StoreLocation store, Duration leaseTimeout, List<String> warnings) {
 
     /** The only address the daemon listens on. */
     public static final String LOOPBACK = "127.0.0.1";
@@ -68,6 +78,7 @@ public record DaemonSettings(String name, int size, int port, List<String> handl
     public static final int DEFAULT_SIZE = 2;
     public static final int DEFAULT_QUEUE_CAPACITY = 10_000;
     public static final int DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
+    public static final int DEFAULT_LEASE_TIMEOUT_MS = 30_000;
 
     public static final String POOL_NAME = "POOL_NAME";
     public static final String POOL_SIZE = "POOL_SIZE";
@@ -81,11 +92,16 @@ public record DaemonSettings(String name, int size, int port, List<String> handl
     public static final String POOL_HEARTBEAT_MS = "POOL_HEARTBEAT_MS";
     public static final String POOL_SHUTDOWN_TIMEOUT_MS = "POOL_SHUTDOWN_TIMEOUT_MS";
     public static final String POOL_REQUEST_TIMEOUT_MS = "POOL_REQUEST_TIMEOUT_MS";
+    public static final String POOL_STORE = "POOL_STORE";
+    public static final String POOL_STORE_USER = "POOL_STORE_USER";
+    public static final String POOL_STORE_PASSWORD_FILE = "POOL_STORE_PASSWORD_FILE";
+    public static final String POOL_STORE_LEASE_TIMEOUT_MS = "POOL_STORE_LEASE_TIMEOUT_MS";
 
     /** The variables the daemon reads. */
     public static final List<String> VARIABLES = List.of(POOL_NAME, POOL_SIZE, POOL_PORT, POOL_BIND, POOL_HANDLERS,
             POOL_COMMAND, POOL_JVM_OPTIONS, POOL_QUEUE_CAPACITY, POOL_PID_FILE, POOL_HEARTBEAT_MS,
-            POOL_SHUTDOWN_TIMEOUT_MS, POOL_REQUEST_TIMEOUT_MS);
+            POOL_SHUTDOWN_TIMEOUT_MS, POOL_REQUEST_TIMEOUT_MS, POOL_STORE, POOL_STORE_USER, POOL_STORE_PASSWORD_FILE,
+            POOL_STORE_LEASE_TIMEOUT_MS);
 
     /** POOL_* variables that bin/procpoold reads; the daemon ignores them without a warning. */
     private static final Set<String> SCRIPT_VARIABLES = Set.of("POOL_LOG", "POOL_START_WAIT", "POOL_STOP_WAIT",
@@ -98,6 +114,8 @@ public record DaemonSettings(String name, int size, int port, List<String> handl
 
     public DaemonSettings {
         Objects.requireNonNull(pidFile, "pidFile");
+        Objects.requireNonNull(store, "store");
+        Objects.requireNonNull(leaseTimeout, "leaseTimeout");
         handlers = List.copyOf(handlers);
         command = List.copyOf(command);
         jvmOptions = List.copyOf(jvmOptions);
@@ -185,6 +203,24 @@ public record DaemonSettings(String name, int size, int port, List<String> handl
             }
         }
 
+        Optional<StoreLocation> storeRead = r.store();
+        StoreLocation store = storeRead.orElse(StoreLocation.memory());
+        int leaseMillis = DEFAULT_LEASE_TIMEOUT_MS;
+        if (r.isSet(POOL_STORE_LEASE_TIMEOUT_MS)) {
+            leaseMillis = r.integer(POOL_STORE_LEASE_TIMEOUT_MS, DEFAULT_LEASE_TIMEOUT_MS, 100, 3_600_000);
+            if (storeRead.isPresent() && !store.isDurable()) {
+                r.problems.add(POOL_STORE_LEASE_TIMEOUT_MS + " applies to a durable store only; set " + POOL_STORE
+                        + " or unset it");
+            }
+        }
+        // The pool renews its claims every heartbeat; a lease shorter than three of them would expire under a
+        // host that is merely a little late.
+        if (store.isDurable() && (long) leaseMillis < 3L * heartbeatMillis) {
+            r.problems.add(POOL_STORE_LEASE_TIMEOUT_MS + " must be at least three heartbeat intervals ("
+                    + POOL_HEARTBEAT_MS + " " + heartbeatMillis + ", so at least " + 3L * heartbeatMillis
+                    + "), was " + leaseMillis + (r.isSet(POOL_STORE_LEASE_TIMEOUT_MS) ? "" : " (the default)"));
+        }
+
         List<String> warnings = new ArrayList<>();
         for (String variable : new TreeSet<>(env.keySet())) {
             if (variable.startsWith("POOL_") && !VARIABLES.contains(variable)
@@ -197,7 +233,7 @@ public record DaemonSettings(String name, int size, int port, List<String> handl
         }
         return new DaemonSettings(name, size, port, handlers, command, jvmOptions, queueCapacity, pidFile,
                 Duration.ofMillis(heartbeatMillis), Duration.ofMillis(shutdownMillis),
-                Duration.ofSeconds((requestMillis + 999) / 1000), warnings);
+                Duration.ofSeconds((requestMillis + 999) / 1000), store, Duration.ofMillis(leaseMillis), warnings);
     }
 
     /** The worker launch spec these settings describe. */
@@ -222,7 +258,8 @@ public record DaemonSettings(String name, int size, int port, List<String> handl
                 .queueCapacity(queueCapacity)
                 .heartbeatInterval(heartbeatInterval)
                 .heartbeatTimeout(heartbeatTimeout)
-                .shutdownTimeout(shutdownTimeout);
+                .shutdownTimeout(shutdownTimeout)
+                .taskStore(store.taskStore(name, leaseTimeout));
     }
 
     /** A help text listing the variables. */
@@ -246,6 +283,15 @@ public record DaemonSettings(String name, int size, int port, List<String> handl
                   POOL_SHUTDOWN_TIMEOUT_MS  how long a graceful stop lets tasks finish, 0 to 3600000 (default 20000)
                   POOL_REQUEST_TIMEOUT_MS   how long a client may take to send a whole request, 1000 to 600000
                                             (default 10000); a connection still sending after that is closed
+                  POOL_STORE                where tasks are kept (default: in memory, lost when the daemon stops):
+                                            sqlite:PATH or PATH.db: a SQLite file; tasks survive a restart
+                                            jdbc:postgresql://HOST[:PORT]/DATABASE[?user=NAME]: PostgreSQL;
+                                            daemons with the same POOL_NAME share one queue
+                  POOL_STORE_USER           the PostgreSQL user, unless the URL has one
+                  POOL_STORE_PASSWORD_FILE  a file readable by you only (chmod 600) whose first line is the
+                                            PostgreSQL password (never put it in the URL); or use ~/.pgpass
+                  POOL_STORE_LEASE_TIMEOUT_MS  how long a silent daemon keeps its running tasks before another
+                                            takes them over, 100 to 3600000, at least 3 heartbeats (default 30000)
                 Endpoints: POST /tasks[?wait=true], GET|DELETE /tasks/{id}, GET /tasks/{id}/output, GET /status,
                 GET /metrics, GET /deadletters, POST /shutdown.
                 """;
@@ -288,6 +334,19 @@ public record DaemonSettings(String name, int size, int port, List<String> handl
             }
             problem(variable, "an integer from " + min + " to " + max, text);
             return fallback;
+        }
+
+        /** POOL_STORE with its user and password file; empty, with the problem recorded, if it is bad. */
+        Optional<StoreLocation> store() {
+            try {
+                return Optional.of(StoreLocation.parse(POOL_STORE, env.get(POOL_STORE),
+                        isSet(POOL_STORE_USER) ? text(POOL_STORE_USER, "") : null, POOL_STORE_USER,
+                        isSet(POOL_STORE_PASSWORD_FILE) ? text(POOL_STORE_PASSWORD_FILE, "") : null,
+                        POOL_STORE_PASSWORD_FILE));
+            } catch (IllegalArgumentException e) {
+                problems.add(e.getMessage());
+                return Optional.empty();
+            }
         }
 
         List<String> command() {

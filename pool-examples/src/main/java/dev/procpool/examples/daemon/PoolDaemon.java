@@ -44,6 +44,11 @@ import java.util.concurrent.atomic.AtomicInteger;
  * {@code POOL_SHUTDOWN_TIMEOUT_MS}, stops every worker, answers the requests still waiting, closes the server,
  * removes the pid file and exits 0. A second signal while stopping cancels what still runs.
  *
+ * <p>With a durable store ({@code POOL_STORE}), a task is in the store before {@code POST /tasks} answers; a stop
+ * lets the running tasks finish and leaves the queued ones in the store, and a daemon killed outright loses nothing
+ * either: started again on the same store (or another daemon of the pool on the same PostgreSQL) it runs what was
+ * queued, and the attempts the kill cut short again ({@code HOST_LOST}).
+ *
  * <p>Why a signal handler and not only a shutdown hook: on SIGTERM the JVM runs every shutdown hook at once,
  * including the pool library's, which kills the workers at once to keep its promise that no worker outlives the
  * host; a graceful drain must therefore happen before the JVM starts exiting. The shutdown hook here is the
@@ -165,7 +170,7 @@ public final class PoolDaemon {
         ExecutorService responders = new ThreadPoolExecutor(2, 2, 0, TimeUnit.MILLISECONDS,
                 new LinkedBlockingQueue<>(), threads("procpool-daemon-respond-"));
         String url = "http://" + DaemonSettings.LOOPBACK + ":" + server.getAddress().getPort();
-        DaemonApi api = new DaemonApi(pool, registry, responders, this::requestStop, url);
+        DaemonApi api = new DaemonApi(pool, registry, responders, this::requestStop, url, settings.store());
         try {
             metrics.bindTo(registry);
             server.createContext("/", api);
@@ -184,13 +189,19 @@ public final class PoolDaemon {
                 + (settings.command().isEmpty() ? "Java handlers " + settings.handlers()
                 : "command " + settings.command()) + "), pid " + ProcessHandle.current().pid() + ", pid file "
                 + (pidFile.path() == null ? "none" : pidFile.path()) + ", request timeout "
-                + settings.requestTimeout().toSeconds() + " s");
+                + settings.requestTimeout().toSeconds() + " s, tasks " + settings.store()
+                + (settings.store().isDurable() ? " (lease timeout " + settings.leaseTimeout().toMillis() + " ms)"
+                : ""));
         out.flush();
 
         serving = true;
         try {
             awaitStopRequest();
-            out.println("procpool daemon: stopping: no new tasks; letting queued and running tasks finish (up to "
+            out.println(settings.store().isDurable()
+                    ? "procpool daemon: stopping: no new tasks; letting running tasks finish (up to "
+                    + settings.shutdownTimeout().toMillis() + " ms); queued tasks stay in the store for the next "
+                    + "start (or another daemon of the pool)"
+                    : "procpool daemon: stopping: no new tasks; letting queued and running tasks finish (up to "
                     + settings.shutdownTimeout().toMillis() + " ms)");
             out.flush();
             api.stopAccepting();

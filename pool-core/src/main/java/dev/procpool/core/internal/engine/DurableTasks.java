@@ -524,7 +524,7 @@ final class DurableTasks implements StoreEnds, StoreEvents, AutoCloseable {
     }
 
     private PoolSnapshot.Store view() {
-        return new PoolSnapshot.Store(kind(), available, hosts, waiting, leases.rescued(), fenced.get(), errors.get());
+        return new PoolSnapshot.Store(kind(), store.host().name(), available, hosts, waiting, leases.rescued(), fenced.get(), errors.get());
     }
 
     /**

@@ -104,7 +104,7 @@ final class Engine {
     /** Whether tasks are kept in a durable store: they belong to the store, not to this host's memory. */
     private boolean durable;
     private volatile Supplier<PoolSnapshot.Store> storeView =
-            () -> new PoolSnapshot.Store("in-memory", true, 1, 0, 0, 0, 0);
+            () -> new PoolSnapshot.Store("in-memory", "", true, 1, 0, 0, 0, 0);
 
     Engine(PoolConfig config, Collaborators with, DeadLetters deadLetters) {
         this.config = config;
