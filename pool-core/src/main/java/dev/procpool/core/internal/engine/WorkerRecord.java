@@ -88,7 +88,7 @@ final class WorkerRecord implements LoadBalancer.WorkerView {
 
     /** Takes tasks: ready, not stopping, not retiring, not a hot spare. */
     boolean takesTasks() {
-        return isReady() && stopStage == StopStage.NONE && !retireWhenIdle && !spare;
+        return isReady() && isActiveMember();
     }
 
     /** Takes tasks and has a slot free to start one at once. */
