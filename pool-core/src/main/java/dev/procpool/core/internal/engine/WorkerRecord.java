@@ -61,6 +61,8 @@ final class WorkerRecord implements LoadBalancer.WorkerView {
     final java.util.List<String> stoppingOutput = new java.util.ArrayList<>(0);
     /** Since when the worker has had no task (for idle retirement). */
     long idleSince;
+    /** Its stdout has ended: it is dying, and can answer nothing more, though its exit is not reported yet. */
+    boolean stdoutEnded;
     /** How many tasks to send ahead of its slots, from its measured task times and round trips. */
     final SendAhead sendAhead = new SendAhead();
     /** The last task sent while a slot was free, so that it started on arrival: its answer measures a round trip. */
@@ -86,9 +88,9 @@ final class WorkerRecord implements LoadBalancer.WorkerView {
         return stopStage != StopStage.NONE;
     }
 
-    /** Takes tasks: ready, not stopping, not retiring, not a hot spare. */
+    /** Takes tasks: ready, not stopping, not retiring, not a hot spare, its stdout not ended. */
     boolean takesTasks() {
-        return isReady() && isActiveMember();
+        return isReady() && isActiveMember() && !stdoutEnded;
     }
 
     /** Takes tasks and has a slot free to start one at once. */

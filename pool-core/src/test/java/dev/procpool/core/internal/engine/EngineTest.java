@@ -1336,6 +1336,37 @@ class EngineTest {
             h.maintainAt(crashedAt + RestartPolicy.defaults().initialDelay().toNanos());
             assertEquals("1", h.workers.get("w-3").spec.environment().get("PROCPOOL_WARM_UP"));
         }
+
+        @Test
+        void when_a_workers_output_ends_the_spare_takes_the_next_task_before_the_exit_is_reported() {
+            EngineHarness h = harness(commandGroupBuilder(1).hotSpares(1).build()).startReady();
+            FakeWorker dying = h.workers.get("w-1");
+            FakeWorker spare = h.workers.get("w-2");
+            dying.stdoutEnded(); // killed: its pipe is closed, its exit not reported yet
+            TaskRecord task = h.submit("next");
+            assertEquals(TaskState.RUNNING, task.state);
+            assertEquals("w-2", task.worker.id, "not the dying worker: the task would be lost with it");
+            spare.results("next");
+            assertEquals(TaskState.SUCCEEDED, task.state);
+            assertEquals(1, task.attempts);
+
+            dying.exit(128 + ExitStatus.SIGKILL);
+            h.maintainAt(h.ticker.advance(Duration.ofSeconds(1)));
+            assertEquals("1", h.workers.get("w-3").spec.environment().get("PROCPOOL_WARM_UP"), "a new spare");
+        }
+
+        @Test
+        void without_a_spare_a_task_waits_for_the_replacement_instead_of_being_lost_with_the_dying_worker() {
+            EngineHarness h = harness(commandGroup(1)).startReady();
+            h.workers.get("w-1").stdoutEnded();
+            TaskRecord task = h.submit("next");
+            assertEquals(TaskState.QUEUED, task.state);
+            h.workers.get("w-1").exit(128 + ExitStatus.SIGKILL);
+            h.maintainAt(h.ticker.advance(Duration.ofSeconds(1)));
+            h.workers.get("w-2").ready();
+            assertEquals(TaskState.RUNNING, task.state);
+            assertEquals(0, task.failedAttempts.size(), "no attempt was lost");
+        }
     }
 
     // ============================================================================================ guarded user code

@@ -164,6 +164,11 @@ final class FakeWorkers implements WorkerLauncher {
             return sendLine(codec.encodeProgress(taskId, fraction, message));
         }
 
+        /** Its stdout reaches its end (the process is dying; its exit comes later). */
+        void stdoutEnded() {
+            listener.onStdoutEnded();
+        }
+
         /** The process ends with this code (128 + N for death by signal N). */
         void exit(int code) {
             listener.onExit(new ExitStatus(code));
