@@ -27,6 +27,12 @@ public final class WorkerGroup {
     public static final Set<String> DEFAULT_INHERITED_ENVIRONMENT =
             Set.of("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR");
 
+    /**
+     * The most tasks adaptive send-ahead (the default, see {@link #prefetch()}) sends to a worker beyond those it runs
+     * at once.
+     */
+    public static final int ADAPTIVE_PREFETCH_MAX = 64;
+
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,63}");
     private static final Pattern ENV_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
 
@@ -41,6 +47,7 @@ public final class WorkerGroup {
     private final LoadBalancer loadBalancer;
     private final int hotSpares;
     private final int prefetch;
+    private final boolean adaptivePrefetch;
     private final Map<String, String> environment;
     private final Set<String> inheritedEnvironment;
     private final Path workingDirectory;
@@ -60,7 +67,8 @@ public final class WorkerGroup {
         this.capabilities = Set.copyOf(builder.capabilities);
         this.loadBalancer = builder.loadBalancer;
         this.hotSpares = builder.hotSpares;
-        this.prefetch = builder.prefetch;
+        this.prefetch = builder.adaptivePrefetch ? ADAPTIVE_PREFETCH_MAX : builder.prefetch;
+        this.adaptivePrefetch = builder.adaptivePrefetch;
         this.environment = Map.copyOf(builder.environment);
         this.inheritedEnvironment = Set.copyOf(builder.inheritedEnvironment);
         this.workingDirectory = builder.workingDirectory;
@@ -137,14 +145,36 @@ public final class WorkerGroup {
     }
 
     /**
-     * Tasks sent ahead to each worker beyond those it runs at once, so that it never waits for the host between
-     * tasks (pipelining). With prefetch, a task's timeout counts from when it is sent, which may include time
-     * queued at the worker, and a worker that dies takes its prefetched tasks' current attempts with it.
+     * The most tasks sent ahead to each worker beyond those it runs at once, so that it does not wait for the host
+     * between tasks (pipelining).
      *
-     * @return the number of tasks sent ahead to each worker
+     * <p><b>Adaptive</b> (the default, {@link #adaptivePrefetch()}): each worker gets its own window, sized from two
+     * times the pool measures: how long the worker says its tasks take, and the round trip from sending a task to its
+     * answer, less that. The window holds about one round trip's worth of tasks, up to
+     * {@link #ADAPTIVE_PREFETCH_MAX}: deep for tasks of microseconds, so that they stream; none for tasks that take
+     * longer than a round trip (a millisecond task on a typical machine), which keep strict priority order and are
+     * sent only to a worker with a free slot. A task is sent ahead only when no worker that can run it has a slot
+     * free, only if tasks of its type are known to be shorter than a round trip, and only behind a task of such a type
+     * that has not yet run longer than a round trip; the window shrinks as soon as a task takes longer. A worker that
+     * does not report its task times (the {@code runNanos} of PROTOCOL.md; the Java runtime does) gets no window.
+     *
+     * <p><b>Fixed</b> ({@link Builder#prefetch(int)}): exactly that many, whatever the tasks take; 0 sends a task
+     * only to a free slot.
+     *
+     * <p>What a task sent ahead means for the caller: it waits at its worker behind that worker's current tasks, so a
+     * task of higher priority submitted meanwhile can start after it there (priority order holds among the tasks
+     * still queued in the pool); its timeout counts from when it is sent, including that wait; and if the worker
+     * dies, the task's current attempt dies with it, like the running task's.
+     *
+     * @return the tasks sent ahead to each worker: the fixed number, or {@link #ADAPTIVE_PREFETCH_MAX} when adaptive
      */
     public int prefetch() {
         return prefetch;
+    }
+
+    /** {@return whether each worker's send-ahead window adapts to its measured task times (the default)} */
+    public boolean adaptivePrefetch() {
+        return adaptivePrefetch;
     }
 
     /** {@return the group's own load balancer, if it has one; otherwise the pool's} */
@@ -209,6 +239,7 @@ public final class WorkerGroup {
         private LoadBalancer loadBalancer;
         private int hotSpares;
         private int prefetch;
+        private boolean adaptivePrefetch = true;
         private final Map<String, String> environment = new LinkedHashMap<>();
         private final Set<String> inheritedEnvironment = new LinkedHashSet<>(DEFAULT_INHERITED_ENVIRONMENT);
         private Path workingDirectory;
@@ -331,7 +362,8 @@ public final class WorkerGroup {
         }
 
         /**
-         * Tasks sent ahead to each worker beyond its concurrency (default 0): 0 to 1024. See {@link #prefetch()}.
+         * A fixed number of tasks sent ahead to each worker beyond its concurrency, instead of the adaptive window
+         * (the default): 0 to 1024; 0 sends tasks only to free slots. See {@link WorkerGroup#prefetch()}.
          *
          * @param tasks the tasks sent ahead
          * @return this builder
@@ -341,6 +373,19 @@ public final class WorkerGroup {
                 throw new IllegalArgumentException("prefetch must be between 0 and 1024, was " + tasks);
             }
             this.prefetch = tasks;
+            this.adaptivePrefetch = false;
+            return this;
+        }
+
+        /**
+         * Sizes each worker's send-ahead window from its measured task times and round trips (the default; undoes
+         * {@link #prefetch(int)}). See {@link WorkerGroup#prefetch()}.
+         *
+         * @return this builder
+         */
+        public Builder adaptivePrefetch() {
+            this.prefetch = 0;
+            this.adaptivePrefetch = true;
             return this;
         }
 

@@ -41,6 +41,24 @@ class WorkerGroupTest {
     }
 
     @Test
+    void prefetchIsAdaptiveUpTo64UntilFixedAndAdaptiveAgainWhenAsked() {
+        WorkerGroup adaptive = WorkerGroup.builder("cpu", SPEC).build();
+        assertTrue(adaptive.adaptivePrefetch());
+        assertEquals(WorkerGroup.ADAPTIVE_PREFETCH_MAX, adaptive.prefetch());
+        assertEquals(64, WorkerGroup.ADAPTIVE_PREFETCH_MAX);
+        WorkerGroup fixed = WorkerGroup.builder("cpu", SPEC).prefetch(0).build();
+        assertTrue(!fixed.adaptivePrefetch());
+        assertEquals(0, fixed.prefetch());
+        assertEquals(7, WorkerGroup.builder("cpu", SPEC).prefetch(7).build().prefetch());
+        WorkerGroup again = WorkerGroup.builder("cpu", SPEC).prefetch(7).adaptivePrefetch().build();
+        assertTrue(again.adaptivePrefetch());
+        assertEquals(WorkerGroup.ADAPTIVE_PREFETCH_MAX, again.prefetch());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> WorkerGroup.builder("cpu", SPEC).prefetch(1025));
+        assertMessageContains(e, "prefetch", "1025", "1024");
+    }
+
+    @Test
     void defaultInheritedEnvironmentIsTheDocumentedSet() {
         assertEquals(Set.of("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR"),
                 WorkerGroup.DEFAULT_INHERITED_ENVIRONMENT);

@@ -48,6 +48,8 @@ final class Attempts {
     private StoreEnds store;
     /** In memory, the tasks that ended, for {@code task(id)} and late handles. */
     final EndedTasks ended;
+    /** How long each type of task takes, for sending tasks ahead. */
+    final TaskTimes taskTimes = new TaskTimes();
 
     Attempts(EngineContext ctx, Counters counters, TaskBook<TaskRecord> book, DeadLetters deadLetters,
              Outputs outputs, WorkerStops stops, BooleanSupplier poolRunsTasks) {
@@ -84,6 +86,9 @@ final class Attempts {
         counters.waits++;
         ctx.trackers.taskDispatched(now - task.queuedAt);
         task.deadline = task.timeoutNanos > 0 ? now + task.timeoutNanos : Long.MAX_VALUE;
+        if (worker.inFlight.size() < worker.maxConcurrency) {
+            worker.startedAtOnce = task; // nothing ahead of it there: its answer measures a round trip
+        }
         worker.inFlight.put(task.id, task);
         worker.state = WorkerState.BUSY;
         long timeoutMs = task.timeoutNanos > 0 ? Math.max(1, TimeUnit.NANOSECONDS.toMillis(task.timeoutNanos)) : 0;
@@ -116,6 +121,13 @@ final class Attempts {
         long service = now - Math.max(task.dispatchedAt, worker.lastAnswerAt);
         worker.lastAnswerAt = now;
         counters.serviceNanos = counters.serviceNanos == 0 ? service : (counters.serviceNanos * 15 + service) / 16;
+        boolean startedAtOnce = worker.startedAtOnce == task;
+        if (startedAtOnce) {
+            worker.startedAtOnce = null;
+        }
+        long workerNanos = runNanos(answer);
+        worker.sendAhead.answered(now - task.dispatchedAt, workerNanos, startedAtOnce, worker.maxConcurrency);
+        taskTimes.record(task.type(), workerNanos);
         release(task, worker);
         if (task.state.isTerminal()) {
             return true; // cancelled while it ran: the answer only frees the slot
@@ -156,6 +168,14 @@ final class Attempts {
                             SafeText.escapeLines(error.stack())), error.retryable(), fx);
         }
         return true;
+    }
+
+    /** What the worker says it spent on the task, or -1. */
+    private static long runNanos(Frame answer) {
+        if (answer instanceof Frame.Result result) {
+            return result.runNanos();
+        }
+        return answer instanceof Frame.Error error ? error.runNanos() : -1;
     }
 
     /** The task has left its worker (answered, or the worker died). */

@@ -9,11 +9,15 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Filling free worker slots from the queue: the first queued task in run order that some free worker can run goes
- * where {@link Placement} puts it (the group's own balancer when every candidate is of one group, else the pool's),
- * until no free worker can run any queued task. Called under the engine's lock.
+ * Filling free worker slots from the queue: the first queued task in run order that some worker with room can run
+ * goes where {@link Placement} puts it (the group's own balancer when every candidate is of one group, else the
+ * pool's), until no worker with room can run any queued task. A worker with a free slot always comes first: a task
+ * goes ahead into a busy worker's send-ahead window ({@link SendAhead}, or the group's fixed prefetch) only when no
+ * worker that can run it has a slot free, so it never waits behind a backlog while a worker that could start it
+ * idles. Called under the engine's lock.
  */
 final class Dispatcher {
+    private final EngineContext ctx;
     private final TaskBook<TaskRecord> book;
     private final Supervisor supervisor;
     private final Placement placement;
@@ -21,9 +25,13 @@ final class Dispatcher {
     private final LoadBalancer balancer;
     private final Admission admission;
     private final Attempts attempts;
+    /** Workers with a free slot, and workers with only send-ahead room: reused from pass to pass. */
+    private final List<WorkerRecord> free = new ArrayList<>();
+    private final List<WorkerRecord> ahead = new ArrayList<>();
 
-    Dispatcher(TaskBook<TaskRecord> book, Supervisor supervisor, Placement placement, LoadBalancer balancer,
-               Admission admission, Attempts attempts) {
+    Dispatcher(EngineContext ctx, TaskBook<TaskRecord> book, Supervisor supervisor, Placement placement,
+               LoadBalancer balancer, Admission admission, Attempts attempts) {
+        this.ctx = ctx;
         this.book = book;
         this.supervisor = supervisor;
         this.placement = placement;
@@ -36,28 +44,75 @@ final class Dispatcher {
         if (book.queued() == 0) {
             return;
         }
-        List<WorkerRecord> available = new ArrayList<>(supervisor.workers.size());
-        while (book.queued() > 0) {
-            available.clear();
-            for (WorkerRecord worker : supervisor.workers) {
-                if (worker.hasFreeSlot()) {
-                    available.add(worker);
+        long now = ctx.now();
+        try {
+            while (book.queued() > 0) {
+                free.clear();
+                ahead.clear();
+                for (WorkerRecord worker : supervisor.workers) {
+                    if (worker.hasFreeSlot()) {
+                        free.add(worker);
+                    } else if (worker.hasRoom()) {
+                        ahead.add(worker);
+                    }
                 }
+                if (free.isEmpty() && ahead.isEmpty()) {
+                    return;
+                }
+                TaskRecord first = book.peekFirst(t -> anyCanRun(free, t) || anyCanRun(ahead, t));
+                if (first == null) {
+                    return;
+                }
+                TaskRecord task = first;
+                List<WorkerRecord> candidates = free;
+                if (!anyCanRun(free, first)) {
+                    ahead.removeIf(w -> !w.canRun(first) || !mayGoAhead(w, first, now));
+                    candidates = ahead;
+                    if (candidates.isEmpty()) {
+                        // it waits for a free slot, and nothing goes ahead of it; a free worker may run a later task
+                        task = book.peekFirst(t -> anyCanRun(free, t));
+                        if (task == null) {
+                            return;
+                        }
+                        candidates = free;
+                    }
+                }
+                TaskRecord chosen = task;
+                candidates.removeIf(w -> !w.canRun(chosen));
+                WorkerRecord worker = (WorkerRecord) placement.choose(task, candidates, balancerFor(candidates),
+                        w -> ((WorkerRecord) w).state == WorkerState.DEAD || ((WorkerRecord) w).isStopping());
+                book.unqueue(task);
+                admission.roomMade();
+                attempts.start(task, worker, fx);
             }
-            if (available.isEmpty()) {
-                return;
-            }
-            TaskRecord task = book.peekFirst(t -> anyCanRun(available, t));
-            if (task == null) {
-                return;
-            }
-            available.removeIf(w -> !w.canRun(task));
-            WorkerRecord worker = (WorkerRecord) placement.choose(task, available, balancerFor(available),
-                    w -> ((WorkerRecord) w).state == WorkerState.DEAD || ((WorkerRecord) w).isStopping());
-            book.unqueue(task);
-            admission.roomMade();
-            attempts.start(task, worker, fx);
+        } finally {
+            free.clear(); // no worker kept reachable between passes
+            ahead.clear();
         }
+    }
+
+    /**
+     * Whether a task may wait at a busy worker, behind its current tasks. A fixed prefetch says yes whatever the
+     * tasks. The adaptive window says yes only when the wait is short, about a round trip at most: the task's type
+     * and the running task's are known to take no longer than that worker's round trip, and the running task has not
+     * run longer than one either (then it is not the short task it was expected to be).
+     */
+    private boolean mayGoAhead(WorkerRecord worker, TaskRecord task, long now) {
+        if (!worker.group.config.adaptivePrefetch()) {
+            return true;
+        }
+        long roundTrip = worker.sendAhead.roundTripNanos();
+        long own = attempts.taskTimes.nanos(task.type());
+        if (own < 0 || own > roundTrip) {
+            return false;
+        }
+        TaskRecord running = worker.oldestInFlight();
+        if (running == null) {
+            return true;
+        }
+        long runningFor = now - Math.max(running.dispatchedAt, worker.lastAnswerAt);
+        long expected = attempts.taskTimes.nanos(running.type());
+        return runningFor <= roundTrip && expected >= 0 && expected <= roundTrip;
     }
 
     private static boolean anyCanRun(List<WorkerRecord> workers, TaskRecord task) {

@@ -126,7 +126,7 @@ final class Engine {
         this.scaling = new Scaling(ctx, supervisor, stops);
         this.admission = new Admission(ctx, book, supervisor, counters, () -> state);
         this.storeLink = new StoreLink(this, book, supervisor, admission, counters);
-        this.dispatcher = new Dispatcher(book, supervisor, placement,
+        this.dispatcher = new Dispatcher(ctx, book, supervisor, placement,
                 Balancing.forPool(config.loadBalancer(), config.name()), admission, attempts);
         this.stops = stops;
     }

@@ -53,7 +53,7 @@ final class StoreLink {
     }
 
     /**
-     * What this host may claim: the free slots of its ready workers, plus {@code ahead} tasks to keep waiting here so
+     * What this host may claim: the free slots and send-ahead room of its ready workers, plus {@code ahead} tasks to keep waiting here so
      * that workers do not idle while the next claim travels, less what already waits. Nothing once the pool stops
      * taking tasks.
      */
@@ -69,7 +69,7 @@ final class StoreLink {
                 for (WorkerRecord worker : supervisor.workers) {
                     if (worker.group == group && worker.isReady() && worker.isActiveMember()) {
                         ready = true;
-                        free += Math.max(0, worker.maxConcurrency + group.config.prefetch() - worker.inFlight.size());
+                        free += worker.freeSlots(); // slots and send-ahead window (adaptive or fixed)
                     }
                 }
                 if (ready && !group.cannotStart) {

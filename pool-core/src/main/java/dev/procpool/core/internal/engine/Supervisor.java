@@ -132,6 +132,18 @@ final class Supervisor {
         }
     }
 
+    /** A worker that is dying (its stdout ended) but not yet gone: a ready hot spare of its group takes over now. */
+    void promoteSpareFor(WorkerRecord dying) {
+        for (WorkerRecord worker : workers) {
+            if (worker.group == dying.group && worker.spare && worker.isReady() && !worker.isStopping()) {
+                worker.spare = false;
+                LOG.info("hot spare {} of group \"{}\" takes over from {}, whose output ended", worker,
+                        dying.group.name(), dying);
+                return;
+            }
+        }
+    }
+
     private long activeMembers(GroupRuntime group) {
         return workers.stream().filter(w -> w.group == group && w.isActiveMember()).count();
     }

@@ -147,6 +147,22 @@ final class WorkerEvents implements WorkerProcess.Listener {
         WorkerOutput.log(engine.ctx.name(), worker.id, taskId, "INFO", line);
     }
 
+    /**
+     * Its stdout ended: it can answer nothing more, so no task goes to it while its exit is being reported (the task
+     * would be lost with it, and wait its retry backoff), and a ready hot spare takes its place at once; what it
+     * already holds fails at its exit, as before.
+     */
+    @Override
+    public void onStdoutEnded() {
+        engine.act(fx -> {
+            worker.stdoutEnded = true;
+            if (worker.isReady() && worker.isActiveMember()) {
+                engine.supervisor.promoteSpareFor(worker);
+                engine.dispatch(fx);
+            }
+        });
+    }
+
     @Override
     public void onProtocolError(String problem) {
         engine.act(fx -> {

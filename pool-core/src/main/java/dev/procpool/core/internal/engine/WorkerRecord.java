@@ -61,6 +61,12 @@ final class WorkerRecord implements LoadBalancer.WorkerView {
     final java.util.List<String> stoppingOutput = new java.util.ArrayList<>(0);
     /** Since when the worker has had no task (for idle retirement). */
     long idleSince;
+    /** Its stdout has ended: it is dying, and can answer nothing more, though its exit is not reported yet. */
+    boolean stdoutEnded;
+    /** How many tasks to send ahead of its slots, from its measured task times and round trips. */
+    final SendAhead sendAhead = new SendAhead();
+    /** The last task sent while a slot was free, so that it started on arrival: its answer measures a round trip. */
+    TaskRecord startedAtOnce;
 
     WorkerRecord(String id, GroupRuntime group, long launchedAt) {
         this.id = id;
@@ -82,9 +88,40 @@ final class WorkerRecord implements LoadBalancer.WorkerView {
         return stopStage != StopStage.NONE;
     }
 
+    /** Takes tasks: ready, not stopping, not retiring, not a hot spare, its stdout not ended. */
+    boolean takesTasks() {
+        return isReady() && isActiveMember() && !stdoutEnded;
+    }
+
+    /** Takes tasks and has a slot free to start one at once. */
     boolean hasFreeSlot() {
-        return isReady() && stopStage == StopStage.NONE && !retireWhenIdle && !spare
-                && inFlight.size() < maxConcurrency + group.config.prefetch();
+        return takesTasks() && inFlight.size() < maxConcurrency;
+    }
+
+    /**
+     * Takes tasks and has room for one more in flight, in a slot or in its send-ahead window: the group's fixed
+     * prefetch, or the adaptive window ({@link SendAhead}). Whether a given task may go ahead into it is the
+     * {@link Dispatcher}'s call.
+     */
+    boolean hasRoom() {
+        return takesTasks() && inFlight.size() < maxConcurrency + sendAheadWindow();
+    }
+
+    /**
+     * Tasks this worker could take now, slots and send-ahead window together; what a durable store's claims are
+     * sized by.
+     */
+    int freeSlots() {
+        return takesTasks() ? Math.max(0, maxConcurrency + sendAheadWindow() - inFlight.size()) : 0;
+    }
+
+    private int sendAheadWindow() {
+        return group.config.adaptivePrefetch() ? sendAhead.window() : group.config.prefetch();
+    }
+
+    /** The oldest task in flight, which runs (or, with several slots, one of those that run); null if none. */
+    TaskRecord oldestInFlight() {
+        return inFlight.isEmpty() ? null : inFlight.values().iterator().next();
     }
 
     /** Whether this worker may take the task now: its kind, and not while it still runs an earlier attempt of it. */

@@ -68,6 +68,14 @@ public final class WorkerProcess implements WorkerConnection {
         void onProtocolError(String problem);
 
         /**
+         * The worker's stdout reached its end, after every frame in it was delivered: it can answer nothing more, and
+         * is dying or dead. Comes before {@link #onExit}, which may take a while (the process must be reaped and its
+         * tree cleared first); the task sent to it meanwhile would be lost with it.
+         */
+        default void onStdoutEnded() {
+        }
+
+        /**
          * The process has exited and what is left of its tree was killed; every frame it wrote before exiting was
          * delivered first. Called once; no frame is delivered after it.
          */
@@ -247,6 +255,7 @@ public final class WorkerProcess implements WorkerConnection {
                     }
                 }
                 deliver(frames);
+                reportStdoutEnded();
             } catch (FrameTooLargeException e) {
                 deliver(frames); // the lines before the oversized one are good
                 reportProtocolError(e.getMessage());
@@ -293,6 +302,14 @@ public final class WorkerProcess implements WorkerConnection {
             }
         } finally {
             frames.clear();
+        }
+    }
+
+    private void reportStdoutEnded() {
+        synchronized (delivery) {
+            if (!exitReported) {
+                listener.onStdoutEnded();
+            }
         }
     }
 

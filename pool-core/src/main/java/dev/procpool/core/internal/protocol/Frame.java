@@ -14,13 +14,22 @@ public sealed interface Frame {
     record Heartbeat(long rssBytes, long heapUsedBytes, long heapMaxBytes) implements Frame {
     }
 
-    /** A task's successful answer; {@code result} is the raw JSON value. */
-    record Result(String id, byte[] result) implements Frame {
+    /**
+     * A task's successful answer; {@code result} is the raw JSON value, {@code runNanos} the time the worker says it
+     * spent on the task, or -1 when it did not say.
+     */
+    record Result(String id, byte[] result, long runNanos) implements Frame {
+        public Result(String id, byte[] result) {
+            this(id, result, -1);
+        }
     }
 
-    /** A task's failure as the worker reports it. */
-    record Error(String id, String kind, String errorClass, String message, String stack, boolean retryable)
-            implements Frame {
+    /** A task's failure as the worker reports it; {@code runNanos} as in {@link Result}. */
+    record Error(String id, String kind, String errorClass, String message, String stack, boolean retryable,
+                 long runNanos) implements Frame {
+        public Error(String id, String kind, String errorClass, String message, String stack, boolean retryable) {
+            this(id, kind, errorClass, message, stack, retryable, -1);
+        }
     }
 
     /** Progress of a running task. */

@@ -95,7 +95,8 @@ public final class FrameCodec {
         TASK_TYPES("taskTypes"), CAPABILITIES("capabilities"), RSS_BYTES("rssBytes"),
         HEAP_USED_BYTES("heapUsedBytes"), HEAP_MAX_BYTES("heapMaxBytes"), RESULT("result"), PAYLOAD("payload"),
         KIND("kind"), ERROR_CLASS("errorClass"), MESSAGE("message"), STACK("stack"), RETRYABLE("retryable"),
-        TASK_TYPE("taskType"), ATTEMPT("attempt"), TIMEOUT_MS("timeoutMs"), FRACTION("fraction"), LEVEL("level");
+        TASK_TYPE("taskType"), ATTEMPT("attempt"), TIMEOUT_MS("timeoutMs"), FRACTION("fraction"), LEVEL("level"),
+        RUN_NANOS("runNanos");
 
         static final Member[] ALL = values();
         /** The names as bytes, in the order of {@link #ALL}, for {@link JsonScanner#readMember}. */
@@ -210,6 +211,7 @@ public final class FrameCodec {
                         case TIMEOUT_MS -> f.timeoutMs = number(in);
                         case FRACTION -> f.fraction = in.atNumber() ? in.readDouble() : skip(in);
                         case LEVEL -> f.level = text(in);
+                        case RUN_NANOS -> f.runNanos = number(in);
                         default -> throw new AssertionError("every member is handled");
                     }
                 } while (in.consume(','));
@@ -310,6 +312,7 @@ public final class FrameCodec {
         long timeoutMs;
         double fraction;
         String level;
+        long runNanos = -1;
 
         Frame toFrame() {
             if (type == null) {
@@ -323,10 +326,10 @@ public final class FrameCodec {
                         : new Frame.Ready(pid, protocol, taskTypes, capabilities, Math.max(1, maxConcurrency));
                 case "heartbeat" -> new Frame.Heartbeat(Math.max(0, rss), Math.max(0, heapUsed), Math.max(0, heapMax));
                 case "result" -> id == null ? missing("id")
-                        : new Frame.Result(id, result == null ? NULL_JSON : result);
+                        : new Frame.Result(id, result == null ? NULL_JSON : result, runNanos);
                 case "error" -> id == null ? missing("id")
                         : new Frame.Error(id, kind == null ? "HANDLER_ERROR" : kind,
-                        errorClass == null ? "UnknownError" : errorClass, message, stack, retryable);
+                        errorClass == null ? "UnknownError" : errorClass, message, stack, retryable, runNanos);
                 case "progress" -> id == null ? missing("id") : new Frame.Progress(id, fraction(fraction), message);
                 case "log" -> new Frame.Log(level == null ? "INFO" : level, message == null ? "" : message, id);
                 case "task" -> id == null || taskType == null ? missing("id or taskType")
@@ -368,6 +371,7 @@ public final class FrameCodec {
     private static final String TASK_PAYLOAD = ",\"payload\":";
     private static final String RESULT_START = "{\"v\":1,\"type\":\"result\",\"id\":";
     private static final String RESULT_VALUE = ",\"result\":";
+    private static final String RESULT_RUN_NANOS = ",\"runNanos\":";
     private static final String END = "}\n";
 
     /** A task frame with the payload embedded as raw JSON. */
@@ -389,11 +393,23 @@ public final class FrameCodec {
 
     /** A result frame with the result embedded as raw JSON. */
     public byte[] encodeResult(String id, byte[] resultJson) {
+        return encodeResult(id, resultJson, -1);
+    }
+
+    /**
+     * A result frame with the result embedded as raw JSON and the time the worker spent on the task (left out when
+     * negative): the host sizes its send-ahead window with it.
+     */
+    public byte[] encodeResult(String id, byte[] resultJson, long runNanos) {
         int idBytes = FrameBytes.plainStringBytes(id);
         int size = (idBytes < 0 ? 2 + 6 * id.length() : idBytes) + RESULT_START.length() + RESULT_VALUE.length()
-                + resultJson.length + END.length();
-        return new FrameBytes(size).ascii(RESULT_START).string(id).ascii(RESULT_VALUE).raw(resultJson).ascii(END)
-                .toByteArray();
+                + resultJson.length + END.length()
+                + (runNanos >= 0 ? RESULT_RUN_NANOS.length() + FrameBytes.digits(runNanos) : 0);
+        FrameBytes out = new FrameBytes(size).ascii(RESULT_START).string(id);
+        if (runNanos >= 0) {
+            out.ascii(RESULT_RUN_NANOS).number(runNanos);
+        }
+        return out.ascii(RESULT_VALUE).raw(resultJson).ascii(END).toByteArray();
     }
 
     /** A frame being written into one array, sized up front for the common case. */
@@ -507,6 +523,12 @@ public final class FrameCodec {
 
     public byte[] encodeError(String id, String kind, String errorClass, String message, String stack,
                               boolean retryable) {
+        return encodeError(id, kind, errorClass, message, stack, retryable, -1);
+    }
+
+    /** An error frame with the time the worker spent on the task (left out when negative). */
+    public byte[] encodeError(String id, String kind, String errorClass, String message, String stack,
+                              boolean retryable, long runNanos) {
         return write(g -> {
             g.writeStringField("type", "error");
             g.writeStringField("id", id);
@@ -515,6 +537,9 @@ public final class FrameCodec {
             g.writeStringField("message", message == null ? "" : message);
             g.writeStringField("stack", stack == null ? "" : stack);
             g.writeBooleanField("retryable", retryable);
+            if (runNanos >= 0) {
+                g.writeNumberField("runNanos", runNanos);
+            }
         });
     }
 

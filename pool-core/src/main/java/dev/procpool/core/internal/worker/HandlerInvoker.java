@@ -129,6 +129,7 @@ public final class HandlerInvoker {
      */
     public byte[] invoke(WorkerTaskContext context) {
         String id = context.taskId();
+        long start = System.nanoTime(); // the time spent goes with the answer: the host sizes its send-ahead by it
         try {
             TaskHandler handler = handlers.get(context.taskType());
             if (handler == null) {
@@ -143,7 +144,7 @@ public final class HandlerInvoker {
             } catch (IOException | RuntimeException e) { // the codec may be the application's
                 // the same value would fail the same way: not retryable
                 return errorFrame(id, "ResultNotWritable", "the result of task " + id + " (" + Payloads.typeOf(value)
-                        + ") cannot be written as JSON by " + payloads + ": " + e.getMessage(), e, false);
+                        + ") cannot be written as JSON by " + payloads + ": " + e.getMessage(), e, false, start);
             }
             try {
                 codec.checkValue(result);
@@ -151,7 +152,7 @@ public final class HandlerInvoker {
                 return codec.encodeError(id, "HANDLER_ERROR", "FrameLimitExceeded", "the result of task " + id
                         + " cannot be sent in a frame: " + e.getMessage(), "", false);
             }
-            byte[] answer = codec.encodeResult(id, result);
+            byte[] answer = codec.encodeResult(id, result, System.nanoTime() - start);
             if (answer.length > maxFrameBytes) {
                 return codec.encodeError(id, "HANDLER_ERROR", "FrameTooLarge", "the result of task " + id + " is "
                         + answer.length + " bytes as a frame, over the frame limit of " + maxFrameBytes, "", false);
@@ -160,24 +161,24 @@ public final class HandlerInvoker {
         } catch (OutOfMemoryError e) {
             throw e;
         } catch (Throwable e) {
-            return errorFrame(id, e);
+            return errorFrame(id, e.getClass().getName(), e.getMessage(), e, !(e instanceof NonRetryableException),
+                    start);
         }
-    }
-
-    private byte[] errorFrame(String id, Throwable error) {
-        return errorFrame(id, error.getClass().getName(), error.getMessage(), error,
-                !(error instanceof NonRetryableException));
     }
 
     /** A handler error within the frame limit: message and stack are cut, then left out, until it fits. */
-    private byte[] errorFrame(String id, String errorClass, String message, Throwable error, boolean retryable) {
+    private byte[] errorFrame(String id, String errorClass, String message, Throwable error, boolean retryable,
+                              long start) {
+        String stack = stackText(error);
+        long runNanos = System.nanoTime() - start;
         byte[] frame = codec.encodeError(id, "HANDLER_ERROR", errorClass, truncate(message, MAX_MESSAGE_CHARS),
-                stackText(error), retryable);
+                stack, retryable, runNanos);
         if (frame.length > maxFrameBytes) {
-            frame = codec.encodeError(id, "HANDLER_ERROR", errorClass, truncate(message, 1024), "", retryable);
+            frame = codec.encodeError(id, "HANDLER_ERROR", errorClass, truncate(message, 1024), "", retryable,
+                    runNanos);
         }
         if (frame.length > maxFrameBytes) { // a limit of about 1 KiB: the class alone still fits
-            frame = codec.encodeError(id, "HANDLER_ERROR", errorClass, "", "", retryable);
+            frame = codec.encodeError(id, "HANDLER_ERROR", errorClass, "", "", retryable, runNanos);
         }
         return frame;
     }

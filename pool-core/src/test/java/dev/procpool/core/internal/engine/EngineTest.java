@@ -1177,6 +1177,152 @@ class EngineTest {
         }
     }
 
+    // ============================================================================================ send-ahead
+
+    /**
+     * The adaptive send-ahead window, with fake time: a task's round trip is the time the test lets pass between its
+     * dispatch and its answer, and its own time the {@code runNanos} the fake worker reports.
+     */
+    @Nested
+    class AdaptiveSendAhead {
+        private static final long US = 1_000L;
+        /** The round trip of these tests, beyond a task's own time. */
+        private static final long ROUND_TRIP = 30 * US;
+
+        private List<TaskRecord> submitMany(EngineHarness h, int n) {
+            List<TaskRecord> tasks = new ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                tasks.add(h.submit("t" + i));
+            }
+            return tasks;
+        }
+
+        /** One worker that has answered t0 after a 30 µs round trip and 2 µs of its own: window 15. */
+        private EngineHarness learnedTinyTasks(int queued) {
+            EngineHarness h = harness(commandGroup(1)).startReady();
+            submitMany(h, queued);
+            FakeWorker worker = h.workers.get("w-1");
+            assertEquals(1, worker.tasks().size(), "nothing is sent ahead before the worker's times are known");
+            h.ticker.advance(Duration.ofNanos(ROUND_TRIP + 2 * US));
+            worker.timedResults(2 * US, "t0");
+            return h;
+        }
+
+        @Test
+        void tiny_tasks_open_a_window_of_about_one_round_trip_of_work_and_keep_it_full() {
+            EngineHarness h = learnedTinyTasks(40);
+            FakeWorker worker = h.workers.get("w-1");
+            assertEquals(1 + 1 + 15, worker.tasks().size(), "t0, then t1 in the slot and 15 of 2 µs ahead (30 µs)");
+
+            h.ticker.advance(Duration.ofNanos(ROUND_TRIP + 6 * US));
+            worker.timedResults(2 * US, "t1", "t2", "t3");
+            assertEquals(20, worker.tasks().size(), "three answers, three more sent: the window stays full");
+            assertEquals(List.of("t0", "t1", "t2", "t3", "t4", "t5", "t6", "t7", "t8", "t9", "t10", "t11", "t12",
+                    "t13", "t14", "t15", "t16", "t17", "t18", "t19"),
+                    worker.tasks().stream().map(Frame.Task::id).toList(), "in queue order");
+        }
+
+        @Test
+        void tasks_longer_than_a_round_trip_are_sent_one_at_a_time() {
+            EngineHarness h = harness(commandGroup(1)).startReady();
+            submitMany(h, 10);
+            FakeWorker worker = h.workers.get("w-1");
+            for (int i = 0; i < 6; i++) {
+                h.ticker.advance(Duration.ofNanos(ROUND_TRIP + 1_000 * US));
+                worker.timedResults(1_000 * US, "t" + i);
+                assertEquals(i + 2, worker.tasks().size(), "after answer " + (i + 1) + ": only its successor");
+            }
+        }
+
+        @Test
+        void the_window_closes_when_tasks_become_long_and_nothing_more_is_sent_until_the_worker_drains() {
+            EngineHarness h = learnedTinyTasks(60);
+            FakeWorker worker = h.workers.get("w-1");
+            assertEquals(17, worker.tasks().size());
+
+            h.ticker.advance(Duration.ofMillis(5));
+            worker.timedResults(5_000 * US, "t1"); // the tasks turn long
+            assertEquals(17, worker.tasks().size(), "nothing sent behind them");
+            for (int i = 2; i < 16; i++) {
+                h.ticker.advance(Duration.ofNanos(2 * US));
+                worker.timedResults(2 * US, "t" + i);
+                assertEquals(17, worker.tasks().size(), "still closed after t" + i);
+            }
+            worker.timedResults(2 * US, "t16"); // the last in flight: the slot is free
+            assertEquals(18, worker.tasks().size(), "one task for the free slot, none ahead of it");
+        }
+
+        @Test
+        void a_high_priority_task_submitted_behind_long_tasks_runs_next_on_the_first_free_worker() {
+            EngineHarness h = harness(commandGroup(2)).startReady();
+            submitMany(h, 12);
+            FakeWorker first = h.workers.get("w-1");
+            FakeWorker second = h.workers.get("w-2");
+            h.ticker.advance(Duration.ofNanos(ROUND_TRIP + 1_000 * US));
+            first.timedResults(1_000 * US, first.lastTask().id());
+            second.timedResults(1_000 * US, second.lastTask().id());
+            TaskRecord urgent = h.submit(TaskRequest.of("work", "u").withId("u")
+                    .withPriority(TaskRequest.HIGHEST_PRIORITY));
+            assertEquals(TaskState.QUEUED, urgent.state, "no free slot, and long tasks are not sent ahead");
+
+            h.ticker.advance(Duration.ofNanos(ROUND_TRIP + 1_000 * US));
+            second.timedResults(1_000 * US, second.lastTask().id());
+            assertEquals(TaskState.RUNNING, urgent.state);
+            assertEquals("w-2", urgent.worker.id, "the first worker to free a slot runs it next");
+            assertEquals("u", second.lastTask().id());
+        }
+
+        @Test
+        void a_task_goes_to_a_free_slot_before_any_busy_workers_window_whatever_the_balancer_prefers() {
+            LoadBalancer firstCandidate = (task, candidates) -> candidates.get(0);
+            EngineHarness h = harness(commandGroup(2), b -> b.loadBalancer(firstCandidate)).startReady();
+            FakeWorker first = h.workers.get("w-1");
+            h.submit("a");
+            h.ticker.advance(Duration.ofNanos(ROUND_TRIP + 2 * US));
+            first.timedResults(2 * US, "a"); // w-1 has a window of 15 now, and "work" is known to be short
+            TaskRecord b = h.submit("b");
+            assertEquals("w-1", b.worker.id);
+            TaskRecord c = h.submit("c");
+            assertEquals("w-2", c.worker.id, "w-2 has a free slot: c does not wait behind b on w-1");
+        }
+
+        @Test
+        void nothing_is_sent_ahead_behind_a_task_that_has_run_longer_than_a_round_trip() {
+            EngineHarness h = learnedTinyTasks(1);
+            FakeWorker worker = h.workers.get("w-1");
+            h.submit("y");
+            h.submit("z"); // y has just started: z may wait behind it
+            assertEquals(List.of("t0", "y", "z"), worker.tasks().stream().map(Frame.Task::id).toList());
+            h.ticker.advance(Duration.ofNanos(3 * ROUND_TRIP));
+            TaskRecord late = h.submit("late");
+            assertEquals(TaskState.QUEUED, late.state, "y runs long: it is not the short task it seemed");
+            worker.timedResults(3 * ROUND_TRIP, "y", "z");
+            assertEquals(TaskState.RUNNING, late.state);
+        }
+
+        @Test
+        void a_worker_that_does_not_report_its_times_gets_no_window() {
+            EngineHarness h = harness(commandGroup(1)).startReady();
+            submitMany(h, 10);
+            FakeWorker worker = h.workers.get("w-1");
+            for (int i = 0; i < 5; i++) {
+                h.ticker.advance(Duration.ofNanos(ROUND_TRIP));
+                worker.results("t" + i);
+                assertEquals(i + 2, worker.tasks().size());
+            }
+        }
+
+        @Test
+        void a_fixed_prefetch_of_zero_sends_nothing_ahead_whatever_the_times() {
+            EngineHarness h = harness(commandGroupBuilder(1).prefetch(0).build()).startReady();
+            submitMany(h, 10);
+            FakeWorker worker = h.workers.get("w-1");
+            h.ticker.advance(Duration.ofNanos(ROUND_TRIP + 2 * US));
+            worker.timedResults(2 * US, "t0");
+            assertEquals(2, worker.tasks().size());
+        }
+    }
+
     @Nested
     class HotSpares {
         @Test
@@ -1189,6 +1335,37 @@ class EngineTest {
             h.workers.get("w-1").exit(128 + ExitStatus.SIGKILL); // w-2 takes over; a new spare is started
             h.maintainAt(crashedAt + RestartPolicy.defaults().initialDelay().toNanos());
             assertEquals("1", h.workers.get("w-3").spec.environment().get("PROCPOOL_WARM_UP"));
+        }
+
+        @Test
+        void when_a_workers_output_ends_the_spare_takes_the_next_task_before_the_exit_is_reported() {
+            EngineHarness h = harness(commandGroupBuilder(1).hotSpares(1).build()).startReady();
+            FakeWorker dying = h.workers.get("w-1");
+            FakeWorker spare = h.workers.get("w-2");
+            dying.stdoutEnded(); // killed: its pipe is closed, its exit not reported yet
+            TaskRecord task = h.submit("next");
+            assertEquals(TaskState.RUNNING, task.state);
+            assertEquals("w-2", task.worker.id, "not the dying worker: the task would be lost with it");
+            spare.results("next");
+            assertEquals(TaskState.SUCCEEDED, task.state);
+            assertEquals(1, task.attempts);
+
+            dying.exit(128 + ExitStatus.SIGKILL);
+            h.maintainAt(h.ticker.advance(Duration.ofSeconds(1)));
+            assertEquals("1", h.workers.get("w-3").spec.environment().get("PROCPOOL_WARM_UP"), "a new spare");
+        }
+
+        @Test
+        void without_a_spare_a_task_waits_for_the_replacement_instead_of_being_lost_with_the_dying_worker() {
+            EngineHarness h = harness(commandGroup(1)).startReady();
+            h.workers.get("w-1").stdoutEnded();
+            TaskRecord task = h.submit("next");
+            assertEquals(TaskState.QUEUED, task.state);
+            h.workers.get("w-1").exit(128 + ExitStatus.SIGKILL);
+            h.maintainAt(h.ticker.advance(Duration.ofSeconds(1)));
+            h.workers.get("w-2").ready();
+            assertEquals(TaskState.RUNNING, task.state);
+            assertEquals(0, task.failedAttempts.size(), "no attempt was lost");
         }
     }
 

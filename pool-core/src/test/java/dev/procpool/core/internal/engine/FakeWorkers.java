@@ -111,6 +111,17 @@ final class FakeWorkers implements WorkerLauncher {
             return this;
         }
 
+        /** Results that arrive together, each saying the worker spent {@code runNanos} on its task. */
+        FakeWorker timedResults(long runNanos, String... taskIds) {
+            List<Frame> frames = new ArrayList<>();
+            for (String taskId : taskIds) {
+                byte[] frame = codec.encodeResult(taskId, "1".getBytes(StandardCharsets.UTF_8), runNanos);
+                frames.add(codec.decode(frame, frame.length - 1));
+            }
+            listener.onFrames(frames);
+            return this;
+        }
+
         FakeWorker ready() {
             return ready(List.of(), 1);
         }
@@ -151,6 +162,11 @@ final class FakeWorkers implements WorkerLauncher {
         /** Sends a progress frame for a task. */
         FakeWorker progress(String taskId, double fraction, String message) {
             return sendLine(codec.encodeProgress(taskId, fraction, message));
+        }
+
+        /** Its stdout reaches its end (the process is dying; its exit comes later). */
+        void stdoutEnded() {
+            listener.onStdoutEnded();
         }
 
         /** The process ends with this code (128 + N for death by signal N). */

@@ -208,6 +208,31 @@ class FrameCodecTest {
             assertEquals("a\"b\\cA", result.id());
         }
 
+        @Test
+        void runNanosIsTheWorkersTimeOnTheTaskAndMinusOneWhenAbsentOrNotAWholeNumber() {
+            Frame.Result timed = assertInstanceOf(Frame.Result.class,
+                    decode("{\"v\":1,\"type\":\"result\",\"id\":\"t-17\",\"runNanos\":81234,\"result\":1}"));
+            assertEquals(81_234, timed.runNanos());
+            assertEquals(-1, ((Frame.Result) decode("{\"v\":1,\"type\":\"result\",\"id\":\"t\",\"result\":1}"))
+                    .runNanos());
+            for (String odd : List.of("\"81234\"", "1.5", "null", "-3", "[1]")) {
+                Frame.Result result = assertInstanceOf(Frame.Result.class, decode(
+                        "{\"v\":1,\"type\":\"result\",\"id\":\"t\",\"runNanos\":" + odd + ",\"result\":1}"));
+                assertTrue(result.runNanos() < 0, odd + " gave " + result.runNanos());
+            }
+        }
+
+        @Test
+        void encodedWithRunNanosReadsBackWithTheSameResult() {
+            Frame.Result result = assertInstanceOf(Frame.Result.class,
+                    decodeLine(codec.encodeResult("t-9", utf8("{\"a\":[1,2]}"), 123_456_789_012L)));
+            assertEquals("t-9", result.id());
+            assertEquals("{\"a\":[1,2]}", text(result.result()));
+            assertEquals(123_456_789_012L, result.runNanos());
+            assertEquals(-1, ((Frame.Result) decodeLine(codec.encodeResult("t-9", utf8("1"), -1))).runNanos());
+            assertEquals(-1, ((Frame.Result) decodeLine(codec.encodeResult("t-9", utf8("1")))).runNanos());
+        }
+
         @ParameterizedTest
         @ValueSource(strings = {
                 "{\"v\":1,\"type\":\"result\",\"result\":1}",
@@ -262,6 +287,15 @@ class FrameCodecTest {
         @Test
         void withoutIdIsNotAFrame() {
             assertInstanceOf(Frame.NotAFrame.class, decode("{\"v\":1,\"type\":\"error\",\"message\":\"boom\"}"));
+        }
+
+        @Test
+        void carriesRunNanosWhenTheWorkerSaysIt() {
+            Frame.Error error = assertInstanceOf(Frame.Error.class,
+                    decodeLine(codec.encodeError("t", "HANDLER_ERROR", "Boom", "m", "s", true, 4_200)));
+            assertEquals(new Frame.Error("t", "HANDLER_ERROR", "Boom", "m", "s", true, 4_200), error);
+            assertEquals(-1, ((Frame.Error) decodeLine(codec.encodeError("t", "HANDLER_ERROR", "Boom", "m", "s", true)))
+                    .runNanos());
         }
     }
 

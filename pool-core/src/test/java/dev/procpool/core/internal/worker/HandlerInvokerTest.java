@@ -37,7 +37,7 @@ class HandlerInvokerTest {
     public static final class Tricky implements TaskHandler {
         @Override
         public Set<String> taskTypes() {
-            return Set.of("huge-number", "too-deep", "long-message", "fine");
+            return Set.of("huge-number", "too-deep", "long-message", "fine", "slow", "slow-failure");
         }
 
         @Override
@@ -52,6 +52,16 @@ class HandlerInvokerTest {
                     yield value;
                 }
                 case "long-message" -> throw new IllegalStateException("\u0001".repeat(100_000));
+                case "slow", "slow-failure" -> {
+                    long until = System.nanoTime() + 20_000_000;
+                    while (System.nanoTime() < until) {
+                        Thread.onSpinWait();
+                    }
+                    if (context.taskType().equals("slow-failure")) {
+                        throw new IllegalStateException("slow and broken");
+                    }
+                    yield "done";
+                }
                 default -> "ok";
             };
         }
@@ -64,6 +74,15 @@ class HandlerInvokerTest {
         byte[] frame = invoker.invoke(new WorkerTaskContext(task, codec, sideFrames::add));
         assertTrue(frame.length - 1 <= FRAME_LIMIT, "a frame of " + frame.length + " bytes");
         return codec.decode(Arrays.copyOf(frame, frame.length - 1));
+    }
+
+    @Test
+    void answersSayHowLongTheTaskTookSoThatTheHostCanSizeItsSendAhead() {
+        Frame.Result result = assertInstanceOf(Frame.Result.class, answer("slow", new ArrayList<>()));
+        assertTrue(result.runNanos() >= 20_000_000 && result.runNanos() < 20_000_000_000L, "" + result.runNanos());
+        Frame.Error error = assertInstanceOf(Frame.Error.class, answer("slow-failure", new ArrayList<>()));
+        assertTrue(error.runNanos() >= 20_000_000 && error.runNanos() < 20_000_000_000L, "" + error.runNanos());
+        assertTrue(((Frame.Result) answer("fine", new ArrayList<>())).runNanos() >= 0);
     }
 
     @Test
