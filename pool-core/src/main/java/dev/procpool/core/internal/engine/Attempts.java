@@ -223,6 +223,15 @@ final class Attempts {
      */
     void failed(TaskRecord task, WorkerRecord worker, FailureReason reason, String detail, ExitStatus exit,
                 RemoteError remote, boolean retryable, Effects fx) {
+        failed(task, worker, reason, detail, exit, remote, retryable, false, fx);
+    }
+
+    /**
+     * As above; {@code neverReachedWorker}: the task's frame was refused by the dead worker's pipe, so it never ran
+     * and its retry waits no backoff (the attempt still counts, as every lost attempt does).
+     */
+    void failed(TaskRecord task, WorkerRecord worker, FailureReason reason, String detail, ExitStatus exit,
+                RemoteError remote, boolean retryable, boolean neverReachedWorker, Effects fx) {
         long now = ctx.now();
         task.addFailedAttempt(new AttemptRecord(task.attempts, worker.id, worker.pid, reason, detail,
                 exit == null ? null : exit.code(), exit == null || exit.signal() == 0 ? null : exit.signal(),
@@ -237,7 +246,7 @@ final class Attempts {
                     task.attempts, decision.retry()));
         }
         switch (decision.outcome()) {
-            case RETRY -> retryLater(task, reason, decision.delayNanos(), now, fx);
+            case RETRY -> retryLater(task, reason, neverReachedWorker ? 0 : decision.delayNanos(), now, fx);
             case DEAD_LETTER -> deadLetter(task, failure(task, reason, remote, detail), fx);
             case FAIL -> fail(task, failure(task, reason, remote, detail), fx);
         }

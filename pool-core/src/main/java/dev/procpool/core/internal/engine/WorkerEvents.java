@@ -205,7 +205,11 @@ final class WorkerEvents implements WorkerProcess.Listener {
                     // Only the task that timed out fails TIMEOUT; others on the same worker lost their worker.
                     FailureReason taskReason = task.timedOut ? FailureReason.TIMEOUT
                             : reason == FailureReason.TIMEOUT ? FailureReason.WORKER_CRASHED : reason;
-                    engine.attempts.failed(task, worker, taskReason, detail, status, null, true, fx);
+                    // sent to a worker already dead (its pipe refused the frame): it never ran, so no backoff
+                    boolean refused = task.frameEnd > 0 && worker.process != null
+                            && worker.process.refused(task.frameEnd);
+                    engine.attempts.failed(task, worker, taskReason, refused ? detail + "; the task's frame never "
+                            + "reached it" : detail, status, null, true, refused, fx);
                 }
             }
             if (wasStarting) {

@@ -26,6 +26,12 @@ public final class FrameWriter {
     private final ArrayDeque<byte[]> queue = new ArrayDeque<>();
     private long offered;
     private long consumed;
+    /**
+     * The offset up to which bytes may have reached the worker: advanced past a direct write that succeeded, and
+     * past a batch before it is written (a batch that fails may have been written in part). A direct write that
+     * fails wrote nothing: it is at most one page, and the pipe takes a page whole or refuses it.
+     */
+    private long mayHaveReached;
     private boolean closed;
     private boolean failed;
     /** The writer thread holds a batch it has taken off the queue but not yet flushed. */
@@ -56,6 +62,7 @@ public final class FrameWriter {
                 try {
                     out.write(frame);
                     out.flush();
+                    mayHaveReached = end;
                 } catch (IOException e) {
                     failed = true;
                     failure = e;
@@ -73,6 +80,14 @@ public final class FrameWriter {
             onFailure.accept(failure);
         }
         return end;
+    }
+
+    /**
+     * Whether the frame ending at {@code frameEnd} surely never reached the worker: writing to it failed (its end of
+     * the pipe was closed: it is dead or dying) before any byte of that frame could be written.
+     */
+    public synchronized boolean refused(long frameEnd) {
+        return failed && frameEnd > mayHaveReached;
     }
 
     /** The worker has read every byte before {@code offset}. */
@@ -114,6 +129,7 @@ public final class FrameWriter {
                 }
                 batch = queue.toArray(new byte[0][]);
                 queue.clear();
+                mayHaveReached = offered; // every frame offered so far is written or in this batch
                 writing = true; // until flushed, later frames queue behind this batch
             }
             try {

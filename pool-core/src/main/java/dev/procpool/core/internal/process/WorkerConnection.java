@@ -10,6 +10,11 @@ public interface WorkerConnection {
      */
     long send(byte[] frames);
 
+    /** Whether the frame ending at {@code frameEnd} surely never reached the worker (see {@link FrameWriter}). */
+    default boolean refused(long frameEnd) {
+        return false;
+    }
+
     /** The worker has read all input before {@code offset}. */
     void consumedUpTo(long offset);
 

@@ -193,6 +193,11 @@ public final class WorkerProcess implements WorkerConnection {
         return writer.send(frames);
     }
 
+    @Override
+    public boolean refused(long frameEnd) {
+        return writer.refused(frameEnd);
+    }
+
     /** The worker has read all input before {@code offset}. */
     @Override
     public void consumedUpTo(long offset) {

@@ -537,6 +537,39 @@ class EngineTest {
         }
 
         @Test
+        void a_task_whose_frame_the_dead_workers_pipe_refused_is_retried_at_once_and_the_attempt_counts() {
+            EngineHarness h = harness(commandGroup(2)).startReady();
+            TaskRecord busy = h.submit("busy"); // keeps w-1 busy, so the next task goes to w-2
+            FakeWorker dead = h.workers.get("w-2");
+            dead.connection.refuseFromNowOn(); // killed: its end of the pipe is closed, the pool has not seen it
+            TaskRecord task = h.submit("sent-to-the-dead");
+            assertEquals("w-2", task.worker.id);
+            h.workers.get(busy.worker.id).results("busy");
+            dead.exit(137);
+
+            assertEquals(TaskState.RUNNING, task.state, "retried at once, with no backoff, on the live worker");
+            assertEquals("w-1", task.worker.id);
+            assertEquals(2, task.attempts, "the lost attempt counts, as every lost attempt does");
+            AttemptRecord lost = task.failedAttempts.get(0);
+            assertEquals(FailureReason.WORKER_CRASHED, lost.reason());
+            assertTrue(lost.detail().contains("never reached it"), lost.detail());
+
+            TaskRecord other = h.submit("other");
+            FakeWorker live = h.workers.get("w-1");
+            live.results("sent-to-the-dead");
+            assertEquals(TaskState.SUCCEEDED, task.state);
+            assertEquals(TaskState.RUNNING, other.state);
+        }
+
+        @Test
+        void a_task_written_to_a_worker_that_then_died_waits_its_backoff() {
+            EngineHarness h = harness(commandGroup(2)).startReady();
+            TaskRecord task = h.submit("written");
+            h.workers.get(task.worker.id).exit(137); // the frame was written: it may have run, and killed its worker
+            assertEquals(TaskState.RETRY_WAIT, task.state);
+        }
+
+        @Test
         void a_delayed_task_waits_for_its_time_without_holding_a_worker_and_maintenance_wakes_for_it() {
             EngineHarness h = harness(commandGroup(1)).startReady();
             TaskRecord later = h.submit(TaskRequest.of("work", 1).withId("later")

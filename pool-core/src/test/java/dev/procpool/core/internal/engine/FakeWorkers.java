@@ -205,6 +205,8 @@ final class FakeWorkers implements WorkerLauncher {
         private long offered;
         private long consumed;
         private int writes;
+        /** Frames ending past this offset were refused by the pipe (the worker died before they were written). */
+        private long refusedAfter = Long.MAX_VALUE;
 
         FakeConnection(long pid, FrameCodec codec) {
             this.pid = pid;
@@ -239,6 +241,16 @@ final class FakeWorkers implements WorkerLauncher {
             offered += bytes.length;
             writes++;
             return offered;
+        }
+
+        /** From now on the pipe refuses every frame, as a dead worker's does. */
+        synchronized void refuseFromNowOn() {
+            refusedAfter = offered;
+        }
+
+        @Override
+        public synchronized boolean refused(long frameEnd) {
+            return frameEnd > refusedAfter;
         }
 
         @Override

@@ -434,4 +434,45 @@ class FrameWriterTest {
         assertEquals(1, failures.size());
         assertEquals(0, stream.size());
     }
+
+    // ---------------------------------------------------------------- what surely never reached the worker
+
+    @Test
+    void aFrameWhoseDirectWriteFailedAndEveryLaterFrameWereRefusedButNotThoseWrittenBefore() {
+        FrameWriter writer = writer(stream, NO_THREADS);
+        long written = writer.send(frame('a', 100));
+        assertFalse(writer.refused(written), "nothing failed yet");
+        stream.failFrom = 1; // the worker's end of the pipe is closed
+        long refused = writer.send(frame('b', 100));
+        long later = writer.send(frame('c', 100));
+
+        assertFalse(writer.refused(written), "written before the failure: it may have run");
+        assertTrue(writer.refused(refused), "a page or less is taken whole or refused: none of it was written");
+        assertTrue(writer.refused(later), "never written at all");
+    }
+
+    @Test
+    void framesOfABatchThatFailedMayHaveReachedTheWorkerThoseAfterItDidNot() throws InterruptedException {
+        stream.holdFrom = LIMIT + 1;
+        stream.failFrom = LIMIT + 1;
+        FrameWriter writer = writer(stream, threads);
+        long inFailedBatch = writer.send(frame('B', 5000));
+        stream.awaitHolding();
+        long queued = writer.send(frame('a', 10));
+
+        stream.release(); // the batch's write fails: part of it may have been written
+        await().atMost(WITHIN).until(() -> failures.size() == 1);
+        long afterFailure = writer.send(frame('b', 10));
+        assertFalse(writer.refused(inFailedBatch), "a batch written in part is not known to be refused");
+        assertTrue(writer.refused(queued), "queued behind the failed batch: dropped, never written");
+        assertTrue(writer.refused(afterFailure));
+    }
+
+    @Test
+    void nothingIsRefusedWhileWritesSucceedEvenIfTheWorkerHasNotReadThem() {
+        FrameWriter writer = writer(stream, NO_THREADS);
+        long end = writer.send(frame('a', 100));
+        assertFalse(writer.refused(end));
+        assertFalse(writer.refused(end + 1), "not yet sent is not refused");
+    }
 }
