@@ -18,6 +18,10 @@ import java.util.regex.Pattern;
  *
  * <p>Time settings are {@link Duration}s; there are no sentinel values: an optional setting is either set or
  * absent.
+ *
+ * <p>About 900 lines on purpose: every pool setting appears three times (the field and its accessor, the builder's
+ * checked setter, the cross-checks of {@code build()}), each with its Javadoc; splitting the settings over several
+ * classes would split the one reference users read.
  */
 public final class PoolConfig {
     /** The default for {@link Builder#maxFrameBytes(int)}: 16 MiB. */

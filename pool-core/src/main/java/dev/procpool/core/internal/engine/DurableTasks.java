@@ -56,6 +56,10 @@ import java.util.concurrent.locks.LockSupport;
  * <p>A caller's handle is a task record that exists before any claim: when this host claims the task, the engine runs
  * that same record, so the handle follows it; when another host ends the task, the store's notifications (or polls)
  * complete it.
+ *
+ * <p>A little over 600 lines: submit, claim, record and the store's thread share the handle records and their
+ * completion rule (once, the first of this host's record and the store's word); kept together so that rule has one
+ * home. The store's own work is in {@code internal/store}, the leases in {@link LeaseKeeper}.
  */
 final class DurableTasks implements StoreEnds, StoreEvents, AutoCloseable {
     private static final Logger LOG = Loggers.store();

@@ -34,6 +34,9 @@ import java.util.function.BiConsumer;
  * intensity limit), the memory gate, recycling, scaling, and the health checks maintenance makes. It decides with the
  * pure verdicts of {@code supervise/} and {@code scale/}; the engine calls it under its lock and sequences it with the
  * task side. Launching is handed to the engine's launcher, which runs it as a slow effect.
+ *
+ * <p>A little over 600 lines: the decisions are in the verdict classes; what stays here is applying them to the
+ * worker records under the lock, one short method per event, which reads best in one place.
  */
 final class Supervisor {
     private static final Logger LOG = Loggers.pool();
