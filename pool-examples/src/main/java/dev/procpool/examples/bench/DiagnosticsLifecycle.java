@@ -198,8 +198,9 @@ final class DiagnosticsLifecycle {
         try (WorkerPool pool = ctx.pool("bench-mem", n, ctx.javaSpec()).start()) {
             settleHeap();
             long heapAfter = memory.getHeapMemoryUsage().getUsed();
+            // a few KiB either way is what other garbage freed meanwhile: a pool takes no less than nothing
             results.put(run, "MEM", "mem.hostHeapPerWorker", "host heap per worker (pool of " + n + ", after GC)",
-                    "KiB", (heapAfter - heapBefore) / (double) n / 1024);
+                    "KiB", Math.max(0, heapAfter - heapBefore) / (double) n / 1024);
             ctx.warm(pool, 50 * n);
             // idle for two heartbeats, so that every worker has reported its memory
             long interval = pool.config().heartbeatInterval().toMillis();
