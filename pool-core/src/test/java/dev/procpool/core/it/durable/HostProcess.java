@@ -18,6 +18,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.BlockingQueue;
@@ -37,6 +38,8 @@ final class HostProcess implements AutoCloseable {
     private final Path log;
     private final Writer in;
     private final BlockingQueue<String> lines = new LinkedBlockingQueue<>();
+    /** Lines a call of {@link #expect} read past, kept for the next calls (used by the test's thread only). */
+    private final List<String> skipped = new ArrayList<>();
     private final List<ProcessTrees.Proc> seen = new ArrayList<>();
 
     private HostProcess(String name, Process process, Path log) {
@@ -82,9 +85,17 @@ final class HostProcess implements AutoCloseable {
 
     /**
      * The next line that starts with {@code word}, split into its words after it as {@code key=value} pairs (a word
-     * without '=' is keyed by its position); fails if none comes within {@code within}. Other lines are skipped.
+     * without '=' is keyed by its position); fails if none comes within {@code within}. Other lines are kept for
+     * later calls: a {@code RESULTS} line printed while the test polls {@code SNAPSHOT}s is not lost.
      */
     Map<String, String> expect(String word, Duration within) throws InterruptedException {
+        for (Iterator<String> kept = skipped.iterator(); kept.hasNext(); ) {
+            String line = kept.next();
+            if (starts(line, word)) {
+                kept.remove();
+                return words(line, word);
+            }
+        }
         long deadline = System.nanoTime() + within.toNanos();
         while (true) {
             long left = deadline - System.nanoTime();
@@ -94,18 +105,27 @@ final class HostProcess implements AutoCloseable {
                         + (process.isAlive() ? "" : " (it exited with " + process.exitValue() + ")")
                         + "; its log ends with:\n" + logTail(40));
             }
-            if (line.equals(word) || line.startsWith(word + " ")) {
-                Map<String, String> words = new HashMap<>();
-                List<String> rest = Arrays.asList(line.substring(word.length()).trim().split(" "));
-                for (int i = 0; i < rest.size(); i++) {
-                    String w = rest.get(i);
-                    int at = w.indexOf('=');
-                    words.put(at < 0 ? Integer.toString(i) : w.substring(0, at), at < 0 ? w : w.substring(at + 1));
-                }
-                words.put("line", line);
-                return words;
+            if (starts(line, word)) {
+                return words(line, word);
             }
+            skipped.add(line);
         }
+    }
+
+    private static boolean starts(String line, String word) {
+        return line.equals(word) || line.startsWith(word + " ");
+    }
+
+    private static Map<String, String> words(String line, String word) {
+        Map<String, String> words = new HashMap<>();
+        List<String> rest = Arrays.asList(line.substring(word.length()).trim().split(" "));
+        for (int i = 0; i < rest.size(); i++) {
+            String w = rest.get(i);
+            int at = w.indexOf('=');
+            words.put(at < 0 ? Integer.toString(i) : w.substring(0, at), at < 0 ? w : w.substring(at + 1));
+        }
+        words.put("line", line);
+        return words;
     }
 
     void send(String line) throws IOException {
