@@ -2,9 +2,8 @@ package dev.procpool.core.it;
 
 import dev.procpool.TaskStore;
 import dev.procpool.core.internal.store.EmbeddedPg;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import dev.procpool.core.internal.store.UrlDataSource;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.io.IOException;
 import java.net.ServerSocket;
@@ -12,17 +11,8 @@ import java.time.Duration;
 
 /** {@link DurablePoolContract} on a real PostgreSQL server: one for the class, fresh tables per test. */
 class DurablePostgresPoolIT extends DurablePoolContract {
-    static EmbeddedPg pg;
-
-    @BeforeAll
-    static void startServer() {
-        pg = EmbeddedPg.start();
-    }
-
-    @AfterAll
-    static void stopServer() throws Exception {
-        pg.close();
-    }
+    @RegisterExtension
+    static final EmbeddedPg pg = EmbeddedPg.perTestClass();
 
     @Override
     TaskStore.Durable store(String prefix) {

@@ -1,8 +1,10 @@
 package dev.procpool.core.internal.store;
 
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
+import org.junit.jupiter.api.extension.AfterAllCallback;
+import org.junit.jupiter.api.extension.BeforeAllCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
 
-import javax.sql.DataSource;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.ServerSocket;
@@ -13,6 +15,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.stream.Stream;
+import javax.sql.DataSource;
 
 import static org.awaitility.Awaitility.await;
 
@@ -20,8 +23,11 @@ import static org.awaitility.Awaitility.await;
  * A real PostgreSQL server from a Maven artifact, on a fixed data directory and port so that a test can stop it
  * and start it again under its clients (a database restart). Commits are synchronous and synced to disk, as in
  * production (the artifact's defaults turn both off).
+ *
+ * <p>One server for a test class: {@code @RegisterExtension static final EmbeddedPg pg = EmbeddedPg.perTestClass();}
+ * starts it before the class's tests and stops it after them.
  */
-public final class EmbeddedPg implements AutoCloseable {
+public final class EmbeddedPg implements AutoCloseable, BeforeAllCallback, AfterAllCallback {
     private final Path dataDirectory;
     private final int port;
     private final List<ProcessTrees.Proc> everyProcess = new ArrayList<>();
@@ -33,18 +39,34 @@ public final class EmbeddedPg implements AutoCloseable {
         this.port = port;
     }
 
+    /** Starts a server now; the caller closes it. */
     public static EmbeddedPg start() {
+        EmbeddedPg pg = perTestClass();
+        pg.restart();
+        return pg;
+    }
+
+    /** A server that starts before the tests of the class that registers it, and stops after them. */
+    public static EmbeddedPg perTestClass() {
         try {
             int port;
             try (ServerSocket socket = new ServerSocket(0)) {
                 port = socket.getLocalPort();
             }
-            EmbeddedPg pg = new EmbeddedPg(Files.createTempDirectory("procpool-pg"), port);
-            pg.startServer();
-            return pg;
+            return new EmbeddedPg(Files.createTempDirectory("procpool-pg"), port);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    @Override
+    public void beforeAll(ExtensionContext context) {
+        restart();
+    }
+
+    @Override
+    public void afterAll(ExtensionContext context) throws IOException {
+        close();
     }
 
     private void startServer() throws IOException {
@@ -96,7 +118,7 @@ public final class EmbeddedPg implements AutoCloseable {
         server = null;
     }
 
-    /** Starts it again on the same data and port. */
+    /** Starts it (again) on the same data and port. */
     public void restart() {
         try {
             startServer();

@@ -2,9 +2,8 @@ package dev.procpool.core.internal.store;
 
 import dev.procpool.FailureReason;
 import dev.procpool.TaskState;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -24,7 +23,6 @@ import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Faults of a PostgreSQL store, for real: host processes killed or stopped holding leases, the server stopped and
@@ -32,17 +30,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * other hosts.
  */
 class PostgresStoreFaultsIT extends StoreTestBase implements HostProcessContract {
-    static EmbeddedPg pg;
-
-    @BeforeAll
-    static void startServer() {
-        pg = EmbeddedPg.start();
-    }
-
-    @AfterAll
-    static void stopServer() throws Exception {
-        pg.close(); // also checks that no server process of any incarnation is left
-    }
+    @RegisterExtension
+    static final EmbeddedPg pg = EmbeddedPg.perTestClass();
 
     @Override
     TaskStores.Builder builder(StoreSettings settings) {

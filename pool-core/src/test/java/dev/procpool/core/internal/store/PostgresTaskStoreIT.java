@@ -1,24 +1,14 @@
 package dev.procpool.core.internal.store;
 
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 
 import java.sql.Connection;
 import java.sql.SQLException;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** The store contract on a real PostgreSQL server, one for the class; fresh tables per test. */
 class PostgresTaskStoreIT extends StoreTestBase implements DurableStoreContract, StoreConcurrencyContract {
-    static EmbeddedPg pg;
-
-    @BeforeAll
-    static void startServer() {
-        pg = EmbeddedPg.start();
-    }
-
-    @AfterAll
-    static void stopServer() throws Exception {
-        pg.close();
-    }
+    @RegisterExtension
+    static final EmbeddedPg pg = EmbeddedPg.perTestClass();
 
     @Override
     TaskStores.Builder builder(StoreSettings settings) {

@@ -18,6 +18,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Collectors;
 
 import static org.awaitility.Awaitility.await;
@@ -67,17 +68,13 @@ abstract class CrashRestartContract {
             // more progress), so that what it holds can be read; then SIGKILL, as the OOM killer would.
             await().atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(20))
                     .until(() -> tables.number("COUNT(*)", "ended", cTasks) >= 300);
-            inFlight = Set.of();
-            for (int tries = 0; inFlight.isEmpty() && tries < 50; tries++) {
-                first.signal("STOP");
-                first.remember();
-                inFlight = tables.runningByOwner().getOrDefault(firstName, Set.of());
-                if (inFlight.isEmpty()) {
-                    first.signal("CONT"); // between two claims: try again
-                    Thread.sleep(10);
-                }
-            }
-            assertFalse(inFlight.isEmpty(), "the host never held a running attempt");
+            AtomicReference<Set<String>> held = new AtomicReference<>(Set.of());
+            String holder = firstName;
+            first.stopWhen("the host stopped while it holds a running attempt", Duration.ofSeconds(30), () -> {
+                held.set(tables.runningByOwner().getOrDefault(holder, Set.of())); // else between two claims
+                return !held.get().isEmpty();
+            });
+            inFlight = held.get();
             endedAtKill = tables.number("COUNT(*)", "ended", cTasks);
             assertTrue(endedAtKill < TASKS, "killed mid-run, not after the end: " + endedAtKill);
             first.kill();

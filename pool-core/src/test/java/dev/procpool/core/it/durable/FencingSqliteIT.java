@@ -3,6 +3,7 @@ package dev.procpool.core.it.durable;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Duration;
 
 /** {@link FencingContract} on a SQLite file shared by the two host processes. */
 class FencingSqliteIT extends FencingContract {
@@ -16,19 +17,16 @@ class FencingSqliteIT extends FencingContract {
      * lock, and every other process waits for it (the known limit of a file shared by processes).
      */
     @Override
-    void stop(HostProcess host, StoreSite site) throws Exception {
-        for (int tries = 0; tries < 100; tries++) {
-            host.signal("STOP");
+    void stop(HostProcess host, StoreSite site) {
+        host.stopWhen("the host stopped outside a write", Duration.ofSeconds(30), () -> {
             try (Connection c = site.connect(); Statement s = c.createStatement()) {
                 s.execute("PRAGMA busy_timeout = 0");
                 s.execute("BEGIN IMMEDIATE");
                 s.execute("ROLLBACK");
-                return;
+                return true;
             } catch (SQLException busy) {
-                host.signal("CONT");
-                Thread.sleep(20);
+                return false; // it holds the write lock
             }
-        }
-        throw new AssertionError("the host held the write lock at every try");
+        });
     }
 }

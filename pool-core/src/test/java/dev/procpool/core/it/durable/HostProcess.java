@@ -22,6 +22,7 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.Callable;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
@@ -150,6 +151,22 @@ final class HostProcess implements AutoCloseable {
         if (signal.equals("STOP")) {
             await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(1)).until(this::allThreadsStopped);
         }
+    }
+
+    /**
+     * Stops the host (SIGSTOP) at a moment when {@code found} holds, continuing it between tries; Awaitility paces
+     * the tries and bounds them by {@code within}. Records the host's processes at the moment kept.
+     */
+    void stopWhen(String what, Duration within, Callable<Boolean> found) {
+        await(what).atMost(within).pollInterval(Duration.ofMillis(10)).until(() -> {
+            signal("STOP");
+            remember();
+            if (found.call()) {
+                return true;
+            }
+            signal("CONT");
+            return false;
+        });
     }
 
     private boolean allThreadsStopped() throws IOException {

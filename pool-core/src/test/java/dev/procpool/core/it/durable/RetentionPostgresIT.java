@@ -1,22 +1,12 @@
 package dev.procpool.core.it.durable;
 
 import dev.procpool.core.internal.store.EmbeddedPg;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** {@link RetentionContract} on a real PostgreSQL server, fresh tables per test. */
 class RetentionPostgresIT extends RetentionContract {
-    static EmbeddedPg pg;
-
-    @BeforeAll
-    static void startServer() {
-        pg = EmbeddedPg.start();
-    }
-
-    @AfterAll
-    static void stopServer() throws Exception {
-        pg.close();
-    }
+    @RegisterExtension
+    static final EmbeddedPg pg = EmbeddedPg.perTestClass();
 
     @Override
     StoreSite site() {

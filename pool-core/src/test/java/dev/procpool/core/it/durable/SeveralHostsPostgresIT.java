@@ -2,10 +2,9 @@ package dev.procpool.core.it.durable;
 
 import dev.procpool.core.internal.store.EmbeddedPg;
 import dev.procpool.core.testing.ProcessLeakCheck;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
@@ -14,6 +13,7 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Collectors;
 
 import static org.awaitility.Awaitility.await;
@@ -30,20 +30,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class SeveralHostsPostgresIT {
     static final long LEASE_MILLIS = 3_000;
     static final int PER_HOST = 1_667;
-    static EmbeddedPg pg;
+    @RegisterExtension
+    static final EmbeddedPg pg = EmbeddedPg.perTestClass();
     private final ProcessLeakCheck leaks = ProcessLeakCheck.start();
     @TempDir
     Path dir;
-
-    @BeforeAll
-    static void startServer() {
-        pg = EmbeddedPg.start();
-    }
-
-    @AfterAll
-    static void stopServer() throws Exception {
-        pg.close();
-    }
 
     @AfterEach
     void nothingLeftBehind() {
@@ -76,19 +67,15 @@ class SeveralHostsPostgresIT {
 
             await().atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(20))
                     .until(() -> tables.ended() >= 1_500);
-            Set<String> inFlight = Set.of();
-            Instant silentSince = null;
-            for (int tries = 0; inFlight.isEmpty() && tries < 50; tries++) {
-                k.signal("STOP"); // from here on the host renews nothing: its leases run out
-                silentSince = Instant.now();
-                k.remember();
-                inFlight = tables.runningByOwner().getOrDefault(killedName, Set.of());
-                if (inFlight.isEmpty()) {
-                    k.signal("CONT");
-                    Thread.sleep(10);
-                }
-            }
-            assertFalse(inFlight.isEmpty(), "host k never held a running attempt");
+            AtomicReference<Set<String>> held = new AtomicReference<>(Set.of());
+            AtomicReference<Instant> stoppedAt = new AtomicReference<>();
+            k.stopWhen("host k stopped while it holds a running attempt", Duration.ofSeconds(30), () -> {
+                stoppedAt.set(Instant.now()); // from here on the host renews nothing: its leases run out
+                held.set(tables.runningByOwner().getOrDefault(killedName, Set.of()));
+                return !held.get().isEmpty();
+            });
+            Set<String> inFlight = held.get();
+            Instant silentSince = stoppedAt.get();
             long endedAtKill = tables.ended();
             assertTrue(endedAtKill < 5_000, "killed mid-run: " + endedAtKill);
             k.kill();
