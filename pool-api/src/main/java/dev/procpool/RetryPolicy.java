@@ -13,6 +13,12 @@ import java.util.Set;
  * {@code initialDelay × multiplier^(n-1)} (capped at {@code maxDelay}, then spread by ± {@code jitter}) without
  * holding a worker or blocking other tasks.
  *
+ * <p>The first time a task's worker dies under it ({@link FailureReason#WORKER_CRASHED}) the task is tried again at
+ * once, without the backoff ({@link #retriesFirstCrashAtOnce()}): a worker's death usually says nothing about the
+ * task it held (the kernel's OOM killer, a kill from outside, a fault in another task), and a hot spare or the
+ * replacement can run it now. That attempt counts too, and a second death waits the backoff as usual, so a task that
+ * kills every worker it meets still ends in the dead-letter queue after {@link #maxAttempts()}.
+ *
  * <p>Only failures whose reason is in {@link #retryOn()} are retried, and never one the worker marked as not
  * retryable (a Java handler throws {@link NonRetryableException}).
  */
@@ -33,6 +39,7 @@ public final class RetryPolicy {
     private final Duration maxDelay;
     private final double jitter;
     private final Set<FailureReason> retryOn;
+    private final boolean firstCrashAtOnce;
 
     private RetryPolicy(Builder b) {
         this.maxAttempts = b.maxAttempts;
@@ -41,11 +48,12 @@ public final class RetryPolicy {
         this.maxDelay = b.maxDelay;
         this.jitter = b.jitter;
         this.retryOn = Set.copyOf(b.retryOn);
+        this.firstCrashAtOnce = b.firstCrashAtOnce;
     }
 
     /**
      * {@return the default policy: 3 attempts, 100 ms doubling up to 10 s, ±20 % jitter, retrying
-     * {@link #DEFAULT_RETRY_ON}}
+     * {@link #DEFAULT_RETRY_ON}, the first crash at once}
      */
     public static RetryPolicy defaults() {
         return DEFAULTS;
@@ -92,6 +100,14 @@ public final class RetryPolicy {
     }
 
     /**
+     * {@return whether the first {@link FailureReason#WORKER_CRASHED} failure of a task is retried at once, without
+     * the backoff (the default); later ones wait it}
+     */
+    public boolean retriesFirstCrashAtOnce() {
+        return firstCrashAtOnce;
+    }
+
+    /**
      * Whether a failure with this reason after this many attempts is tried again.
      *
      * @param reason       why the attempt failed
@@ -106,7 +122,8 @@ public final class RetryPolicy {
     @Override
     public String toString() {
         return "RetryPolicy{maxAttempts=" + maxAttempts + ", initialDelay=" + initialDelay + ", multiplier="
-                + multiplier + ", maxDelay=" + maxDelay + ", jitter=" + jitter + ", retryOn=" + retryOn + '}';
+                + multiplier + ", maxDelay=" + maxDelay + ", jitter=" + jitter + ", retryOn=" + retryOn
+                + ", firstCrashAtOnce=" + firstCrashAtOnce + '}';
     }
 
     /** Builds a {@link RetryPolicy}; each setter validates its argument. Not thread-safe. */
@@ -117,6 +134,7 @@ public final class RetryPolicy {
         private Duration maxDelay = Duration.ofSeconds(10);
         private double jitter = 0.2;
         private Set<FailureReason> retryOn = EnumSet.copyOf(DEFAULT_RETRY_ON);
+        private boolean firstCrashAtOnce = true;
 
         private Builder() {
         }
@@ -173,6 +191,19 @@ public final class RetryPolicy {
          */
         public Builder jitter(double jitter) {
             this.jitter = Checks.jitter(jitter);
+            return this;
+        }
+
+        /**
+         * Whether the first time a task's worker dies under it ({@link FailureReason#WORKER_CRASHED}) the task is
+         * tried again at once (default {@code true}) or after the backoff like any other failure. Either way the
+         * attempt counts.
+         *
+         * @param atOnce {@code true} to skip the backoff before the retry after a task's first crash
+         * @return this builder
+         */
+        public Builder retryFirstCrashAtOnce(boolean atOnce) {
+            this.firstCrashAtOnce = atOnce;
             return this;
         }
 

@@ -69,6 +69,14 @@ class PoolConfigTest {
         }
 
         @Test
+        void theRetryPolicyRetriesAFirstCrashAtOnceUnlessToldNot() {
+            assertTrue(RetryPolicy.defaults().retriesFirstCrashAtOnce());
+            RetryPolicy backoffAlways = RetryPolicy.builder().retryFirstCrashAtOnce(false).build();
+            assertFalse(backoffAlways.retriesFirstCrashAtOnce());
+            assertTrue(backoffAlways.toString().contains("firstCrashAtOnce=false"), backoffAlways.toString());
+        }
+
+        @Test
         void shortcutsMakeOneDefaultGroupWithOneWorkerPerProcessor() {
             PoolConfig config = minimal().build();
             assertEquals(1, config.groups().size());

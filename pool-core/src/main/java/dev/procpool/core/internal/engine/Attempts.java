@@ -246,10 +246,25 @@ final class Attempts {
                     task.attempts, decision.retry()));
         }
         switch (decision.outcome()) {
-            case RETRY -> retryLater(task, reason, neverReachedWorker ? 0 : decision.delayNanos(), now, fx);
+            case RETRY -> retryLater(task, reason, neverReachedWorker || firstCrashRetriedAtOnce(task, reason) ? 0
+                    : decision.delayNanos(), now, fx);
             case DEAD_LETTER -> deadLetter(task, failure(task, reason, remote, detail), fx);
             case FAIL -> fail(task, failure(task, reason, remote, detail), fx);
         }
+    }
+
+    /** Whether this failure is the task's first crash and its policy retries that at once (the attempt counts). */
+    private static boolean firstCrashRetriedAtOnce(TaskRecord task, FailureReason reason) {
+        if (reason != FailureReason.WORKER_CRASHED || !task.retryPolicy.retriesFirstCrashAtOnce()) {
+            return false;
+        }
+        int crashes = 0;
+        for (AttemptRecord attempt : task.failedAttempts) { // the failed attempt is already among them
+            if (attempt.reason() == FailureReason.WORKER_CRASHED) {
+                crashes++;
+            }
+        }
+        return crashes == 1;
     }
 
     /** Ends a task the pool gave up retrying in the dead-letter queue (or failed, if the queue cannot keep it). */

@@ -62,6 +62,7 @@ final class StoreJson {
         node.put("multiplier", policy.multiplier());
         node.put("maxDelay", policy.maxDelay().toString());
         node.put("jitter", policy.jitter());
+        node.put("firstCrashAtOnce", policy.retriesFirstCrashAtOnce());
         ArrayNode retryOn = node.putArray("retryOn");
         new TreeSet<>(policy.retryOn().stream().map(Enum::name).toList()).forEach(retryOn::add);
         return node.toString();
@@ -84,6 +85,7 @@ final class StoreJson {
                 .maxDelay(Duration.parse(node.path("maxDelay").asText()))
                 .jitter(node.path("jitter").asDouble())
                 .retryOn(retryOn)
+                .retryFirstCrashAtOnce(node.path("firstCrashAtOnce").asBoolean(true)) // absent before it existed
                 .build();
     }
 

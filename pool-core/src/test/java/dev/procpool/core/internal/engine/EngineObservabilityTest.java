@@ -47,6 +47,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class EngineObservabilityTest {
     private static final long MS = 1_000_000L;
+    /** A first crash waits the backoff too, as every failure did before it was retried at once by default. */
+    private static final RetryPolicy BACKOFF_FROM_FIRST_CRASH = RetryPolicy.builder().retryFirstCrashAtOnce(false)
+            .build();
 
     private final List<EngineHarness> harnesses = new ArrayList<>();
 
@@ -195,12 +198,8 @@ class EngineObservabilityTest {
             TaskRecord task = h.submit("flaky");
             FakeWorker first = h.workers.get(task.worker.id);
             first.stderr("attempt one");
-            long crashed = h.now();
             first.exit(1);
-            assertEquals(TaskState.RETRY_WAIT, task.state);
-
-            h.maintainAt(crashed + 100 * MS); // the retry is due; the other worker is free
-            assertEquals(TaskState.RUNNING, task.state);
+            assertEquals(TaskState.RUNNING, task.state, "a first crash is retried at once; the other worker is free");
             FakeWorker second = h.workers.get(task.worker.id);
             assertNotEquals(first.id, second.id);
             second.stderr("attempt two");
@@ -449,7 +448,7 @@ class EngineObservabilityTest {
          */
         @Test
         void a_scripted_scenario_gives_exact_counts_rates_and_times() {
-            EngineHarness h = harness(group(2)).startReady();
+            EngineHarness h = harness(group(2), b -> b.retryPolicy(BACKOFF_FROM_FIRST_CRASH)).startReady();
             long t0 = h.now();
             h.engine.countRejected(TaskRejectedException.Kind.PAYLOAD_TOO_LARGE);
             TaskRecord a = h.submit("a");
@@ -575,7 +574,8 @@ class EngineObservabilityTest {
 
         @Test
         void running_tasks_do_not_count_against_the_capacity_but_tasks_waiting_to_retry_do() {
-            EngineHarness h = harness(group(2), b -> b.queueCapacity(2)).startReady();
+            EngineHarness h = harness(group(2), b -> b.queueCapacity(2).retryPolicy(BACKOFF_FROM_FIRST_CRASH))
+                    .startReady();
             TaskRecord a = h.submit("a");
             TaskRecord b = h.submit("b");
             assertEquals(TaskState.RUNNING, a.state);

@@ -61,6 +61,9 @@ class EngineTest {
     private static final Duration CANCEL_GRACE = Duration.ofSeconds(2);
     /** How long the engine waits for a JVM's thread dump (SIGQUIT) before SIGTERM. */
     private static final long THREAD_DUMP_WAIT = 500 * MS;
+    /** The default policy, but a first crash waits the backoff too: for the tests of the backoff itself. */
+    private static final RetryPolicy BACKOFF_FROM_FIRST_CRASH = RetryPolicy.builder().retryFirstCrashAtOnce(false)
+            .build();
 
     private final List<EngineHarness> harnesses = new ArrayList<>();
 
@@ -428,7 +431,7 @@ class EngineTest {
             EngineHarness h = harness(commandGroup(1)).startReady();
             assertEquals(HEARTBEAT_TIMEOUT.toNanos(), h.engine.maintain(h.now()),
                     "with nothing pending, the worker's heartbeat deadline is next");
-            TaskRecord task = h.submit("t");
+            TaskRecord task = h.submit(TaskRequest.of("work", 1).withId("t").withRetryPolicy(BACKOFF_FROM_FIRST_CRASH));
             long crashedAt = h.ticker.advance(Duration.ofMillis(5));
             h.workers.get("w-1").exit(128 + ExitStatus.SIGKILL);
             assertEquals(TaskState.RETRY_WAIT, task.state);
@@ -459,8 +462,8 @@ class EngineTest {
         @Test
         void a_crashing_task_is_retried_after_the_backoff_with_the_attempt_number_and_then_dead_lettered() {
             EngineHarness h = harness(commandGroup(2)).startReady();
-            RetryPolicy policy = RetryPolicy.defaults();
-            TaskRecord task = h.submit("poison");
+            RetryPolicy policy = BACKOFF_FROM_FIRST_CRASH;
+            TaskRecord task = h.submit(TaskRequest.of("work", "poison").withId("poison").withRetryPolicy(policy));
             List<String> workerIds = new ArrayList<>();
             List<Long> pids = new ArrayList<>();
             int[] exitCodes = {1, 128 + ExitStatus.SIGKILL, 128 + 6};
@@ -526,7 +529,8 @@ class EngineTest {
         @Test
         void a_retry_waits_without_holding_a_worker_or_blocking_other_tasks() {
             EngineHarness h = harness(commandGroup(2)).startReady();
-            TaskRecord task = h.submit("flaky");
+            TaskRecord task = h.submit(TaskRequest.of("work", 1).withId("flaky")
+                    .withRetryPolicy(BACKOFF_FROM_FIRST_CRASH));
             FakeWorker crashed = h.workers.get(task.worker.id);
             crashed.exit(1);
             assertEquals(TaskState.RETRY_WAIT, task.state);
@@ -562,10 +566,35 @@ class EngineTest {
         }
 
         @Test
-        void a_task_written_to_a_worker_that_then_died_waits_its_backoff() {
-            EngineHarness h = harness(commandGroup(2)).startReady();
+        void a_task_whose_worker_died_under_it_is_retried_at_once_the_first_time_and_after_the_backoff_the_second() {
+            EngineHarness h = harness(commandGroup(3)).startReady();
             TaskRecord task = h.submit("written");
-            h.workers.get(task.worker.id).exit(137); // the frame was written: it may have run, and killed its worker
+            String first = task.worker.id;
+            h.workers.get(first).exit(137); // the frame was written: it may have run, and killed its worker
+
+            assertEquals(TaskState.RUNNING, task.state, "the first crash is retried at once on another worker");
+            assertNotEquals(first, task.worker.id);
+            assertEquals(2, task.attempts, "the attempt counts all the same");
+
+            h.workers.get(task.worker.id).exit(137);
+            assertEquals(TaskState.RETRY_WAIT, task.state, "a second crash waits the backoff");
+        }
+
+        @Test
+        void with_first_crash_at_once_switched_off_a_task_written_to_a_worker_that_then_died_waits_its_backoff() {
+            EngineHarness h = harness(commandGroup(2)).startReady();
+            RetryPolicy backoffAlways = RetryPolicy.builder().retryFirstCrashAtOnce(false).build();
+            TaskRecord task = h.submit(TaskRequest.of("work", 1).withId("written").withRetryPolicy(backoffAlways));
+            h.workers.get(task.worker.id).exit(137);
+            assertEquals(TaskState.RETRY_WAIT, task.state);
+        }
+
+        @Test
+        void a_first_failure_that_is_not_a_crash_waits_its_backoff() {
+            EngineHarness h = harness(commandGroup(2)).startReady();
+            RetryPolicy policy = RetryPolicy.builder().alsoRetryOn(FailureReason.HANDLER_ERROR).build();
+            TaskRecord task = h.submit(TaskRequest.of("work", 1).withId("erring").withRetryPolicy(policy));
+            h.workers.get(task.worker.id).error("erring", "HANDLER_ERROR", true);
             assertEquals(TaskState.RETRY_WAIT, task.state);
         }
 
@@ -1050,7 +1079,8 @@ class EngineTest {
         @Test
         void shutdown_now_cancels_queued_retry_waiting_and_running_tasks_and_returns_only_never_started_ones() {
             EngineHarness h = harness(commandGroup(3)).startReady();
-            RetryPolicy slowRetry = RetryPolicy.builder().initialDelay(Duration.ofSeconds(10)).build();
+            RetryPolicy slowRetry = RetryPolicy.builder().initialDelay(Duration.ofSeconds(10))
+                    .retryFirstCrashAtOnce(false).build();
             TaskRecord running = h.submit("running");
             TaskRecord requeued = h.submit("requeued");
             TaskRecord waiting = h.submit(TaskRequest.of("work", 1).withId("waiting").withRetryPolicy(slowRetry));
@@ -1548,7 +1578,8 @@ class EngineTest {
             assertEquals(FailureReason.TIMEOUT, failure(slow).reason());
             assertEquals(FailureReason.TIMEOUT, slow.failedAttempts.get(0).reason());
 
-            assertEquals(TaskState.RETRY_WAIT, bystander.state, "the bystander lost its worker: it is retried");
+            assertEquals(TaskState.QUEUED, bystander.state,
+                    "the bystander lost its worker: it is retried at once, and waits for the replacement");
             assertFalse(bystander.future.isDone());
             AttemptRecord lost = bystander.failedAttempts.get(0);
             assertEquals(FailureReason.WORKER_CRASHED, lost.reason());

@@ -61,11 +61,13 @@ class StoreSettingsTest {
     void retryPoliciesRoundTripThroughTheirJson() {
         RetryPolicy policy = RetryPolicy.builder().maxAttempts(7).initialDelay(Duration.ofMillis(1500))
                 .multiplier(3.5).maxDelay(Duration.ofMinutes(2)).jitter(0.1)
-                .retryOn(Set.of(FailureReason.HUNG, FailureReason.HOST_LOST)).build();
+                .retryOn(Set.of(FailureReason.HUNG, FailureReason.HOST_LOST)).retryFirstCrashAtOnce(false).build();
         String json = StoreJson.retryPolicy(policy);
         assertEquals("{\"maxAttempts\":7,\"initialDelay\":\"PT1.5S\",\"multiplier\":3.5,\"maxDelay\":\"PT2M\","
-                + "\"jitter\":0.1,\"retryOn\":[\"HOST_LOST\",\"HUNG\"]}", json);
+                + "\"jitter\":0.1,\"firstCrashAtOnce\":false,\"retryOn\":[\"HOST_LOST\",\"HUNG\"]}", json);
         assertEquals(policy.toString(), StoreJson.retryPolicy(json).toString());
+        RetryPolicy fromOlder = StoreJson.retryPolicy(json.replace("\"firstCrashAtOnce\":false,", ""));
+        assertTrue(fromOlder.retriesFirstCrashAtOnce(), "a row written before the setting existed gets its default");
         RetryPolicy fromNewer = StoreJson.retryPolicy(json.replace("\"HUNG\"", "\"SOMETHING_NEW\""));
         assertEquals(Set.of(FailureReason.HOST_LOST), fromNewer.retryOn());
     }
