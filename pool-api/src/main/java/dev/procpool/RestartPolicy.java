@@ -34,7 +34,7 @@ public final class RestartPolicy {
     }
 
     /**
-     * 20 ms doubling to 30 s, ±20 % jitter, at most 10 restarts per 60 s: a single crash is replaced almost at
+     * 5 ms doubling to 30 s, ±20 % jitter, at most 10 restarts per 60 s: a single crash is replaced almost at
      * once, a crash loop slows down quickly.
      *
      * @return the default restart policy
@@ -98,7 +98,7 @@ public final class RestartPolicy {
 
     /** Builds a {@link RestartPolicy}; each setter validates its argument. Not thread-safe. */
     public static final class Builder {
-        private Duration initialDelay = Duration.ofMillis(20);
+        private Duration initialDelay = Duration.ofMillis(5);
         private double multiplier = 2.0;
         private Duration maxDelay = Duration.ofSeconds(30);
         private double jitter = 0.2;
