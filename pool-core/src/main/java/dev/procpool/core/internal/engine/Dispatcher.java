@@ -93,17 +93,23 @@ final class Dispatcher {
 
     /**
      * Whether a task may wait at a busy worker, behind its current tasks. A fixed prefetch says yes whatever the
-     * tasks. The adaptive window says yes only when the wait is short, about a round trip at most: the task's type
-     * and the running task's are known to take no longer than that worker's round trip, and the running task has not
-     * run longer than one either (then it is not the short task it was expected to be).
+     * tasks. The adaptive window says yes only when the wait is short: into a deep window, when the task's type and
+     * the running task's are known to take no longer than that worker's round trip; as the one task ahead, when they
+     * take no longer than {@link SendAhead#ONE_AHEAD_ROUND_TRIPS} round trips. Either way the running task must not
+     * have run longer than that bound (then it is not the short task it was expected to be).
      */
     private boolean mayGoAhead(WorkerRecord worker, TaskRecord task, long now) {
         if (!worker.group.config.adaptivePrefetch()) {
             return true;
         }
-        long roundTrip = worker.sendAhead.roundTripNanos();
         long own = attempts.taskTimes.nanos(task.type());
-        if (own < 0 || own > roundTrip) {
+        if (own < 0) {
+            return false;
+        }
+        long roundTrip = worker.sendAhead.roundTripNanos();
+        boolean firstAhead = worker.inFlight.size() <= worker.maxConcurrency;
+        long bound = own <= roundTrip ? roundTrip : firstAhead ? worker.sendAhead.oneAheadBoundNanos() : -1;
+        if (own > bound) {
             return false;
         }
         TaskRecord running = worker.oldestInFlight();
@@ -112,7 +118,8 @@ final class Dispatcher {
         }
         long runningFor = now - Math.max(running.dispatchedAt, worker.lastAnswerAt);
         long expected = attempts.taskTimes.nanos(running.type());
-        return runningFor <= roundTrip && expected >= 0 && expected <= roundTrip;
+        long runningBound = firstAhead ? worker.sendAhead.oneAheadBoundNanos() : roundTrip;
+        return runningFor <= runningBound && expected >= 0 && expected <= runningBound;
     }
 
     private static boolean anyCanRun(List<WorkerRecord> workers, TaskRecord task) {

@@ -15,14 +15,19 @@ package dev.procpool.core.internal.engine;
  * The window is {@code floor(slots × R / T)}, at most {@link #MAX_WINDOW}: enough tasks sent ahead to keep the worker
  * busy while its answers travel, and no more than one round trip's worth of work, so a task sent ahead waits behind
  * its worker's backlog no longer than it would have taken to reach any other worker. Tasks of microseconds get a
- * deep window; tasks longer than a round trip get none, and keep strict priority order. Without both times
- * measured (before a worker's first answer, or with a worker that does not report {@code runNanos}) the window is 0.
+ * deep window. Tasks of up to {@link #ONE_AHEAD_ROUND_TRIPS} round trips get a window of one: without it the worker
+ * would idle a round trip between two of them (1/32 of its time or more, and more still on a busy machine, where
+ * the answer also waits for a CPU), and with it a task waits behind one such task at most. Longer tasks get none,
+ * and keep strict priority order. Without both times measured (before a worker's first answer, or with a worker
+ * that does not report {@code runNanos}) the window is 0.
  *
  * <p>A pure function of what it is told, with no clock of its own. Not thread-safe: guarded by the engine's lock.
  */
 final class SendAhead {
     /** The deepest window. */
     static final int MAX_WINDOW = dev.procpool.WorkerGroup.ADAPTIVE_PREFETCH_MAX;
+    /** Tasks up to this many round trips long get one task sent ahead (see above). */
+    static final int ONE_AHEAD_ROUND_TRIPS = 32;
     /**
      * Weights of a new round trip in its average: a shorter one counts for half, a longer one for 1/16, so the
      * average follows the quick round trips and a moment of congestion (a garbage collection, a busy host) hardly
@@ -58,8 +63,17 @@ final class SendAhead {
             roundTripNanos = roundTripNanos < 0 ? roundTrip : roundTripNanos + (roundTrip - roundTripNanos)
                     / (roundTrip < roundTripNanos ? SHORTER_ROUND_TRIP_WEIGHT : LONGER_ROUND_TRIP_WEIGHT);
         }
-        window = roundTripNanos < 0 ? 0
-                : (int) Math.min(MAX_WINDOW, (double) Math.max(1, slots) * roundTripNanos / taskNanos);
+        if (roundTripNanos < 0) {
+            window = 0;
+        } else {
+            int roundTripsWorth = (int) Math.min(MAX_WINDOW, (double) Math.max(1, slots) * roundTripNanos / taskNanos);
+            window = Math.max(roundTripsWorth, taskNanos <= oneAheadBoundNanos() ? 1 : 0);
+        }
+    }
+
+    /** The longest task that may wait at this worker with one task ahead of it, or -1 before a round trip is known. */
+    long oneAheadBoundNanos() {
+        return roundTripNanos < 0 ? -1 : roundTripNanos * ONE_AHEAD_ROUND_TRIPS;
     }
 
     /** Tasks that may be sent ahead now, beyond the worker's slots. */

@@ -1286,15 +1286,53 @@ class EngineTest {
         }
 
         @Test
-        void tasks_longer_than_a_round_trip_are_sent_one_at_a_time() {
+        void tasks_longer_than_32_round_trips_are_sent_one_at_a_time() {
             EngineHarness h = harness(commandGroup(1)).startReady();
             submitMany(h, 10);
             FakeWorker worker = h.workers.get("w-1");
             for (int i = 0; i < 6; i++) {
-                h.ticker.advance(Duration.ofNanos(ROUND_TRIP + 1_000 * US));
-                worker.timedResults(1_000 * US, "t" + i);
+                h.ticker.advance(Duration.ofNanos(ROUND_TRIP + 5_000 * US));
+                worker.timedResults(5_000 * US, "t" + i); // over 32 round trips
                 assertEquals(i + 2, worker.tasks().size(), "after answer " + (i + 1) + ": only its successor");
             }
+        }
+
+        @Test
+        void tasks_of_a_few_round_trips_get_one_task_sent_ahead_and_no_more() {
+            EngineHarness h = harness(commandGroup(1)).startReady();
+            submitMany(h, 10);
+            FakeWorker worker = h.workers.get("w-1");
+            h.ticker.advance(Duration.ofNanos(ROUND_TRIP + 300 * US));
+            worker.timedResults(300 * US, "t0"); // 10 round trips: without one ahead the worker idles 1/11 of its time
+            assertEquals(3, worker.tasks().size(), "t1 in the slot and t2 ahead of it");
+            for (int i = 1; i < 5; i++) {
+                h.ticker.advance(Duration.ofNanos(300 * US));
+                worker.timedResults(300 * US, "t" + i);
+                assertEquals(i + 3, worker.tasks().size(), "one answer, one more sent: still one ahead, no more");
+            }
+        }
+
+        @Test
+        void a_high_priority_task_waits_behind_one_task_of_a_few_round_trips_at_most() {
+            EngineHarness h = harness(commandGroup(2)).startReady();
+            submitMany(h, 12);
+            FakeWorker first = h.workers.get("w-1");
+            FakeWorker second = h.workers.get("w-2");
+            h.ticker.advance(Duration.ofNanos(ROUND_TRIP + 300 * US));
+            first.timedResults(300 * US, first.lastTask().id());
+            second.timedResults(300 * US, second.lastTask().id());
+            assertEquals(3, first.tasks().size(), "t0 answered, one running, one ahead");
+            TaskRecord urgent = h.submit(TaskRequest.of("work", "u").withId("u")
+                    .withPriority(TaskRequest.HIGHEST_PRIORITY));
+            assertEquals(TaskState.QUEUED, urgent.state, "no room: each worker already has one task ahead");
+
+            h.ticker.advance(Duration.ofNanos(300 * US));
+            String ahead = second.lastTask().id();
+            String running = second.tasks().get(second.tasks().size() - 2).id();
+            second.timedResults(300 * US, running);
+            assertEquals("w-2", urgent.worker.id, "the first worker to answer takes it next");
+            List<String> sent = second.tasks().stream().map(Frame.Task::id).toList();
+            assertEquals(List.of(ahead, "u"), sent.subList(sent.size() - 2, sent.size()), "behind one task only");
         }
 
         @Test
@@ -1321,15 +1359,15 @@ class EngineTest {
             submitMany(h, 12);
             FakeWorker first = h.workers.get("w-1");
             FakeWorker second = h.workers.get("w-2");
-            h.ticker.advance(Duration.ofNanos(ROUND_TRIP + 1_000 * US));
-            first.timedResults(1_000 * US, first.lastTask().id());
-            second.timedResults(1_000 * US, second.lastTask().id());
+            h.ticker.advance(Duration.ofNanos(ROUND_TRIP + 5_000 * US));
+            first.timedResults(5_000 * US, first.lastTask().id());
+            second.timedResults(5_000 * US, second.lastTask().id());
             TaskRecord urgent = h.submit(TaskRequest.of("work", "u").withId("u")
                     .withPriority(TaskRequest.HIGHEST_PRIORITY));
             assertEquals(TaskState.QUEUED, urgent.state, "no free slot, and long tasks are not sent ahead");
 
-            h.ticker.advance(Duration.ofNanos(ROUND_TRIP + 1_000 * US));
-            second.timedResults(1_000 * US, second.lastTask().id());
+            h.ticker.advance(Duration.ofNanos(ROUND_TRIP + 5_000 * US));
+            second.timedResults(5_000 * US, second.lastTask().id());
             assertEquals(TaskState.RUNNING, urgent.state);
             assertEquals("w-2", urgent.worker.id, "the first worker to free a slot runs it next");
             assertEquals("u", second.lastTask().id());
