@@ -70,6 +70,11 @@ final class DefaultTaskResult implements TaskResult, JsonSerializable {
         return new String(json, StandardCharsets.UTF_8);
     }
 
+    /** The length of the result's JSON in bytes, without copying it. */
+    int jsonBytes() {
+        return json.length;
+    }
+
     @Override
     public String workerId() {
         return workerId;

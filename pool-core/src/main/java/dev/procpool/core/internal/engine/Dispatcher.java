@@ -7,6 +7,7 @@ import dev.procpool.core.internal.queue.TaskBook;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Predicate;
 
 /**
  * Filling free worker slots from the queue: the first queued task in run order that some worker with room can run
@@ -28,6 +29,9 @@ final class Dispatcher {
     /** Workers with a free slot, and workers with only send-ahead room: reused from pass to pass. */
     private final List<WorkerRecord> free = new ArrayList<>();
     private final List<WorkerRecord> ahead = new ArrayList<>();
+    /** The filters of a pass, made once: a lambda made per pass or per task is garbage on the hot path. */
+    private final Predicate<TaskRecord> runnableByFreeOrAhead = t -> anyCanRun(free, t) || anyCanRun(ahead, t);
+    private final Predicate<TaskRecord> runnableByFree = t -> anyCanRun(free, t);
 
     Dispatcher(EngineContext ctx, TaskBook<TaskRecord> book, Supervisor supervisor, Placement placement,
                LoadBalancer balancer, Admission admission, Attempts attempts) {
@@ -59,7 +63,7 @@ final class Dispatcher {
                 if (free.isEmpty() && ahead.isEmpty()) {
                     return;
                 }
-                TaskRecord first = book.peekFirst(t -> anyCanRun(free, t) || anyCanRun(ahead, t));
+                TaskRecord first = book.peekFirst(runnableByFreeOrAhead);
                 if (first == null) {
                     return;
                 }
@@ -70,15 +74,18 @@ final class Dispatcher {
                     candidates = ahead;
                     if (candidates.isEmpty()) {
                         // it waits for a free slot, and nothing goes ahead of it; a free worker may run a later task
-                        task = book.peekFirst(t -> anyCanRun(free, t));
+                        task = book.peekFirst(runnableByFree);
                         if (task == null) {
                             return;
                         }
                         candidates = free;
                     }
                 }
-                TaskRecord chosen = task;
-                candidates.removeIf(w -> !w.canRun(chosen));
+                for (int i = candidates.size() - 1; i >= 0; i--) {
+                    if (!candidates.get(i).canRun(task)) {
+                        candidates.remove(i);
+                    }
+                }
                 WorkerRecord worker = (WorkerRecord) placement.choose(task, candidates, balancerFor(candidates),
                         w -> ((WorkerRecord) w).state == WorkerState.DEAD || ((WorkerRecord) w).isStopping());
                 book.unqueue(task);

@@ -74,6 +74,9 @@ public final class FrameCodec {
      * @throws FrameLimitException naming the limit broken (or the JSON error) and the byte where it was found
      */
     public void checkValue(byte[] json) throws FrameLimitException {
+        if (isPlainString(json) && json.length - 2 <= limits.maxStringBytes()) {
+            return; // the usual payload, a short string: nothing to nest, escape or measure but its length
+        }
         JsonScanner in = new JsonScanner(json, limits);
         in.enclosedIn(1); // the frame's own object
         try {
@@ -85,6 +88,21 @@ public final class FrameCodec {
             throw new FrameLimitException(e.getMessage() + " at byte " + in.position()
                     + " of the value (PROTOCOL.md, \"Limits\")");
         }
+    }
+
+    /** Whether the bytes are one JSON string of printable ASCII, without escapes. */
+    private static boolean isPlainString(byte[] json) {
+        int last = json.length - 1;
+        if (last < 1 || json[0] != '"' || json[last] != '"') {
+            return false;
+        }
+        for (int i = 1; i < last; i++) {
+            byte b = json[i];
+            if (b < 0x20 || b == '"' || b == '\\' || b == 0x7F) { // bytes over 0x7F are negative
+                return false;
+            }
+        }
+        return true;
     }
 
     // ---------------------------------------------------------------- decoding
@@ -112,6 +130,17 @@ public final class FrameCodec {
 
         Member(String name) {
             this.name = name;
+        }
+    }
+
+    /** The frame types, as the same String instances every time: an answer's type is not a new String each. */
+    private static final String[] TYPES = {"result", "error", "heartbeat", "progress", "log", "ready", "task",
+        "cancel", "shutdown"};
+    private static final byte[][] TYPE_NAMES = new byte[TYPES.length][];
+
+    static {
+        for (int i = 0; i < TYPES.length; i++) {
+            TYPE_NAMES[i] = TYPES[i].getBytes(StandardCharsets.US_ASCII);
         }
     }
 
@@ -186,7 +215,7 @@ public final class FrameCodec {
                     }
                     switch (Member.ALL[index]) {
                         case V -> f.version = integer(in);
-                        case TYPE -> f.type = text(in);
+                        case TYPE -> f.type = type(in);
                         case ID -> f.id = text(in);
                         case PID -> f.pid = number(in);
                         case PROTOCOL -> f.protocol = integer(in);
@@ -237,6 +266,11 @@ public final class FrameCodec {
         }
         in.skipValue();
         return null;
+    }
+
+    private static String type(JsonScanner in) throws JsonScanner.MalformedJsonException {
+        int known = in.readKnownString(TYPE_NAMES);
+        return known >= 0 ? TYPES[known] : text(in);
     }
 
     /** Skips the current value; returns -1, the value of an absent number. */
@@ -376,19 +410,41 @@ public final class FrameCodec {
 
     /** A task frame with the payload embedded as raw JSON. */
     public byte[] encodeTask(String id, String taskType, int attempt, long timeoutMs, byte[] payloadJson) {
+        int exact = taskFrameBytes(id, taskType, attempt, timeoutMs, payloadJson);
+        // exact when the strings need no escaping (the usual case), so the array is not copied at the end
+        FrameBytes out = new FrameBytes(exact >= 0 ? exact : taskFrameOverhead(id, taskType) + payloadJson.length);
+        return writeTask(out, id, taskType, attempt, timeoutMs, payloadJson).toByteArray();
+    }
+
+    /**
+     * The exact bytes of a task frame whose id and type need no escaping (the usual case), or -1: then only
+     * {@link #encodeTask} writes it.
+     */
+    public static int taskFrameBytes(String id, String taskType, int attempt, long timeoutMs, byte[] payloadJson) {
         int idBytes = FrameBytes.plainStringBytes(id);
         int typeBytes = FrameBytes.plainStringBytes(taskType);
-        // exact when the strings need no escaping (the usual case), so the array is not copied at the end
-        int size = idBytes < 0 || typeBytes < 0 ? taskFrameOverhead(id, taskType) + payloadJson.length
+        return idBytes < 0 || typeBytes < 0 ? -1
                 : TASK_START.length() + idBytes + TASK_TYPE.length() + typeBytes + TASK_ATTEMPT.length()
                 + FrameBytes.digits(attempt) + (timeoutMs > 0 ? TASK_TIMEOUT.length() + FrameBytes.digits(timeoutMs) : 0)
                 + TASK_PAYLOAD.length() + payloadJson.length + END.length();
-        FrameBytes out = new FrameBytes(size);
+    }
+
+    /**
+     * Writes a task frame into {@code into} at {@code at}, where exactly {@link #taskFrameBytes} (not -1) are free:
+     * several frames for one worker go out in one array, without an array per frame.
+     */
+    public static void encodeTask(byte[] into, int at, String id, String taskType, int attempt, long timeoutMs,
+                                  byte[] payloadJson) {
+        writeTask(new FrameBytes(into, at), id, taskType, attempt, timeoutMs, payloadJson);
+    }
+
+    private static FrameBytes writeTask(FrameBytes out, String id, String taskType, int attempt, long timeoutMs,
+                                        byte[] payloadJson) {
         out.ascii(TASK_START).string(id).ascii(TASK_TYPE).string(taskType).ascii(TASK_ATTEMPT).number(attempt);
         if (timeoutMs > 0) {
             out.ascii(TASK_TIMEOUT).number(timeoutMs);
         }
-        return out.ascii(TASK_PAYLOAD).raw(payloadJson).ascii(END).toByteArray();
+        return out.ascii(TASK_PAYLOAD).raw(payloadJson).ascii(END);
     }
 
     /** A result frame with the result embedded as raw JSON. */
@@ -419,6 +475,12 @@ public final class FrameCodec {
 
         FrameBytes(int capacity) {
             bytes = new byte[capacity];
+        }
+
+        /** Writing into an array that has room from {@code at} on. */
+        FrameBytes(byte[] into, int at) {
+            bytes = into;
+            length = at;
         }
 
         /** The bytes {@code text} takes as a JSON string with its quotes, or -1 if it needs escaping. */
@@ -458,7 +520,17 @@ public final class FrameCodec {
         }
 
         FrameBytes number(long value) {
-            return ascii(Long.toString(value));
+            if (value < 0) {
+                return ascii(Long.toString(value));
+            }
+            int digits = digits(value);
+            room(digits);
+            for (int i = length + digits - 1; i >= length; i--) {
+                bytes[i] = (byte) ('0' + value % 10);
+                value /= 10;
+            }
+            length += digits;
+            return this;
         }
 
         FrameBytes raw(byte[] json) {

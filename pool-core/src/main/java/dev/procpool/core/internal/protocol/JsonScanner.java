@@ -32,8 +32,8 @@ final class JsonScanner {
     /** Containers opened with {@link #open} around the values being read: they count toward the nesting limit. */
     private int outerDepth;
     private int pos;
-    /** Open containers while skipping: true for an object. Grown on demand. */
-    private boolean[] containers = new boolean[8];
+    /** Open containers while skipping: true for an object. Made and grown on demand (most values are flat). */
+    private boolean[] containers;
 
     JsonScanner(byte[] in, FrameLimits limits) {
         this(in, in.length, limits);
@@ -197,6 +197,25 @@ final class JsonScanner {
         byte[] name = readString().getBytes(StandardCharsets.UTF_8);
         for (int i = 0; i < names.length; i++) {
             if (Arrays.equals(name, names[i])) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    /**
+     * If the next value is a string spelled exactly as one of {@code names} (which hold no quote or backslash),
+     * consumes it and returns its index; else returns -1 and consumes nothing, for the caller to read it otherwise.
+     */
+    int readKnownString(byte[][] names) {
+        if (peek() != '"') {
+            return -1;
+        }
+        int start = pos + 1;
+        for (int i = 0; i < names.length; i++) {
+            int close = start + names[i].length;
+            if (close < end && in[close] == '"' && Arrays.equals(in, start, close, names[i], 0, names[i].length)) {
+                pos = close + 1;
                 return i;
             }
         }
@@ -509,7 +528,9 @@ final class JsonScanner {
         if (outerDepth + depth >= maxDepth) {
             throw tooDeep();
         }
-        if (depth == containers.length) {
+        if (containers == null) {
+            containers = new boolean[8];
+        } else if (depth == containers.length) {
             containers = Arrays.copyOf(containers, Math.min(maxDepth, depth * 2));
         }
         containers[depth] = object;

@@ -33,6 +33,12 @@ public final class Payloads {
      * @throws IOException what the codec threw, or that it returned no bytes
      */
     public static byte[] write(PayloadCodec codec, Object value) throws IOException {
+        if (codec == BUILT_IN && value instanceof String text) {
+            byte[] plain = plainString(text);
+            if (plain != null) {
+                return plain; // the bytes Jackson would write, without a generator and its buffers per call
+            }
+        }
         if (codec == BUILT_IN || value instanceof RawValue) {
             return BUILT_IN.encode(value); // never writes a line break
         }
@@ -41,6 +47,25 @@ public final class Payloads {
             throw new IOException(codec + " returned null instead of JSON");
         }
         return oneLine(json);
+    }
+
+    /**
+     * A string of printable ASCII without quotes or backslashes as JSON (the text between quotes, which is what
+     * Jackson writes for it), or null when it needs escaping (then Jackson writes it).
+     */
+    static byte[] plainString(String text) {
+        int length = text.length();
+        byte[] json = new byte[length + 2];
+        json[0] = '"';
+        for (int i = 0; i < length; i++) {
+            char c = text.charAt(i);
+            if (c < 0x20 || c >= 0x7F || c == '"' || c == '\\') {
+                return null;
+            }
+            json[i + 1] = (byte) c;
+        }
+        json[length + 1] = '"';
+        return json;
     }
 
     /** {@return the class of a payload or result, for messages} */
