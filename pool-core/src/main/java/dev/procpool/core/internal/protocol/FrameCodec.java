@@ -74,7 +74,7 @@ public final class FrameCodec {
      * @throws FrameLimitException naming the limit broken (or the JSON error) and the byte where it was found
      */
     public void checkValue(byte[] json) throws FrameLimitException {
-        if (isPlainString(json) && json.length - 2 <= limits.maxStringBytes()) {
+        if (Payloads.isPlainString(json) && json.length - 2 <= limits.maxStringBytes()) {
             return; // the usual payload, a short string: nothing to nest, escape or measure but its length
         }
         JsonScanner in = new JsonScanner(json, limits);
@@ -88,21 +88,6 @@ public final class FrameCodec {
             throw new FrameLimitException(e.getMessage() + " at byte " + in.position()
                     + " of the value (PROTOCOL.md, \"Limits\")");
         }
-    }
-
-    /** Whether the bytes are one JSON string of printable ASCII, without escapes. */
-    private static boolean isPlainString(byte[] json) {
-        int last = json.length - 1;
-        if (last < 1 || json[0] != '"' || json[last] != '"') {
-            return false;
-        }
-        for (int i = 1; i < last; i++) {
-            byte b = json[i];
-            if (b < 0x20 || b == '"' || b == '\\' || b == 0x7F) { // bytes over 0x7F are negative
-                return false;
-            }
-        }
-        return true;
     }
 
     // ---------------------------------------------------------------- decoding

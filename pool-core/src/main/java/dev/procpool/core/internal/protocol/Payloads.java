@@ -5,6 +5,7 @@ import dev.procpool.PayloadCodec;
 import dev.procpool.PoolConfig;
 
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 
 /**
@@ -66,6 +67,35 @@ public final class Payloads {
         }
         json[length + 1] = '"';
         return json;
+    }
+
+    /**
+     * Reads a payload or result with a codec. A string of printable ASCII read as a {@code String} or an
+     * {@code Object} with the built-in codec is the text between its quotes, which is what Jackson returns for it,
+     * without a parser per call.
+     *
+     * @throws IOException what the codec threw
+     */
+    public static <T> T read(PayloadCodec codec, byte[] json, Class<T> type) throws IOException {
+        if (codec == BUILT_IN && (type == String.class || type == Object.class) && isPlainString(json)) {
+            return type.cast(new String(json, 1, json.length - 2, StandardCharsets.ISO_8859_1));
+        }
+        return codec.decode(json, type);
+    }
+
+    /** Whether the bytes are one JSON string of printable ASCII, without escapes. */
+    static boolean isPlainString(byte[] json) {
+        int last = json.length - 1;
+        if (last < 1 || json[0] != '"' || json[last] != '"') {
+            return false;
+        }
+        for (int i = 1; i < last; i++) {
+            byte b = json[i];
+            if (b < 0x20 || b == '"' || b == '\\' || b == 0x7F) { // bytes over 0x7F are negative
+                return false;
+            }
+        }
+        return true;
     }
 
     /** {@return the class of a payload or result, for messages} */
