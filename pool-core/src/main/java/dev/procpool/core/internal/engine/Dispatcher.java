@@ -53,7 +53,8 @@ final class Dispatcher {
             while (book.queued() > 0) {
                 free.clear();
                 ahead.clear();
-                for (WorkerRecord worker : supervisor.workers) {
+                for (int i = 0; i < supervisor.workers.size(); i++) {
+                    WorkerRecord worker = supervisor.workers.get(i);
                     if (worker.hasFreeSlot()) {
                         free.add(worker);
                     } else if (worker.hasRoom()) {
@@ -70,7 +71,12 @@ final class Dispatcher {
                 TaskRecord task = first;
                 List<WorkerRecord> candidates = free;
                 if (!anyCanRun(free, first)) {
-                    ahead.removeIf(w -> !w.canRun(first) || !mayGoAhead(w, first, now));
+                    for (int i = ahead.size() - 1; i >= 0; i--) {
+                        WorkerRecord w = ahead.get(i);
+                        if (!w.canRun(first) || !mayGoAhead(w, first, now)) {
+                            ahead.remove(i);
+                        }
+                    }
                     candidates = ahead;
                     if (candidates.isEmpty()) {
                         // it waits for a free slot, and nothing goes ahead of it; a free worker may run a later task
@@ -123,8 +129,8 @@ final class Dispatcher {
     }
 
     private static boolean anyCanRun(List<WorkerRecord> workers, TaskRecord task) {
-        for (WorkerRecord worker : workers) {
-            if (worker.canRun(task)) {
+        for (int i = 0; i < workers.size(); i++) {
+            if (workers.get(i).canRun(task)) {
                 return true;
             }
         }
@@ -134,8 +140,8 @@ final class Dispatcher {
     /** The group's own balancer when every candidate is of one group, else the pool's. */
     private LoadBalancer balancerFor(List<WorkerRecord> candidates) {
         GroupRuntime group = candidates.get(0).group;
-        for (WorkerRecord candidate : candidates) {
-            if (candidate.group != group) {
+        for (int i = 1; i < candidates.size(); i++) {
+            if (candidates.get(i).group != group) {
                 return balancer;
             }
         }

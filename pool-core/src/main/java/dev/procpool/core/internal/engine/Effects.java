@@ -150,7 +150,7 @@ final class Effects {
         if (sends == null) {
             return;
         }
-        if (sends.size() == 1) {
+        if (sends.size() == 1 || toOneWorker(sends)) {
             write(sends); // the usual case
             return;
         }
@@ -166,6 +166,16 @@ final class Effects {
         for (List<Send> batch : byWorker.values()) {
             write(batch);
         }
+    }
+
+    private static boolean toOneWorker(List<Send> sends) {
+        WorkerConnection process = sends.get(0).process;
+        for (int i = 1; i < sends.size(); i++) {
+            if (sends.get(i).process != process) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /**

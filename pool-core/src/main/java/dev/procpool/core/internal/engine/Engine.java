@@ -293,7 +293,10 @@ final class Engine {
      * is configured to block, up to the configured time.
      */
     void submit(TaskRecord task) {
-        act(fx -> {
+        // act() written out: a lambda capturing the task would be garbage made per submitted task
+        Effects fx = new Effects(ctx);
+        ctx.lock.lock();
+        try {
             try {
                 admission.admit(task);
             } catch (TaskRejectedException e) {
@@ -304,7 +307,10 @@ final class Engine {
             if (book.queued() > 0 && supervisor.mayGrow()) {
                 ctx.dueAt(ctx.now() + AUTOSCALE_CHECK_NANOS);
             }
-        });
+        } finally {
+            ctx.lock.unlock();
+            fx.run();
+        }
     }
 
     /** Counts a submission refused before it reached the engine (payload problems). */

@@ -27,6 +27,7 @@ public final class FrameCodec {
     public static final int PROTOCOL_VERSION = 1;
 
     private static final byte[] NULL_JSON = "null".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] NOTHING = new byte[0];
 
     private final ObjectMapper mapper;
     private final JsonFactory factory;
@@ -41,6 +42,8 @@ public final class FrameCodec {
         this.factory = mapper.getFactory();
         // the mapper's own read limits, so that a raw value accepted here also reads with the mapper
         this.limits = FrameLimits.of(mapper);
+        FrameLimits frameLimits = limits;
+        this.decoding = ThreadLocal.withInitial(() -> new Decoding(frameLimits));
     }
 
     /**
@@ -182,14 +185,32 @@ public final class FrameCodec {
         return new Frame.UnreadableAnswer(id, type, why, text);
     }
 
+    /**
+     * A reading thread's scanner and members, reused from frame to frame: a host reads hundreds of thousands of answers
+     * a second, and these were most of the garbage its reader threads made. Nothing refers to them after a decode.
+     */
+    private static final class Decoding {
+        final JsonScanner in;
+        final Fields fields = new Fields();
+
+        Decoding(FrameLimits limits) {
+            in = new JsonScanner(NOTHING, 0, limits);
+            fields.reset();
+        }
+    }
+
+    private final ThreadLocal<Decoding> decoding;
+
     private Frame decodeFrame(byte[] line, int length) {
-        JsonScanner in = new JsonScanner(line, length, limits);
+        Decoding reused = decoding.get();
+        JsonScanner in = reused.in;
+        in.reset(line, length);
+        Fields f = reused.fields;
         try {
             if (in.peek() != '{') {
                 return notAFrame("not a JSON object");
             }
             in.open('{');
-            Fields f = new Fields();
             if (in.peek() != '}') {
                 do {
                     int index = in.readMember(Member.NAMES);
@@ -237,6 +258,9 @@ public final class FrameCodec {
             return f.toFrame();
         } catch (JsonScanner.MalformedJsonException e) {
             return notAFrame("not valid JSON: " + e.getMessage() + " at byte " + in.position());
+        } finally {
+            f.reset(); // nothing of this frame (a result of megabytes, the reader's buffer) stays reachable from here
+            in.reset(NOTHING, 0);
         }
     }
 
@@ -307,15 +331,16 @@ public final class FrameCodec {
         return Arrays.copyOfRange(line, start, in.position());
     }
 
+    /** The members read from one frame; {@link #reset()} before each (one instance per reading thread). */
     private static final class Fields {
-        int version = -1;
+        int version;
         String type;
         String id;
-        long pid = -1;
-        int protocol = -1;
-        int maxConcurrency = 1;
-        List<String> taskTypes = List.of();
-        List<String> capabilities = List.of();
+        long pid;
+        int protocol;
+        int maxConcurrency;
+        List<String> taskTypes;
+        List<String> capabilities;
         long rss;
         long heapUsed;
         long heapMax;
@@ -325,13 +350,41 @@ public final class FrameCodec {
         String errorClass;
         String message;
         String stack;
-        boolean retryable = true;
+        boolean retryable;
         String taskType;
-        int attempt = 1;
+        int attempt;
         long timeoutMs;
         double fraction;
         String level;
-        long runNanos = -1;
+        long runNanos;
+
+        /** The values of absent members. */
+        void reset() {
+            version = -1;
+            type = null;
+            id = null;
+            pid = -1;
+            protocol = -1;
+            maxConcurrency = 1;
+            taskTypes = List.of();
+            capabilities = List.of();
+            rss = 0;
+            heapUsed = 0;
+            heapMax = 0;
+            result = null;
+            payload = null;
+            kind = null;
+            errorClass = null;
+            message = null;
+            stack = null;
+            retryable = true;
+            taskType = null;
+            attempt = 1;
+            timeoutMs = 0;
+            fraction = 0;
+            level = null;
+            runNanos = -1;
+        }
 
         Frame toFrame() {
             if (type == null) {

@@ -22,9 +22,9 @@ final class JsonScanner {
         }
     }
 
-    private final byte[] in;
+    private byte[] in;
     /** The text is {@code in[0, end)}. */
-    private final int end;
+    private int end;
     private final int maxDepth;
     private final int maxNumberLength;
     private final int maxStringBytes;
@@ -40,12 +40,19 @@ final class JsonScanner {
     }
 
     JsonScanner(byte[] in, int length, FrameLimits limits) {
-        this.in = in;
-        this.end = length;
         this.maxDepth = limits.maxNestingDepth();
         this.maxNumberLength = limits.maxNumberLength();
         this.maxStringBytes = limits.maxStringBytes();
         this.maxNameBytes = limits.maxNameBytes();
+        reset(in, length);
+    }
+
+    /** Starts over on the text {@code in[0, length)}, with the same limits: one scanner reads line after line. */
+    void reset(byte[] in, int length) {
+        this.in = in;
+        this.end = length;
+        this.outerDepth = 0;
+        this.pos = 0;
         // A UTF-8 byte order mark is allowed before the text, as JSON parsers allow it.
         if (length >= 3 && in[0] == (byte) 0xEF && in[1] == (byte) 0xBB && in[2] == (byte) 0xBF) {
             pos = 3;
