@@ -473,7 +473,11 @@ public final class FrameCodec {
      */
     public static void encodeTask(byte[] into, int at, String id, String taskType, int attempt, long timeoutMs,
                                   byte[] payloadJson) {
-        writeTask(new FrameBytes(into, at), id, taskType, attempt, timeoutMs, payloadJson);
+        FrameBytes out = writeTask(new FrameBytes(into, at), id, taskType, attempt, timeoutMs, payloadJson);
+        if (out.bytes != into || out.length != at + taskFrameBytes(id, taskType, attempt, timeoutMs, payloadJson)) {
+            // a frame that outgrew its room went to another array: sending this one would send a broken frame
+            throw new IllegalStateException("procpool bug: task frame of " + id + " did not fill its room exactly");
+        }
     }
 
     private static FrameBytes writeTask(FrameBytes out, String id, String taskType, int attempt, long timeoutMs,
