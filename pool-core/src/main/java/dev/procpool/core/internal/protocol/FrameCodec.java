@@ -21,6 +21,10 @@ import java.util.List;
  * parser, no tree), and keeps payloads and results as raw JSON slices, checked to be valid JSON, so the host never
  * materializes them unless the caller reads them.
  * Thread-safe.
+ *
+ * <p>Over 600 lines on purpose: both directions of the one wire format live here, so that the member names, the
+ * exact frame sizes the hot path relies on ({@link #taskFrameBytes}) and the reader's reused state stay in one place
+ * that a protocol change edits once.
  */
 public final class FrameCodec {
     /** The protocol version this codec speaks. */
