@@ -50,7 +50,8 @@ final class Admission {
         }
         checkRunnable(task);
         task.routingKey = book.intern(task.routingKey);
-        long wait = task.request.notBefore().map(this::nanosUntil).orElse(0L);
+        Instant notBefore = task.request.notBefore().orElse(null);
+        long wait = notBefore == null ? 0 : nanosUntil(notBefore);
         if (wait > 0) {
             long until = ctx.now() + wait;
             book.acceptScheduled(task, until);

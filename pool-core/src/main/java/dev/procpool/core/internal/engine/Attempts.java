@@ -202,9 +202,7 @@ final class Attempts {
         if (store != null) {
             store.ended(task, terminal, outcome, lastFailedAttempt(task), fx);
         } else {
-            long now = ctx.now();
-            java.time.Instant wall = ctx.clock.instant();
-            ended.put(task, EndedTasks.info(task, outcome, wall.minusNanos(now - task.submittedAt), wall), now);
+            ended.put(task, outcome, ctx.clock.instant(), ctx.now());
             fx.complete(task, outcome);
         }
     }

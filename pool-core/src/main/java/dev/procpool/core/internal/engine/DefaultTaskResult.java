@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.SerializerProvider;
 import com.fasterxml.jackson.databind.jsontype.TypeSerializer;
 import com.fasterxml.jackson.databind.util.RawValue;
 import dev.procpool.PayloadCodec;
+import dev.procpool.core.internal.protocol.Payloads;
 import dev.procpool.ProcPoolException;
 import dev.procpool.TaskResult;
 
@@ -58,7 +59,7 @@ final class DefaultTaskResult implements TaskResult, JsonSerializable {
     @Override
     public <T> T as(Class<T> type) {
         try {
-            return payloads.decode(json, type);
+            return Payloads.read(payloads, json, type);
         } catch (IOException | RuntimeException e) { // the codec may be the application's
             throw new ProcPoolException("the result of task " + taskId + " cannot be read as " + type.getName()
                     + ": " + e.getMessage(), e);
@@ -68,6 +69,11 @@ final class DefaultTaskResult implements TaskResult, JsonSerializable {
     @Override
     public String json() {
         return new String(json, StandardCharsets.UTF_8);
+    }
+
+    /** The length of the result's JSON in bytes, without copying it. */
+    int jsonBytes() {
+        return json.length;
     }
 
     @Override

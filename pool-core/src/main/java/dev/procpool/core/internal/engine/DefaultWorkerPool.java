@@ -72,6 +72,8 @@ public final class DefaultWorkerPool implements WorkerPool {
     private final EventBus events;
     private final DeadLetters deadLetters;
     private final Engine engine;
+    /** Every in-memory handle's way to cancel its task: one instance, not one per task. */
+    private final java.util.function.Predicate<TaskRecord> cancelInEngine;
     /** The tasks' durable store, or null when they live in memory. */
     private final DurableTasks durable;
     private final Thread maintenance;
@@ -96,6 +98,7 @@ public final class DefaultWorkerPool implements WorkerPool {
         this.engine = new Engine(config, new Engine.Collaborators(codec, launcher, memory,
                 () -> ThreadLocalRandom.current().nextDouble(), events, Clock.systemUTC(), slowEffects,
                 () -> LockSupport.unpark(maintenance)), deadLetters);
+        this.cancelInEngine = engine::cancel;
         this.durable = config.taskStore() instanceof TaskStore.Durable store
                 ? new DurableTasks(config, store, engine, threads) : null;
     }
@@ -198,7 +201,7 @@ public final class DefaultWorkerPool implements WorkerPool {
             return durable.submit(List.of(task)).get(0);
         }
         engine.submit(task);
-        return new DefaultTaskHandle(task, engine::cancel);
+        return new DefaultTaskHandle(task, cancelInEngine);
     }
 
     /**
@@ -297,7 +300,7 @@ public final class DefaultWorkerPool implements WorkerPool {
                     storingAt.add(i);
                 } else {
                     engine.submit(task);
-                    batch.follow(i, new DefaultTaskHandle(task, engine::cancel));
+                    batch.follow(i, new DefaultTaskHandle(task, cancelInEngine));
                 }
             } catch (TaskRejectedException rejected) {
                 batch.rejected(i, rejected);

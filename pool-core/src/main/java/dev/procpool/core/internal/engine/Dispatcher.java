@@ -7,6 +7,7 @@ import dev.procpool.core.internal.queue.TaskBook;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Predicate;
 
 /**
  * Filling free worker slots from the queue: the first queued task in run order that some worker with room can run
@@ -28,6 +29,9 @@ final class Dispatcher {
     /** Workers with a free slot, and workers with only send-ahead room: reused from pass to pass. */
     private final List<WorkerRecord> free = new ArrayList<>();
     private final List<WorkerRecord> ahead = new ArrayList<>();
+    /** The filters of a pass, made once: a lambda made per pass or per task is garbage on the hot path. */
+    private final Predicate<TaskRecord> runnableByFreeOrAhead = t -> anyCanRun(free, t) || anyCanRun(ahead, t);
+    private final Predicate<TaskRecord> runnableByFree = t -> anyCanRun(free, t);
 
     Dispatcher(EngineContext ctx, TaskBook<TaskRecord> book, Supervisor supervisor, Placement placement,
                LoadBalancer balancer, Admission admission, Attempts attempts) {
@@ -49,7 +53,8 @@ final class Dispatcher {
             while (book.queued() > 0) {
                 free.clear();
                 ahead.clear();
-                for (WorkerRecord worker : supervisor.workers) {
+                for (int i = 0; i < supervisor.workers.size(); i++) {
+                    WorkerRecord worker = supervisor.workers.get(i);
                     if (worker.hasFreeSlot()) {
                         free.add(worker);
                     } else if (worker.hasRoom()) {
@@ -59,26 +64,34 @@ final class Dispatcher {
                 if (free.isEmpty() && ahead.isEmpty()) {
                     return;
                 }
-                TaskRecord first = book.peekFirst(t -> anyCanRun(free, t) || anyCanRun(ahead, t));
+                TaskRecord first = book.peekFirst(runnableByFreeOrAhead);
                 if (first == null) {
                     return;
                 }
                 TaskRecord task = first;
                 List<WorkerRecord> candidates = free;
                 if (!anyCanRun(free, first)) {
-                    ahead.removeIf(w -> !w.canRun(first) || !mayGoAhead(w, first, now));
+                    for (int i = ahead.size() - 1; i >= 0; i--) {
+                        WorkerRecord w = ahead.get(i);
+                        if (!w.canRun(first) || !mayGoAhead(w, first, now)) {
+                            ahead.remove(i);
+                        }
+                    }
                     candidates = ahead;
                     if (candidates.isEmpty()) {
                         // it waits for a free slot, and nothing goes ahead of it; a free worker may run a later task
-                        task = book.peekFirst(t -> anyCanRun(free, t));
+                        task = book.peekFirst(runnableByFree);
                         if (task == null) {
                             return;
                         }
                         candidates = free;
                     }
                 }
-                TaskRecord chosen = task;
-                candidates.removeIf(w -> !w.canRun(chosen));
+                for (int i = candidates.size() - 1; i >= 0; i--) {
+                    if (!candidates.get(i).canRun(task)) {
+                        candidates.remove(i);
+                    }
+                }
                 WorkerRecord worker = (WorkerRecord) placement.choose(task, candidates, balancerFor(candidates),
                         w -> ((WorkerRecord) w).state == WorkerState.DEAD || ((WorkerRecord) w).isStopping());
                 book.unqueue(task);
@@ -123,8 +136,8 @@ final class Dispatcher {
     }
 
     private static boolean anyCanRun(List<WorkerRecord> workers, TaskRecord task) {
-        for (WorkerRecord worker : workers) {
-            if (worker.canRun(task)) {
+        for (int i = 0; i < workers.size(); i++) {
+            if (workers.get(i).canRun(task)) {
                 return true;
             }
         }
@@ -134,8 +147,8 @@ final class Dispatcher {
     /** The group's own balancer when every candidate is of one group, else the pool's. */
     private LoadBalancer balancerFor(List<WorkerRecord> candidates) {
         GroupRuntime group = candidates.get(0).group;
-        for (WorkerRecord candidate : candidates) {
-            if (candidate.group != group) {
+        for (int i = 1; i < candidates.size(); i++) {
+            if (candidates.get(i).group != group) {
                 return balancer;
             }
         }

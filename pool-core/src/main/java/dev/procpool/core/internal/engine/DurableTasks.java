@@ -295,12 +295,14 @@ final class DurableTasks implements StoreEnds, StoreEvents, AutoCloseable {
 
     /**
      * The record the engine runs for a claimed task: this host's handle on it if it has one, else a new one. A new
-     * one too while the handle's record still runs an attempt whose lease this host lost: that attempt's late
-     * answer must reach the old record (void), never the new attempt; the handle completes with the new one's end.
+     * one too while the handle's record still runs an attempt: this host can claim a task it runs only once its lease
+     * on that attempt is lost, which it may not know yet (the store thread was stopped between renewing and claiming),
+     * and that attempt's late answer must reach the old record (void, {@link StoreLink#acceptClaimed}), never the new
+     * attempt; the handle completes with the new one's end.
      */
     private TaskRecord record(ClaimedTask claim) {
         TaskRecord mine = pending.get(claim.id());
-        if (mine != null && !(mine.abandoned && mine.worker != null)) {
+        if (mine != null && mine.worker == null) {
             return mine;
         }
         TaskRequest request = request(claim.type(), claim.priority(), claim.requiredCapabilities(),

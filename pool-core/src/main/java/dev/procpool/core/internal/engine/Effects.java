@@ -2,6 +2,7 @@ package dev.procpool.core.internal.engine;
 
 import dev.procpool.TaskFailedException;
 import dev.procpool.core.internal.process.WorkerConnection;
+import dev.procpool.core.internal.protocol.FrameCodec;
 import dev.procpool.core.internal.Loggers;
 import org.slf4j.Logger;
 
@@ -26,29 +27,43 @@ final class Effects {
     private static final Logger LOG = Loggers.pool();
 
     private final EngineContext ctx;
-    private final List<Send> sends = new ArrayList<>(2);
+    /** Null until the first frame: most entry points send none. */
+    private List<Send> sends;
     private List<Runnable> quick;
     private List<Object[]> completions;
     private List<Runnable> slow;
 
-    /** A frame to send; {@code task} is set for a task frame, whose end offset it records. */
-    private record Send(WorkerConnection process, byte[] frame, TaskRecord task) {
+    /**
+     * A frame to send: {@code frame} for a frame encoded already, else a task frame, encoded once the lock is released
+     * (the task's id, type and payload do not change; its attempt number and timeout are taken here).
+     */
+    private record Send(WorkerConnection process, byte[] frame, TaskRecord task, int attempt, long timeoutMs) {
+        int bytes() {
+            return frame != null ? frame.length
+                    : FrameCodec.taskFrameBytes(task.id, task.type(), attempt, timeoutMs, task.payloadJson);
+        }
     }
 
     Effects(EngineContext ctx) {
         this.ctx = ctx;
     }
 
+    private void add(Send send) {
+        if (sends == null) {
+            sends = new ArrayList<>(2);
+        }
+        sends.add(send);
+    }
+
     void send(WorkerRecord worker, byte[] frame) {
         WorkerConnection process = worker.process;
         if (process != null) {
-            sends.add(new Send(process, frame, null));
+            add(new Send(process, frame, null, 0, 0));
         }
     }
 
     void sendTask(WorkerRecord worker, TaskRecord task, int attempt, long timeoutMs) {
-        sends.add(new Send(worker.process,
-                ctx.codec.encodeTask(task.id, task.type(), attempt, timeoutMs, task.payloadJson), task));
+        add(new Send(worker.process, null, task, attempt, timeoutMs));
     }
 
     /** A cheap action that does not block (completing a worker's future, a callback, a log line). */
@@ -132,43 +147,111 @@ final class Effects {
     }
 
     private void sendAll() {
-        if (sends.isEmpty()) {
+        if (sends == null) {
             return;
         }
-        if (sends.size() == 1) {
+        if (sends.size() == 1 || toOneWorker(sends)) {
             write(sends); // the usual case
             return;
         }
         Map<WorkerConnection, List<Send>> byWorker = new LinkedHashMap<>();
         for (Send send : sends) {
-            byWorker.computeIfAbsent(send.process, process -> new ArrayList<>(2)).add(send);
+            List<Send> batch = byWorker.get(send.process);
+            if (batch == null) {
+                batch = new ArrayList<>(4);
+                byWorker.put(send.process, batch);
+            }
+            batch.add(send);
         }
-        byWorker.values().forEach(this::write);
+        for (List<Send> batch : byWorker.values()) {
+            write(batch);
+        }
     }
 
-    /** Writes frames for one worker in one write; each task frame ends where the bytes after it begin. */
+    private static boolean toOneWorker(List<Send> sends) {
+        WorkerConnection process = sends.get(0).process;
+        for (int i = 1; i < sends.size(); i++) {
+            if (sends.get(i).process != process) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * Writes frames for one worker in one write, encoded into one array when their sizes are known up front; each
+     * task frame ends where the bytes after it begin.
+     */
     private void write(List<Send> batch) {
         try {
             WorkerConnection process = batch.get(0).process;
-            byte[] bytes = batch.get(0).frame;
-            if (batch.size() > 1) {
-                bytes = new byte[batch.stream().mapToInt(send -> send.frame.length).sum()];
-                int at = 0;
-                for (Send send : batch) {
-                    System.arraycopy(send.frame, 0, bytes, at, send.frame.length);
-                    at += send.frame.length;
+            if (batch.size() == 1) {
+                Send send = batch.get(0);
+                long end = process.send(frame(send));
+                if (send.task != null) {
+                    send.task.frameEnd = end;
                 }
+                return;
             }
-            long end = process.send(bytes);
+            int[] sizes = new int[batch.size()];
+            long end = process.send(concatenate(batch, sizes));
             for (int k = batch.size() - 1; k >= 0; k--) {
                 Send send = batch.get(k);
                 if (send.task != null) {
                     send.task.frameEnd = end;
                 }
-                end -= send.frame.length;
+                end -= sizes[k];
             }
         } catch (RuntimeException e) {
             LOG.error("procpool: sending to a worker failed", e);
         }
+    }
+
+    private byte[] frame(Send send) {
+        return send.frame != null ? send.frame : ctx.codec.encodeTask(send.task.id, send.task.type(), send.attempt,
+                send.timeoutMs, send.task.payloadJson);
+    }
+
+    /** The frames of a batch in one array; {@code sizes} gets each frame's length. */
+    private byte[] concatenate(List<Send> batch, int[] sizes) {
+        int total = 0;
+        for (int k = 0; k < batch.size(); k++) {
+            int size = batch.get(k).bytes();
+            if (size < 0) {
+                return concatenateEncoded(batch, sizes); // a task whose id or type needs escaping: rare
+            }
+            sizes[k] = size;
+            total += size;
+        }
+        byte[] bytes = new byte[total];
+        int at = 0;
+        for (int k = 0; k < batch.size(); k++) {
+            Send send = batch.get(k);
+            if (send.frame != null) {
+                System.arraycopy(send.frame, 0, bytes, at, send.frame.length);
+            } else {
+                FrameCodec.encodeTask(bytes, at, send.task.id, send.task.type(), send.attempt, send.timeoutMs,
+                        send.task.payloadJson);
+            }
+            at += sizes[k];
+        }
+        return bytes;
+    }
+
+    private byte[] concatenateEncoded(List<Send> batch, int[] sizes) {
+        byte[][] frames = new byte[batch.size()][];
+        int total = 0;
+        for (int k = 0; k < batch.size(); k++) {
+            frames[k] = frame(batch.get(k));
+            sizes[k] = frames[k].length;
+            total += sizes[k];
+        }
+        byte[] bytes = new byte[total];
+        int at = 0;
+        for (byte[] frame : frames) {
+            System.arraycopy(frame, 0, bytes, at, frame.length);
+            at += frame.length;
+        }
+        return bytes;
     }
 }

@@ -98,7 +98,7 @@ final class Engine {
     private final Admission admission;
     private final StoreLink storeLink;
     private PoolState state = PoolState.NEW;
-    private long sequence;
+    private final java.util.concurrent.atomic.AtomicLong sequence = new java.util.concurrent.atomic.AtomicLong();
     private long startedAt;
     private PoolHealth health = new PoolHealth(HealthStatus.HEALTHY, List.of());
     /** Whether tasks are kept in a durable store: they belong to the store, not to this host's memory. */
@@ -152,10 +152,14 @@ final class Engine {
 
     /** As {@link #decide}, for decisions without a value. */
     void act(Consumer<Effects> decision) {
-        decide(fx -> {
+        Effects fx = new Effects(ctx);
+        ctx.lock.lock();
+        try {
             decision.accept(fx);
-            return null;
-        });
+        } finally {
+            ctx.lock.unlock();
+            fx.run();
+        }
     }
 
     /** Reads state under the lock. */
@@ -279,8 +283,9 @@ final class Engine {
 
     // ------------------------------------------------------------------ tasks
 
+    /** The next task's sequence number; taken without the lock, as every submitter takes one. */
     long nextSequence() {
-        return read(() -> ++sequence);
+        return sequence.incrementAndGet();
     }
 
     /**
@@ -288,7 +293,10 @@ final class Engine {
      * is configured to block, up to the configured time.
      */
     void submit(TaskRecord task) {
-        act(fx -> {
+        // act() written out: a lambda capturing the task would be garbage made per submitted task
+        Effects fx = new Effects(ctx);
+        ctx.lock.lock();
+        try {
             try {
                 admission.admit(task);
             } catch (TaskRejectedException e) {
@@ -299,7 +307,10 @@ final class Engine {
             if (book.queued() > 0 && supervisor.mayGrow()) {
                 ctx.dueAt(ctx.now() + AUTOSCALE_CHECK_NANOS);
             }
-        });
+        } finally {
+            ctx.lock.unlock();
+            fx.run();
+        }
     }
 
     /** Counts a submission refused before it reached the engine (payload problems). */

@@ -21,12 +21,17 @@ import java.util.List;
  * parser, no tree), and keeps payloads and results as raw JSON slices, checked to be valid JSON, so the host never
  * materializes them unless the caller reads them.
  * Thread-safe.
+ *
+ * <p>Over 600 lines on purpose: both directions of the one wire format live here, so that the member names, the
+ * exact frame sizes the hot path relies on ({@link #taskFrameBytes}) and the reader's reused state stay in one place
+ * that a protocol change edits once.
  */
 public final class FrameCodec {
     /** The protocol version this codec speaks. */
     public static final int PROTOCOL_VERSION = 1;
 
     private static final byte[] NULL_JSON = "null".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] NOTHING = new byte[0];
 
     private final ObjectMapper mapper;
     private final JsonFactory factory;
@@ -41,6 +46,8 @@ public final class FrameCodec {
         this.factory = mapper.getFactory();
         // the mapper's own read limits, so that a raw value accepted here also reads with the mapper
         this.limits = FrameLimits.of(mapper);
+        FrameLimits frameLimits = limits;
+        this.decoding = ThreadLocal.withInitial(() -> new Decoding(frameLimits));
     }
 
     /**
@@ -74,6 +81,9 @@ public final class FrameCodec {
      * @throws FrameLimitException naming the limit broken (or the JSON error) and the byte where it was found
      */
     public void checkValue(byte[] json) throws FrameLimitException {
+        if (Payloads.isPlainString(json) && json.length - 2 <= limits.maxStringBytes()) {
+            return; // the usual payload, a short string: nothing to nest, escape or measure but its length
+        }
         JsonScanner in = new JsonScanner(json, limits);
         in.enclosedIn(1); // the frame's own object
         try {
@@ -112,6 +122,17 @@ public final class FrameCodec {
 
         Member(String name) {
             this.name = name;
+        }
+    }
+
+    /** The frame types, as the same String instances every time: an answer's type is not a new String each. */
+    private static final String[] TYPES = {"result", "error", "heartbeat", "progress", "log", "ready", "task",
+        "cancel", "shutdown"};
+    private static final byte[][] TYPE_NAMES = new byte[TYPES.length][];
+
+    static {
+        for (int i = 0; i < TYPES.length; i++) {
+            TYPE_NAMES[i] = TYPES[i].getBytes(StandardCharsets.US_ASCII);
         }
     }
 
@@ -168,14 +189,32 @@ public final class FrameCodec {
         return new Frame.UnreadableAnswer(id, type, why, text);
     }
 
+    /**
+     * A reading thread's scanner and members, reused from frame to frame: a host reads hundreds of thousands of answers
+     * a second, and these were most of the garbage its reader threads made. Nothing refers to them after a decode.
+     */
+    private static final class Decoding {
+        final JsonScanner in;
+        final Fields fields = new Fields();
+
+        Decoding(FrameLimits limits) {
+            in = new JsonScanner(NOTHING, 0, limits);
+            fields.reset();
+        }
+    }
+
+    private final ThreadLocal<Decoding> decoding;
+
     private Frame decodeFrame(byte[] line, int length) {
-        JsonScanner in = new JsonScanner(line, length, limits);
+        Decoding reused = decoding.get();
+        JsonScanner in = reused.in;
+        in.reset(line, length);
+        Fields f = reused.fields;
         try {
             if (in.peek() != '{') {
                 return notAFrame("not a JSON object");
             }
             in.open('{');
-            Fields f = new Fields();
             if (in.peek() != '}') {
                 do {
                     int index = in.readMember(Member.NAMES);
@@ -186,7 +225,7 @@ public final class FrameCodec {
                     }
                     switch (Member.ALL[index]) {
                         case V -> f.version = integer(in);
-                        case TYPE -> f.type = text(in);
+                        case TYPE -> f.type = type(in);
                         case ID -> f.id = text(in);
                         case PID -> f.pid = number(in);
                         case PROTOCOL -> f.protocol = integer(in);
@@ -223,6 +262,9 @@ public final class FrameCodec {
             return f.toFrame();
         } catch (JsonScanner.MalformedJsonException e) {
             return notAFrame("not valid JSON: " + e.getMessage() + " at byte " + in.position());
+        } finally {
+            f.reset(); // nothing of this frame (a result of megabytes, the reader's buffer) stays reachable from here
+            in.reset(NOTHING, 0);
         }
     }
 
@@ -237,6 +279,11 @@ public final class FrameCodec {
         }
         in.skipValue();
         return null;
+    }
+
+    private static String type(JsonScanner in) throws JsonScanner.MalformedJsonException {
+        int known = in.readKnownString(TYPE_NAMES);
+        return known >= 0 ? TYPES[known] : text(in);
     }
 
     /** Skips the current value; returns -1, the value of an absent number. */
@@ -288,15 +335,16 @@ public final class FrameCodec {
         return Arrays.copyOfRange(line, start, in.position());
     }
 
+    /** The members read from one frame; {@link #reset()} before each (one instance per reading thread). */
     private static final class Fields {
-        int version = -1;
+        int version;
         String type;
         String id;
-        long pid = -1;
-        int protocol = -1;
-        int maxConcurrency = 1;
-        List<String> taskTypes = List.of();
-        List<String> capabilities = List.of();
+        long pid;
+        int protocol;
+        int maxConcurrency;
+        List<String> taskTypes;
+        List<String> capabilities;
         long rss;
         long heapUsed;
         long heapMax;
@@ -306,13 +354,41 @@ public final class FrameCodec {
         String errorClass;
         String message;
         String stack;
-        boolean retryable = true;
+        boolean retryable;
         String taskType;
-        int attempt = 1;
+        int attempt;
         long timeoutMs;
         double fraction;
         String level;
-        long runNanos = -1;
+        long runNanos;
+
+        /** The values of absent members. */
+        void reset() {
+            version = -1;
+            type = null;
+            id = null;
+            pid = -1;
+            protocol = -1;
+            maxConcurrency = 1;
+            taskTypes = List.of();
+            capabilities = List.of();
+            rss = 0;
+            heapUsed = 0;
+            heapMax = 0;
+            result = null;
+            payload = null;
+            kind = null;
+            errorClass = null;
+            message = null;
+            stack = null;
+            retryable = true;
+            taskType = null;
+            attempt = 1;
+            timeoutMs = 0;
+            fraction = 0;
+            level = null;
+            runNanos = -1;
+        }
 
         Frame toFrame() {
             if (type == null) {
@@ -376,19 +452,45 @@ public final class FrameCodec {
 
     /** A task frame with the payload embedded as raw JSON. */
     public byte[] encodeTask(String id, String taskType, int attempt, long timeoutMs, byte[] payloadJson) {
+        int exact = taskFrameBytes(id, taskType, attempt, timeoutMs, payloadJson);
+        // exact when the strings need no escaping (the usual case), so the array is not copied at the end
+        FrameBytes out = new FrameBytes(exact >= 0 ? exact : taskFrameOverhead(id, taskType) + payloadJson.length);
+        return writeTask(out, id, taskType, attempt, timeoutMs, payloadJson).toByteArray();
+    }
+
+    /**
+     * The exact bytes of a task frame whose id and type need no escaping (the usual case), or -1: then only
+     * {@link #encodeTask} writes it.
+     */
+    public static int taskFrameBytes(String id, String taskType, int attempt, long timeoutMs, byte[] payloadJson) {
         int idBytes = FrameBytes.plainStringBytes(id);
         int typeBytes = FrameBytes.plainStringBytes(taskType);
-        // exact when the strings need no escaping (the usual case), so the array is not copied at the end
-        int size = idBytes < 0 || typeBytes < 0 ? taskFrameOverhead(id, taskType) + payloadJson.length
+        return idBytes < 0 || typeBytes < 0 ? -1
                 : TASK_START.length() + idBytes + TASK_TYPE.length() + typeBytes + TASK_ATTEMPT.length()
                 + FrameBytes.digits(attempt) + (timeoutMs > 0 ? TASK_TIMEOUT.length() + FrameBytes.digits(timeoutMs) : 0)
                 + TASK_PAYLOAD.length() + payloadJson.length + END.length();
-        FrameBytes out = new FrameBytes(size);
+    }
+
+    /**
+     * Writes a task frame into {@code into} at {@code at}, where exactly {@link #taskFrameBytes} (not -1) are free:
+     * several frames for one worker go out in one array, without an array per frame.
+     */
+    public static void encodeTask(byte[] into, int at, String id, String taskType, int attempt, long timeoutMs,
+                                  byte[] payloadJson) {
+        FrameBytes out = writeTask(new FrameBytes(into, at), id, taskType, attempt, timeoutMs, payloadJson);
+        if (out.bytes != into || out.length != at + taskFrameBytes(id, taskType, attempt, timeoutMs, payloadJson)) {
+            // a frame that outgrew its room went to another array: sending this one would send a broken frame
+            throw new IllegalStateException("procpool bug: task frame of " + id + " did not fill its room exactly");
+        }
+    }
+
+    private static FrameBytes writeTask(FrameBytes out, String id, String taskType, int attempt, long timeoutMs,
+                                        byte[] payloadJson) {
         out.ascii(TASK_START).string(id).ascii(TASK_TYPE).string(taskType).ascii(TASK_ATTEMPT).number(attempt);
         if (timeoutMs > 0) {
             out.ascii(TASK_TIMEOUT).number(timeoutMs);
         }
-        return out.ascii(TASK_PAYLOAD).raw(payloadJson).ascii(END).toByteArray();
+        return out.ascii(TASK_PAYLOAD).raw(payloadJson).ascii(END);
     }
 
     /** A result frame with the result embedded as raw JSON. */
@@ -419,6 +521,12 @@ public final class FrameCodec {
 
         FrameBytes(int capacity) {
             bytes = new byte[capacity];
+        }
+
+        /** Writing into an array that has room from {@code at} on. */
+        FrameBytes(byte[] into, int at) {
+            bytes = into;
+            length = at;
         }
 
         /** The bytes {@code text} takes as a JSON string with its quotes, or -1 if it needs escaping. */
@@ -458,7 +566,17 @@ public final class FrameCodec {
         }
 
         FrameBytes number(long value) {
-            return ascii(Long.toString(value));
+            if (value < 0) {
+                return ascii(Long.toString(value));
+            }
+            int digits = digits(value);
+            room(digits);
+            for (int i = length + digits - 1; i >= length; i--) {
+                bytes[i] = (byte) ('0' + value % 10);
+                value /= 10;
+            }
+            length += digits;
+            return this;
         }
 
         FrameBytes raw(byte[] json) {

@@ -22,9 +22,9 @@ final class JsonScanner {
         }
     }
 
-    private final byte[] in;
+    private byte[] in;
     /** The text is {@code in[0, end)}. */
-    private final int end;
+    private int end;
     private final int maxDepth;
     private final int maxNumberLength;
     private final int maxStringBytes;
@@ -32,20 +32,27 @@ final class JsonScanner {
     /** Containers opened with {@link #open} around the values being read: they count toward the nesting limit. */
     private int outerDepth;
     private int pos;
-    /** Open containers while skipping: true for an object. Grown on demand. */
-    private boolean[] containers = new boolean[8];
+    /** Open containers while skipping: true for an object. Made and grown on demand (most values are flat). */
+    private boolean[] containers;
 
     JsonScanner(byte[] in, FrameLimits limits) {
         this(in, in.length, limits);
     }
 
     JsonScanner(byte[] in, int length, FrameLimits limits) {
-        this.in = in;
-        this.end = length;
         this.maxDepth = limits.maxNestingDepth();
         this.maxNumberLength = limits.maxNumberLength();
         this.maxStringBytes = limits.maxStringBytes();
         this.maxNameBytes = limits.maxNameBytes();
+        reset(in, length);
+    }
+
+    /** Starts over on the text {@code in[0, length)}, with the same limits: one scanner reads line after line. */
+    void reset(byte[] in, int length) {
+        this.in = in;
+        this.end = length;
+        this.outerDepth = 0;
+        this.pos = 0;
         // A UTF-8 byte order mark is allowed before the text, as JSON parsers allow it.
         if (length >= 3 && in[0] == (byte) 0xEF && in[1] == (byte) 0xBB && in[2] == (byte) 0xBF) {
             pos = 3;
@@ -197,6 +204,25 @@ final class JsonScanner {
         byte[] name = readString().getBytes(StandardCharsets.UTF_8);
         for (int i = 0; i < names.length; i++) {
             if (Arrays.equals(name, names[i])) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    /**
+     * If the next value is a string spelled exactly as one of {@code names} (which hold no quote or backslash),
+     * consumes it and returns its index; else returns -1 and consumes nothing, for the caller to read it otherwise.
+     */
+    int readKnownString(byte[][] names) {
+        if (peek() != '"') {
+            return -1;
+        }
+        int start = pos + 1;
+        for (int i = 0; i < names.length; i++) {
+            int close = start + names[i].length;
+            if (close < end && in[close] == '"' && Arrays.equals(in, start, close, names[i], 0, names[i].length)) {
+                pos = close + 1;
                 return i;
             }
         }
@@ -509,7 +535,9 @@ final class JsonScanner {
         if (outerDepth + depth >= maxDepth) {
             throw tooDeep();
         }
-        if (depth == containers.length) {
+        if (containers == null) {
+            containers = new boolean[8];
+        } else if (depth == containers.length) {
             containers = Arrays.copyOf(containers, Math.min(maxDepth, depth * 2));
         }
         containers[depth] = object;

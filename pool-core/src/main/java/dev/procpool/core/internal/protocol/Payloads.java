@@ -5,6 +5,7 @@ import dev.procpool.PayloadCodec;
 import dev.procpool.PoolConfig;
 
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 
 /**
@@ -33,6 +34,12 @@ public final class Payloads {
      * @throws IOException what the codec threw, or that it returned no bytes
      */
     public static byte[] write(PayloadCodec codec, Object value) throws IOException {
+        if (codec == BUILT_IN && value instanceof String text) {
+            byte[] plain = plainString(text);
+            if (plain != null) {
+                return plain; // the bytes Jackson would write, without a generator and its buffers per call
+            }
+        }
         if (codec == BUILT_IN || value instanceof RawValue) {
             return BUILT_IN.encode(value); // never writes a line break
         }
@@ -41,6 +48,54 @@ public final class Payloads {
             throw new IOException(codec + " returned null instead of JSON");
         }
         return oneLine(json);
+    }
+
+    /**
+     * A string of printable ASCII without quotes or backslashes as JSON (the text between quotes, which is what
+     * Jackson writes for it), or null when it needs escaping (then Jackson writes it).
+     */
+    static byte[] plainString(String text) {
+        int length = text.length();
+        byte[] json = new byte[length + 2];
+        json[0] = '"';
+        for (int i = 0; i < length; i++) {
+            char c = text.charAt(i);
+            if (c < 0x20 || c >= 0x7F || c == '"' || c == '\\') {
+                return null;
+            }
+            json[i + 1] = (byte) c;
+        }
+        json[length + 1] = '"';
+        return json;
+    }
+
+    /**
+     * Reads a payload or result with a codec. A string of printable ASCII read as a {@code String} or an
+     * {@code Object} with the built-in codec is the text between its quotes, which is what Jackson returns for it,
+     * without a parser per call.
+     *
+     * @throws IOException what the codec threw
+     */
+    public static <T> T read(PayloadCodec codec, byte[] json, Class<T> type) throws IOException {
+        if (codec == BUILT_IN && (type == String.class || type == Object.class) && isPlainString(json)) {
+            return type.cast(new String(json, 1, json.length - 2, StandardCharsets.ISO_8859_1));
+        }
+        return codec.decode(json, type);
+    }
+
+    /** Whether the bytes are one JSON string of printable ASCII, without escapes. */
+    static boolean isPlainString(byte[] json) {
+        int last = json.length - 1;
+        if (last < 1 || json[0] != '"' || json[last] != '"') {
+            return false;
+        }
+        for (int i = 1; i < last; i++) {
+            byte b = json[i];
+            if (b < 0x20 || b == '"' || b == '\\' || b == 0x7F) { // bytes over 0x7F are negative
+                return false;
+            }
+        }
+        return true;
     }
 
     /** {@return the class of a payload or result, for messages} */

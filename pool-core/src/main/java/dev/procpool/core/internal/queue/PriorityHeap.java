@@ -13,6 +13,12 @@ import java.util.function.Predicate;
  * comparisons read contiguous memory instead of one task object per comparison, and four children per node halve
  * the depth. With hundreds of thousands of queued tasks this is what keeps taking the head cheap.
  *
+ * <p>While entries arrive in run order (every task of one priority, the usual case), the arrays hold them sorted in
+ * {@code [head, head + size)}: a FIFO queue whose add and poll touch one slot and no other entry. A sorted array is a
+ * valid heap, so the first entry out of order (or a removal from the middle) turns it into one, at the cost of one
+ * pass that moves the entries to the front; an emptied heap is a FIFO queue again. Sifting a heap of hundreds of
+ * thousands of tasks writes the new index into about ten task objects per poll, each likely a cache miss.
+ *
  * <p>{@link #peekFirst(Predicate)} with a filter that rejects the head walks the heap in order with a small
  * frontier; the dispatcher only filters by routing, which is uniform within one heap, so in practice it stops at
  * the head.
@@ -24,23 +30,70 @@ public final class PriorityHeap<T extends QueueEntry> implements TaskQueue<T> {
     private long[] ranks = new long[16];
     private long[] sequences = new long[16];
     private int size;
+    /** Whether the entries sit in run order in {@code [head, head + size)} (else a heap rooted at 0, head 0). */
+    private boolean sorted = true;
+    private int head;
 
     @Override
     public void add(T entry) {
+        long rank = entry.rank();
+        long sequence = entry.sequence();
+        if (sorted) {
+            int tail = head + size;
+            if (size == 0 || before(ranks[tail - 1], sequences[tail - 1], rank, sequence)) {
+                if (tail == heap.length) {
+                    tail = relocate(size * 2 > heap.length ? heap.length * 2 : heap.length);
+                }
+                put(tail, entry, rank, sequence);
+                size++;
+                return;
+            }
+            toHeap();
+        }
         if (size == heap.length) {
-            int capacity = size * 2;
-            heap = Arrays.copyOf(heap, capacity);
-            ranks = Arrays.copyOf(ranks, capacity);
-            sequences = Arrays.copyOf(sequences, capacity);
+            relocate(size * 2);
         }
         size++;
-        siftUp(size - 1, entry, entry.rank(), entry.sequence());
+        siftUp(size - 1, entry, rank, sequence);
+    }
+
+    /** Moves the entries to the front of arrays of {@code capacity}; returns the first free index. */
+    private int relocate(int capacity) {
+        if (capacity != heap.length) {
+            QueueEntry[] entries = new QueueEntry[capacity];
+            long[] newRanks = new long[capacity];
+            long[] newSequences = new long[capacity];
+            System.arraycopy(heap, head, entries, 0, size);
+            System.arraycopy(ranks, head, newRanks, 0, size);
+            System.arraycopy(sequences, head, newSequences, 0, size);
+            heap = entries;
+            ranks = newRanks;
+            sequences = newSequences;
+        } else if (head > 0) {
+            System.arraycopy(heap, head, heap, 0, size);
+            System.arraycopy(ranks, head, ranks, 0, size);
+            System.arraycopy(sequences, head, sequences, 0, size);
+            Arrays.fill(heap, size, head + size, null);
+        }
+        if (head > 0) {
+            for (int i = 0; i < size; i++) {
+                heap[i].queueIndex(i);
+            }
+            head = 0;
+        }
+        return size;
+    }
+
+    /** Turns the sorted run into a heap: already one, once it starts at index 0. */
+    private void toHeap() {
+        relocate(heap.length);
+        sorted = false;
     }
 
     @Override
     public boolean remove(T entry) {
         int index = entry.queueIndex();
-        if (index < 0 || index >= size || heap[index] != entry) {
+        if (index < head || index >= head + size || heap[index] != entry) {
             return false;
         }
         removeAt(index);
@@ -53,8 +106,8 @@ public final class PriorityHeap<T extends QueueEntry> implements TaskQueue<T> {
         if (size == 0) {
             return null;
         }
-        T first = (T) heap[0];
-        removeAt(0);
+        T first = (T) heap[head];
+        removeAt(head);
         return first;
     }
 
@@ -62,6 +115,14 @@ public final class PriorityHeap<T extends QueueEntry> implements TaskQueue<T> {
     @SuppressWarnings("unchecked")
     public T peekFirst(Predicate<? super T> eligible) {
         if (size == 0) {
+            return null;
+        }
+        if (sorted) {
+            for (int i = head; i < head + size; i++) {
+                if (eligible.test((T) heap[i])) {
+                    return (T) heap[i];
+                }
+            }
             return null;
         }
         if (eligible.test((T) heap[0])) {
@@ -105,6 +166,17 @@ public final class PriorityHeap<T extends QueueEntry> implements TaskQueue<T> {
 
     private void removeAt(int index) {
         QueueEntry removed = heap[index];
+        if (sorted) {
+            if (index == head || index == head + size - 1) {
+                heap[index] = null;
+                size--;
+                head = size == 0 ? 0 : index == head ? head + 1 : head;
+                removed.queueIndex(-1);
+                return;
+            }
+            toHeap();
+            index = removed.queueIndex();
+        }
         size--;
         if (index != size) {
             QueueEntry last = heap[size];
@@ -119,6 +191,9 @@ public final class PriorityHeap<T extends QueueEntry> implements TaskQueue<T> {
             heap[size] = null;
         }
         removed.queueIndex(-1);
+        if (size == 0) {
+            sorted = true; // empty: a FIFO queue again
+        }
     }
 
     /** Places {@code entry} at {@code index} or above it; the slot at {@code index} is free. */

@@ -68,7 +68,7 @@ public final class WorkerTaskContext implements TaskContext {
     @Override
     public <T> T payload(Class<T> type) {
         try {
-            return payloads.decode(task.payload(), type);
+            return Payloads.read(payloads, task.payload(), type);
         } catch (IOException | RuntimeException e) { // the codec may be the application's
             throw new IllegalArgumentException("the payload of task " + task.id() + " cannot be read as "
                     + type.getName() + ": " + e.getMessage(), e);

@@ -7,6 +7,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
@@ -153,6 +154,26 @@ class FrameCodecTest {
 
     @Nested
     class Result {
+        /** One reading thread reuses its members from frame to frame: nothing of a frame shows in the next. */
+        @Test
+        void nothingOfAFrameShowsInTheNextOneReadOnTheSameThread() {
+            decodeLine(codec.encodeResult("t-1", utf8("[1,2,3]"), 55));
+            Frame.Result bare = assertInstanceOf(Frame.Result.class,
+                    codec.decode(utf8("{\"v\":1,\"type\":\"result\",\"id\":\"t-2\"}")));
+            assertEquals(-1, bare.runNanos());
+            assertArrayEquals(utf8("null"), bare.result());
+            decodeLine(codec.encodeError("t-3", "OUT_OF_MEMORY", "E", "m", "s", false, 7));
+            Frame.Error error = assertInstanceOf(Frame.Error.class,
+                    codec.decode(utf8("{\"v\":1,\"type\":\"error\",\"id\":\"t-4\"}")));
+            assertEquals("HANDLER_ERROR", error.kind());
+            assertEquals("UnknownError", error.errorClass());
+            assertTrue(error.retryable());
+            assertEquals(-1, error.runNanos());
+            assertInstanceOf(Frame.NotAFrame.class, codec.decode(utf8("{\"v\":1,\"type\":\"result\",\"id\":")));
+            assertInstanceOf(Frame.NotAFrame.class, codec.decode(utf8("{\"v\":1,\"id\":\"t-5\"}")));
+            assertEquals(new Frame.Unknown("resultx"), codec.decode(utf8("{\"v\":1,\"type\":\"resultx\"}")));
+        }
+
         private byte[] resultBytes(String line) {
             Frame.Result result = assertInstanceOf(Frame.Result.class, decode(line));
             assertEquals("t-17", result.id());
@@ -463,6 +484,37 @@ class FrameCodecTest {
             assertEquals(attempt, task.attempt());
             assertEquals(value, task.timeoutMs());
             assertArrayEquals(utf8("[1]"), task.payload());
+        }
+
+        /** Frames for one worker are written side by side into one array: byte for byte what encodeTask makes. */
+        @Test
+        void tasksWrittenIntoOneArrayAreTheFramesEncodedAlone() {
+            long[] numbers = {0, 1, 9, 10, 99, 100, 999_999, 1_000_000, Integer.MAX_VALUE, Long.MAX_VALUE};
+            ByteArrayOutputStream alone = new ByteArrayOutputStream();
+            int total = 0;
+            for (long value : numbers) {
+                int attempt = (int) Math.min(value, Integer.MAX_VALUE);
+                byte[] frame = codec.encodeTask("t-" + value, "echo", attempt, value, utf8("\"x\""));
+                alone.writeBytes(frame);
+                assertEquals(frame.length, FrameCodec.taskFrameBytes("t-" + value, "echo", attempt, value,
+                        utf8("\"x\"")));
+                total += frame.length;
+            }
+            byte[] together = new byte[total];
+            int at = 0;
+            for (long value : numbers) {
+                int attempt = (int) Math.min(value, Integer.MAX_VALUE);
+                FrameCodec.encodeTask(together, at, "t-" + value, "echo", attempt, value, utf8("\"x\""));
+                at += FrameCodec.taskFrameBytes("t-" + value, "echo", attempt, value, utf8("\"x\""));
+            }
+            assertArrayEquals(alone.toByteArray(), together);
+            for (String id : awkwardIds()) {
+                if (!id.chars().allMatch(c -> c >= 0x20 && c < 0x7F && c != '"' && c != '\\')) {
+                    assertEquals(-1, FrameCodec.taskFrameBytes(id, "echo", 1, 0, utf8("1")), id);
+                }
+            }
+            assertThrows(IllegalStateException.class,
+                    () -> FrameCodec.encodeTask(new byte[10], 0, "t-1", "echo", 1, 0, utf8("1")));
         }
 
         @ParameterizedTest

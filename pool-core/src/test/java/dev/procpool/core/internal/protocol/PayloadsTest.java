@@ -68,4 +68,46 @@ class PayloadsTest {
         byte[] json = Payloads.write(new Fixed("\"not this\""), new RawValue("{\"kept\":true}"));
         assertEquals("{\"kept\":true}", new String(json, StandardCharsets.UTF_8));
     }
+    /**
+     * A string payload or result is written, checked and read without Jackson when it is plain printable ASCII; the
+     * bytes and values must be exactly Jackson's, and anything else must still take Jackson's way.
+     */
+    @Test
+    void stringsTakeTheShortWayOnlyWhenJacksonWouldWriteTheSameBytes() throws Exception {
+        com.fasterxml.jackson.databind.ObjectMapper jackson = FrameCodec.newMapper();
+        StringBuilder every = new StringBuilder();
+        for (char c = 0; c < 0x100; c++) {
+            every.append(c);
+        }
+        String[] texts = {"", "a", "x".repeat(100), " !#$%&'()*+,-./09:;<=>?@AZ[]^_`az{|}~", "quote \" inside",
+            "back\\slash", "tab\there", "line\nbreak", "del\u007f", "é", "日本", "\ud83d\ude00", "\ud800 lone",
+            every.toString()};
+        FrameCodec codec = new FrameCodec();
+        for (String text : texts) {
+            byte[] written = Payloads.write(Payloads.BUILT_IN, text);
+            assertEquals(new String(jackson.writeValueAsBytes(text), StandardCharsets.UTF_8),
+                    new String(written, StandardCharsets.UTF_8), "written: " + text);
+            codec.checkValue(written);
+            assertEquals(jackson.readValue(written, String.class), Payloads.read(Payloads.BUILT_IN, written,
+                    String.class), "read: " + text);
+            assertEquals(jackson.readValue(written, Object.class), Payloads.read(Payloads.BUILT_IN, written,
+                    Object.class), "read as Object: " + text);
+            boolean plain = text.chars().allMatch(c -> c >= 0x20 && c < 0x7F && c != '"' && c != '\\');
+            assertEquals(plain, Payloads.isPlainString(written), "plain: " + text);
+        }
+        // what only looks like a plain string is read by Jackson, which refuses it as before
+        byte[] notJson = "\"a\" \"b\"".getBytes(StandardCharsets.US_ASCII);
+        assertThrows(IOException.class, () -> Payloads.read(Payloads.BUILT_IN, notJson, Integer.class));
+        assertThrows(FrameLimitException.class, () -> codec.checkValue("\"a\"\"".getBytes(StandardCharsets.US_ASCII)));
+    }
+
+    @Test
+    void aPlainStringOverTheStringLimitIsStillRefused() throws Exception {
+        FrameCodec codec = new FrameCodec();
+        int limit = codec.limits().maxStringBytes();
+        codec.checkValue(("\"" + "x".repeat(limit) + "\"").getBytes(StandardCharsets.US_ASCII));
+        FrameLimitException e = assertThrows(FrameLimitException.class,
+                () -> codec.checkValue(("\"" + "x".repeat(limit + 1) + "\"").getBytes(StandardCharsets.US_ASCII)));
+        assertTrue(e.getMessage().contains("over the limit of " + limit), e.getMessage());
+    }
 }

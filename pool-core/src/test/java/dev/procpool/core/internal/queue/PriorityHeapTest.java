@@ -204,6 +204,60 @@ class PriorityHeapTest {
         assertEquals(reference, heap.drain());
     }
 
+    /**
+     * Mostly one priority, as most pools run: the heap then keeps its entries as a FIFO run (add at the tail, poll at
+     * the head, the run moved to the front when it reaches the end of its arrays), turns into a heap at the first
+     * entry out of order or removal from the middle, and back into a run once empty. Order, slots and membership must
+     * hold across every switch.
+     */
+    @Test
+    void fifoRunOfOnePriorityKeepsOrderAndSlotsThroughEverySwitch() {
+        Random random = new Random(20261203L);
+        PriorityHeap<Entry> heap = new PriorityHeap<>();
+        List<Entry> reference = new ArrayList<>();
+        for (int op = 0; op < 60_000; op++) {
+            int choice = random.nextInt(1000);
+            if (choice < 520 || reference.isEmpty()) {
+                // now and then a higher priority, which breaks the run
+                Entry e = entry("e" + op, choice < 3 ? -1 : 5);
+                heap.add(e);
+                reference.add(e);
+            } else if (choice < 525) {
+                Entry victim = reference.remove(random.nextInt(reference.size()));
+                assertTrue(heap.remove(victim), "op " + op + ": remove " + victim);
+                assertEquals(-1, victim.index);
+                assertFalse(heap.remove(victim), "op " + op + ": second remove of " + victim);
+            } else if (choice < 530) {
+                reference.sort(RUN_ORDER);
+                Entry last = reference.remove(reference.size() - 1);
+                assertTrue(heap.remove(last), "op " + op + ": remove the last " + last);
+            } else if (choice < 531) {
+                reference.sort(RUN_ORDER);
+                assertEquals(reference, heap.drain(), "op " + op);
+                reference.clear();
+            } else {
+                reference.sort(RUN_ORDER);
+                Entry expected = reference.remove(0);
+                assertSame(expected, heap.poll(), "op " + op);
+                assertEquals(-1, expected.index);
+            }
+            assertEquals(reference.size(), heap.size(), "op " + op);
+            if (op % 97 == 0) {
+                for (Entry e : reference) {
+                    assertTrue(heap.remove(e), "op " + op + ": " + e + " is a member at its slot " + e.index);
+                }
+                for (Entry e : reference) {
+                    heap.add(e); // back in, in a shuffled order when the heap was one
+                }
+            }
+            if (!reference.isEmpty()) {
+                assertSame(reference.stream().min(RUN_ORDER).orElseThrow(), heap.peekFirst(e -> true), "op " + op);
+            }
+        }
+        reference.sort(RUN_ORDER);
+        assertEquals(reference, heap.drain());
+    }
+
     @Test
     void heapGrowsBeyondItsInitialCapacity() {
         PriorityHeap<Entry> heap = new PriorityHeap<>();
