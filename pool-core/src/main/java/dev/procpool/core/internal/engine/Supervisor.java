@@ -52,6 +52,8 @@ final class Supervisor {
     private final BooleanSupplier acceptsTasks;
     final List<WorkerRecord> workers = new ArrayList<>();
     final Map<String, GroupRuntime> groups = new LinkedHashMap<>();
+    /** The same groups, for the checks every submit makes: a loop by index allocates no iterator. */
+    private final List<GroupRuntime> groupList = new ArrayList<>();
     private int workerCounter;
     /** Tasks served by workers that have exited, for the reuse rate. */
     long servedByDeadWorkers;
@@ -69,6 +71,7 @@ final class Supervisor {
         for (WorkerGroup group : ctx.config.groups()) {
             groups.put(group.name(), new GroupRuntime(group, ctx.config.restartPolicy(), ctx.name()));
         }
+        groupList.addAll(groups.values());
     }
 
     // ------------------------------------------------------------------ spawning
@@ -277,7 +280,8 @@ final class Supervisor {
 
     /** Whether some group that may serve this routing can start workers. */
     boolean canRunSomewhere(TaskRecord.RoutingKey key) {
-        for (GroupRuntime group : groups.values()) {
+        for (int i = 0; i < groupList.size(); i++) {
+            GroupRuntime group = groupList.get(i);
             if (group.mayServe(key) && !group.cannotStart) {
                 return true;
             }
@@ -595,8 +599,8 @@ final class Supervisor {
 
     /** Whether some group may ever serve tasks with this routing, as far as is known. */
     boolean mayServe(TaskRecord.RoutingKey key) {
-        for (GroupRuntime group : groups.values()) {
-            if (group.mayServe(key)) {
+        for (int i = 0; i < groupList.size(); i++) {
+            if (groupList.get(i).mayServe(key)) {
                 return true;
             }
         }
