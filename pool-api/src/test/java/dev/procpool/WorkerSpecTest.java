@@ -61,8 +61,8 @@ class WorkerSpecTest {
 
     @Test
     void defaultJvmOptionsAreTheDocumentedOnes() {
-        assertEquals(List.of("-XX:+UseSerialGC", "-Xshare:auto", "-XX:-UsePerfData", "-XX:+ExitOnOutOfMemoryError"),
-                WorkerSpec.Java.DEFAULT_JVM_OPTIONS);
+        assertEquals(List.of("-XX:+UseSerialGC", "-Xshare:auto", "-XX:-UsePerfData", "-XX:+ExitOnOutOfMemoryError",
+                "-XX:CompileThresholdScaling=3"), WorkerSpec.Java.DEFAULT_JVM_OPTIONS);
     }
 
     @Test
