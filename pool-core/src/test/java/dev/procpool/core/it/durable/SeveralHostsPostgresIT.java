@@ -54,8 +54,9 @@ class SeveralHostsPostgresIT {
             for (HostProcess host : hosts) {
                 host.expect("READY", Duration.ofMinutes(2));
             }
+            // 20 ms tasks: about 17 s of work on 6 workers, so host k still holds some when the test stops it
             for (HostProcess host : hosts) {
-                host.send("SUBMIT " + host.name() + " 0 " + shares.get(host.name()) + " 5");
+                host.send("SUBMIT " + host.name() + " 0 " + shares.get(host.name()) + " 20");
             }
             for (HostProcess host : hosts) {
                 Map<String, String> submitted = host.expect("SUBMITTED", Duration.ofMinutes(2));
