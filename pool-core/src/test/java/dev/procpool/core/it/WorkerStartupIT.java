@@ -40,6 +40,36 @@ class WorkerStartupIT {
     private static final Pattern COMBINED_HANDLES =
             Pattern.compile("java\\.lang\\.invoke\\.BoundMethodHandle\\$Species_[A-Z]{2,} ");
 
+    /** Loaded when a worker builds a Jackson mapper: tens of milliseconds of a fresh worker. */
+    private static final String OBJECT_MAPPER = "com.fasterxml.jackson.databind.ObjectMapper ";
+
+    @Test
+    void aWorkerWhosePayloadsArePlainStringsBuildsNoObjectMapper(@TempDir Path directory) throws IOException {
+        Path classLog = directory.resolve("classes.log");
+        ProcessHandle worker;
+        Optional<Instant> started;
+        try (WorkerPool pool = WorkerPool.builder().name("startup-mapper")
+                .group(WorkerGroup.builder(PoolConfig.DEFAULT_GROUP, TestPools.javaWorker(TestHandler.class)
+                        .withExtraJvmOptions(List.of("-Xlog:class+load:file=" + classLog))).workers(1).build())
+                .start()) {
+            worker = ProcessHandle.of(pool.workers().get(0).pid()).orElseThrow();
+            started = worker.info().startInstant();
+            assertEquals("plain text", pool.submitTask("echo", "plain text").await(Duration.ofSeconds(30))
+                    .as(String.class));
+            String loaded = Files.readString(classLog);
+            assertTrue(loaded.contains("dev.procpool.core.internal.worker.WorkerTaskContext "), loaded);
+            assertFalse(loaded.contains(OBJECT_MAPPER), "the worker built a Jackson mapper for a plain string");
+
+            // the check can see one: a map needs the mapper
+            assertEquals(Map.of("n", 1), pool.submitTask("echo", Map.of("n", 1)).await(Duration.ofSeconds(30))
+                    .as(Map.class));
+            assertTrue(Files.readString(classLog).contains(OBJECT_MAPPER), "the log shows the mapper once built");
+        }
+        await("the worker to exit").atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(20))
+                .until(() -> !ProcessHandle.of(worker.pid()).filter(ProcessHandle::isAlive)
+                        .map(p -> p.info().startInstant().equals(started)).orElse(false));
+    }
+
     @Test
     void aWorkerAnswersItsFirstTaskWithoutCombiningMethodHandles(@TempDir Path directory)
             throws IOException {

@@ -33,12 +33,21 @@ public final class FrameCodec {
     private static final byte[] NULL_JSON = "null".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] NOTHING = new byte[0];
 
-    private final ObjectMapper mapper;
+    /**
+     * The mapper of {@link #toJson}; the built-in one is made at its first use, since a fresh worker spends tens of
+     * milliseconds building one (Jackson's date formats load locale data) and frames need only the factory.
+     */
+    private volatile ObjectMapper mapper;
     private final JsonFactory factory;
     private final FrameLimits limits;
 
+    /** A codec with the built-in mapper ({@link #newMapper()}), made when first needed. */
     public FrameCodec() {
-        this(newMapper());
+        this.mapper = null;
+        this.factory = new JsonFactory(); // what the built-in mapper has: Jackson's defaults
+        this.limits = FrameLimits.DEFAULT;
+        FrameLimits frameLimits = limits;
+        this.decoding = ThreadLocal.withInitial(() -> new Decoding(frameLimits));
     }
 
     public FrameCodec(ObjectMapper mapper) {
@@ -64,7 +73,16 @@ public final class FrameCodec {
     }
 
     public ObjectMapper mapper() {
-        return mapper;
+        ObjectMapper made = mapper;
+        if (made == null) {
+            synchronized (this) {
+                if (mapper == null) {
+                    mapper = newMapper();
+                }
+                made = mapper;
+            }
+        }
+        return made;
     }
 
     /** The limits every frame this codec reads must keep to, besides the frame length. */
@@ -431,7 +449,7 @@ public final class FrameCodec {
 
     /** Serializes a payload or result value; the bytes are embedded raw in frames. */
     public byte[] toJson(Object value) throws JsonProcessingException {
-        return mapper.writeValueAsBytes(value);
+        return mapper().writeValueAsBytes(value);
     }
 
     /** The bytes a task frame for these values will take, without building it. */

@@ -13,9 +13,32 @@ import java.util.Arrays;
  * Thread-safe.
  */
 public final class Payloads {
-    /** The codec where the application sets none: {@link FrameCodec#newMapper()}. */
-    public static final PayloadCodec BUILT_IN = new MapperCodec(FrameCodec.newMapper(),
-            "the built-in Jackson mapper");
+    /**
+     * The codec where the application sets none: {@link FrameCodec#newMapper()}, made at the first value that is not
+     * a plain string ({@link #write}, {@link #read}): a fresh worker spends tens of milliseconds building a mapper.
+     */
+    public static final PayloadCodec BUILT_IN = new PayloadCodec() {
+        @Override
+        public byte[] encode(Object value) throws IOException {
+            return BuiltInMapper.CODEC.encode(value);
+        }
+
+        @Override
+        public <T> T decode(byte[] json, Class<T> type) throws IOException {
+            return BuiltInMapper.CODEC.decode(json, type);
+        }
+
+        @Override
+        public String toString() {
+            return BuiltInMapper.DESCRIPTION;
+        }
+    };
+
+    /** Made when first used (the class is initialized then). */
+    private static final class BuiltInMapper {
+        static final String DESCRIPTION = "the built-in Jackson mapper";
+        static final PayloadCodec CODEC = new MapperCodec(FrameCodec.newMapper(), DESCRIPTION);
+    }
 
     private Payloads() {
     }
