@@ -152,13 +152,12 @@ public final class WorkerGroup {
      * times the pool measures: how long the worker says its tasks take, and the round trip from sending a task to its
      * answer, less that. The window holds about one round trip's worth of tasks, up to
      * {@link #ADAPTIVE_PREFETCH_MAX}: deep for tasks of microseconds, so that they stream; one task for tasks of up
-     * to 32 round trips (up to about a millisecond on a typical machine), so that the worker does not idle a round
-     * trip between them; none for longer tasks, which keep strict priority order and are sent only to a worker with a
-     * free slot. A task is sent ahead only when no worker that can run it has a slot free, only if tasks of its type
-     * are known to fit the window (within a round trip, or within 32 as the one task ahead), and only behind a task of
-     * such a type that has not yet run longer than that; the window shrinks as soon as a task takes longer. A worker
-     * that does not report its task times (the {@code runNanos} of PROTOCOL.md; the Java runtime does) gets no
-     * window.
+     * to 32 round trips and 2 ms, so that the worker does not idle a round trip between them; none for longer tasks,
+     * which keep strict priority order and are sent only to a worker with a free slot. A task is sent ahead only
+     * when no worker that can run it has a slot free, only if tasks of its type are known to fit the window (within
+     * a round trip, or within 32 and 2 ms as the one task ahead), and only behind a task of such a type that has not
+     * yet run longer than that; the window shrinks as soon as a task takes longer. A worker that does not report its
+     * task times (the {@code runNanos} of PROTOCOL.md; the Java runtime does) gets no window.
      *
      * <p><b>Fixed</b> ({@link Builder#prefetch(int)}): exactly that many, whatever the tasks take; 0 sends a task
      * only to a free slot.

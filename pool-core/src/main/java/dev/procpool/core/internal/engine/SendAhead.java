@@ -15,9 +15,11 @@ package dev.procpool.core.internal.engine;
  * The window is {@code floor(slots × R / T)}, at most {@link #MAX_WINDOW}: enough tasks sent ahead to keep the worker
  * busy while its answers travel, and no more than one round trip's worth of work, so a task sent ahead waits behind
  * its worker's backlog no longer than it would have taken to reach any other worker. Tasks of microseconds get a
- * deep window. Tasks of up to {@link #ONE_AHEAD_ROUND_TRIPS} round trips get a window of one: without it the worker
- * would idle a round trip between two of them (1/32 of its time or more, and more still on a busy machine, where
- * the answer also waits for a CPU), and with it a task waits behind one such task at most. Longer tasks get none,
+ * deep window. Tasks of up to {@link #ONE_AHEAD_ROUND_TRIPS} round trips, and of {@link #ONE_AHEAD_MAX_NANOS} at most,
+ * get a window of one: without it the worker would idle a round trip between two of them (1/32 of its time or more,
+ * and more still on a busy machine, where the answer also waits for a CPU), and with it a task waits behind one such
+ * task at most. (The absolute bound keeps a round trip measured slow, as a fresh worker's first answers are, from
+ * letting tasks of tens of milliseconds wait behind each other.) Longer tasks get none,
  * and keep strict priority order. Without both times measured (before a worker's first answer, or with a worker
  * that does not report {@code runNanos}) the window is 0.
  *
@@ -28,6 +30,8 @@ final class SendAhead {
     static final int MAX_WINDOW = dev.procpool.WorkerGroup.ADAPTIVE_PREFETCH_MAX;
     /** Tasks up to this many round trips long get one task sent ahead (see above). */
     static final int ONE_AHEAD_ROUND_TRIPS = 32;
+    /** ... and at most this long (2 ms). */
+    static final long ONE_AHEAD_MAX_NANOS = 2_000_000;
     /**
      * Weights of a new round trip in its average: a shorter one counts for half, a longer one for 1/16, so the
      * average follows the quick round trips and a moment of congestion (a garbage collection, a busy host) hardly
@@ -73,7 +77,7 @@ final class SendAhead {
 
     /** The longest task that may wait at this worker with one task ahead of it, or -1 before a round trip is known. */
     long oneAheadBoundNanos() {
-        return roundTripNanos < 0 ? -1 : roundTripNanos * ONE_AHEAD_ROUND_TRIPS;
+        return roundTripNanos < 0 ? -1 : Math.min(ONE_AHEAD_MAX_NANOS, roundTripNanos * ONE_AHEAD_ROUND_TRIPS);
     }
 
     /** Tasks that may be sent ahead now, beyond the worker's slots. */

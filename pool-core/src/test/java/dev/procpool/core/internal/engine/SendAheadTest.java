@@ -55,6 +55,19 @@ class SendAheadTest {
     }
 
     @Test
+    void aRoundTripMeasuredSlowDoesNotLetTasksOverTwoMillisecondsGoAhead() {
+        SendAhead window = new SendAhead();
+        atOnce(window, 5 * MS, 100 * MS); // a fresh worker's first answers are slow: 100 ms is 20 round trips
+        assertEquals(0, window.window());
+        SendAhead twoMillis = new SendAhead();
+        atOnce(twoMillis, MS, 2 * MS);
+        assertEquals(1, twoMillis.window(), "2 ms tasks, 2 round trips: one ahead");
+        SendAhead threeMillis = new SendAhead();
+        atOnce(threeMillis, MS, 3 * MS);
+        assertEquals(0, threeMillis.window(), "3 ms tasks, 3 round trips: none, over 2 ms");
+    }
+
+    @Test
     void closesAtTheFirstLongTaskAndReopensSlowly() {
         SendAhead window = new SendAhead();
         atOnce(window, 40 * US, 2 * US);
