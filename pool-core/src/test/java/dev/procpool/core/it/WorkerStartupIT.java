@@ -48,10 +48,7 @@ class WorkerStartupIT {
         Path classLog = directory.resolve("classes.log");
         ProcessHandle worker;
         Optional<Instant> started;
-        try (WorkerPool pool = WorkerPool.builder().name("startup-mapper")
-                .group(WorkerGroup.builder(PoolConfig.DEFAULT_GROUP, TestPools.javaWorker(TestHandler.class)
-                        .withExtraJvmOptions(List.of("-Xlog:class+load:file=" + classLog))).workers(1).build())
-                .start()) {
+        try (WorkerPool pool = poolLoggingClasses("startup-mapper", classLog)) {
             worker = ProcessHandle.of(pool.workers().get(0).pid()).orElseThrow();
             started = worker.info().startInstant();
             assertEquals("plain text", pool.submitTask("echo", "plain text").await(Duration.ofSeconds(30))
@@ -65,9 +62,7 @@ class WorkerStartupIT {
                     .as(Map.class));
             assertTrue(Files.readString(classLog).contains(OBJECT_MAPPER), "the log shows the mapper once built");
         }
-        await("the worker to exit").atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(20))
-                .until(() -> !ProcessHandle.of(worker.pid()).filter(ProcessHandle::isAlive)
-                        .map(p -> p.info().startInstant().equals(started)).orElse(false));
+        awaitGone(worker, started);
     }
 
     @Test
@@ -76,10 +71,7 @@ class WorkerStartupIT {
         Path classLog = directory.resolve("classes.log");
         ProcessHandle worker;
         Optional<Instant> started;
-        try (WorkerPool pool = WorkerPool.builder().name("startup-classes")
-                .group(WorkerGroup.builder(PoolConfig.DEFAULT_GROUP, TestPools.javaWorker(TestHandler.class)
-                        .withExtraJvmOptions(List.of("-Xlog:class+load:file=" + classLog))).workers(1).build())
-                .start()) {
+        try (WorkerPool pool = poolLoggingClasses("startup-classes", classLog)) {
             List<WorkerSnapshot> workers = pool.workers();
             assertEquals(1, workers.size());
             worker = ProcessHandle.of(workers.get(0).pid()).orElseThrow();
@@ -94,7 +86,19 @@ class WorkerStartupIT {
                     + "first answer, after loading:\n"
                     + loaded.substring(Math.max(0, combined.start() - 2000), combined.end()));
         }
-        // the worker process, found by pid and start time (a reused pid is another process)
+        awaitGone(worker, started);
+    }
+
+    /** A pool of one Java worker whose JVM logs every class it loads to {@code classLog}. */
+    private static WorkerPool poolLoggingClasses(String name, Path classLog) {
+        return WorkerPool.builder().name(name)
+                .group(WorkerGroup.builder(PoolConfig.DEFAULT_GROUP, TestPools.javaWorker(TestHandler.class)
+                        .withExtraJvmOptions(List.of("-Xlog:class+load:file=" + classLog))).workers(1).build())
+                .start();
+    }
+
+    /** The worker process, found by pid and start time (a reused pid is another process), has exited. */
+    private static void awaitGone(ProcessHandle worker, Optional<Instant> started) {
         await("the worker to exit").atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(20))
                 .until(() -> !ProcessHandle.of(worker.pid()).filter(ProcessHandle::isAlive)
                         .map(p -> p.info().startInstant().equals(started)).orElse(false));
