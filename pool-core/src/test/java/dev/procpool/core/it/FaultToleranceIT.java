@@ -213,12 +213,13 @@ class FaultToleranceIT {
             }
             assertEquals(3, letter.attempts().stream().map(AttemptRecord::workerPid).distinct().count(),
                     "each attempt killed a different worker");
-            assertEquals(1, events.all(PoolEvent.TaskDeadLettered.class).size());
-            // The pool replaced exactly the three workers the task killed, and serves on. (The last replacement's
-            // event may follow the task's end: the task is dead-lettered as its worker's exit is handled.)
+            // The pool replaced exactly the three workers the task killed, and serves on. (Listeners hear of the
+            // dead letter and of the last replacement after the task's handle has ended: wait for them, bounded.)
             await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(10))
-                    .until(() -> events.all(PoolEvent.WorkerRestarting.class).size() >= 3);
+                    .until(() -> events.all(PoolEvent.TaskDeadLettered.class).size() >= 1
+                            && events.all(PoolEvent.WorkerRestarting.class).size() >= 3);
             pool.submitTask("fault", fault("none")).await(Duration.ofSeconds(10));
+            assertEquals(1, events.all(PoolEvent.TaskDeadLettered.class).size());
             assertEquals(3, events.all(PoolEvent.WorkerRestarting.class).size());
             assertEquals(dev.procpool.PoolState.RUNNING, pool.state());
         }
