@@ -62,8 +62,12 @@ public final class ShutdownHostMain {
             });
             handles.add(handle);
         }
+        long giveUpAt = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(60);
         while (handles.stream().filter(h -> h.state() == TaskState.RUNNING).count() < Math.min(2, tasks)) {
-            Thread.sleep(10); // polling the host's own handles until two tasks run
+            if (System.nanoTime() - giveUpAt > 0) {
+                throw new IllegalStateException("fewer than two tasks ran within 60 s: " + handles);
+            }
+            Thread.sleep(10); // polling the host's own handles until two tasks run, bounded above
         }
         StringBuilder processes = new StringBuilder("PROCESSES");
         pool.workers().forEach(w -> processes.append(' ').append(identity(w.pid())));

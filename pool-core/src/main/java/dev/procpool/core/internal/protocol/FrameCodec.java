@@ -43,20 +43,20 @@ public final class FrameCodec {
 
     /** A codec with the built-in mapper ({@link #newMapper()}), made when first needed. */
     public FrameCodec() {
-        this.mapper = null;
-        this.factory = new JsonFactory(); // what the built-in mapper has: Jackson's defaults
-        this.limits = FrameLimits.DEFAULT;
-        FrameLimits frameLimits = limits;
-        this.decoding = ThreadLocal.withInitial(() -> new Decoding(frameLimits));
+        // Jackson's default factory and limits: what the built-in mapper has
+        this(null, new JsonFactory(), FrameLimits.DEFAULT);
     }
 
+    /** A codec with this mapper: its factory, and its own read limits, so a raw value accepted here reads with it. */
     public FrameCodec(ObjectMapper mapper) {
+        this(mapper, mapper.getFactory(), FrameLimits.of(mapper));
+    }
+
+    private FrameCodec(ObjectMapper mapper, JsonFactory factory, FrameLimits limits) {
         this.mapper = mapper;
-        this.factory = mapper.getFactory();
-        // the mapper's own read limits, so that a raw value accepted here also reads with the mapper
-        this.limits = FrameLimits.of(mapper);
-        FrameLimits frameLimits = limits;
-        this.decoding = ThreadLocal.withInitial(() -> new Decoding(frameLimits));
+        this.factory = factory;
+        this.limits = limits;
+        this.decoding = ThreadLocal.withInitial(() -> new Decoding(limits));
     }
 
     /**
